@@ -1,0 +1,1 @@
+"""Agents, their runs and steps (next issue)."""

@@ -1,0 +1,118 @@
+"""API keys: minted once, stored as a hash, looked up by their public prefix."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import secrets
+from datetime import datetime, timedelta
+
+from django.db import transaction
+from django.http import HttpRequest
+from django.utils import timezone
+
+from connections import audit
+from portal.errors import Invalid, NotFound
+from portal.models import ApiKey, Membership, Organization
+from portal.organizations import require_manager
+
+KEY_PATTERN = re.compile(r"^ap_([A-Za-z0-9]{8})_([A-Za-z0-9_-]{20,128})$")
+PREFIX_ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789"
+# last_used_at is informative; writing it on every request would cost a write per call.
+LAST_USED_RESOLUTION = timedelta(seconds=60)
+
+
+class InvalidApiKey(Exception):
+    """The presented key is malformed, unknown, revoked or expired (message says which)."""
+
+
+def _hash(secret: str) -> str:
+    # The secret has 256 bits of entropy: a fast hash is enough, no stretching needed.
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def mint_api_key(
+    *,
+    org: Organization,
+    name: str,
+    actor_membership: Membership | None,
+    expires_at: datetime | None = None,
+    request: HttpRequest | None = None,
+) -> tuple[ApiKey, str]:
+    """Create a key; the returned plaintext is shown once and never stored."""
+    require_manager(org, actor_membership)
+    created_by = actor_membership.user
+    name = (name or "").strip()
+    if not name:
+        raise Invalid("Give the key a name, e.g. the backend that will use it.", code="name_required")
+    if expires_at is not None and expires_at <= timezone.now():
+        raise Invalid("The expiry must be in the future.", code="invalid_expiry")
+    with transaction.atomic():
+        prefix = "".join(secrets.choice(PREFIX_ALPHABET) for _ in range(8))
+        while ApiKey.objects.filter(prefix=prefix).exists():
+            prefix = "".join(secrets.choice(PREFIX_ALPHABET) for _ in range(8))
+        secret = secrets.token_urlsafe(32)
+        key = ApiKey.objects.create(
+            organization=org,
+            name=name[:100],
+            prefix=prefix,
+            secret_hash=_hash(secret),
+            created_by=created_by,
+            expires_at=expires_at,
+        )
+        audit.record(
+            action="api_key.created",
+            organization=org,
+            actor=audit.Actor.user(created_by),
+            request=request,
+            target_type="api_key",
+            target_id=prefix,
+            metadata={"name": key.name, "expires_at": expires_at},
+        )
+    return key, f"ap_{prefix}_{secret}"
+
+
+def authenticate_api_key(raw: str) -> ApiKey:
+    match = KEY_PATTERN.match(raw or "")
+    if not match:
+        raise InvalidApiKey("The API key is malformed; expected ap_<prefix>_<secret>.")
+    prefix, secret = match.groups()
+    key = ApiKey.objects.select_related("organization").filter(prefix=prefix).first()
+    if key is None or not hmac.compare_digest(key.secret_hash, _hash(secret)):
+        raise InvalidApiKey("The API key is not valid.")
+    if key.revoked_at is not None:
+        raise InvalidApiKey("The API key has been revoked.")
+    now = timezone.now()
+    if key.expires_at is not None and key.expires_at <= now:
+        raise InvalidApiKey("The API key has expired.")
+    if key.last_used_at is None or now - key.last_used_at > LAST_USED_RESOLUTION:
+        ApiKey.objects.filter(pk=key.pk).update(last_used_at=now)
+        key.last_used_at = now
+    return key
+
+
+def revoke_api_key(
+    *,
+    org: Organization,
+    key_id: int,
+    actor_membership: Membership | None,
+    request: HttpRequest | None = None,
+) -> ApiKey:
+    require_manager(org, actor_membership)
+    with transaction.atomic():
+        key = ApiKey.objects.for_org(org).select_for_update().filter(pk=key_id).first()
+        if key is None:
+            raise NotFound("No such API key.")
+        if key.revoked_at is None:
+            key.revoked_at = timezone.now()
+            key.save(update_fields=["revoked_at"])
+            audit.record(
+                action="api_key.revoked",
+                organization=org,
+                request=request,
+                target_type="api_key",
+                target_id=key.prefix,
+                metadata={"name": key.name},
+            )
+    return key

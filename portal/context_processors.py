@@ -1,0 +1,15 @@
+from django.http import HttpRequest
+
+from portal.organizations import memberships_of
+
+
+def portal(request: HttpRequest) -> dict:
+    """The header's organization switcher and the current role, for every page."""
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return {}
+    return {
+        "current_org": getattr(request, "organization", None),
+        "current_membership": getattr(request, "membership", None),
+        "switchable_memberships": memberships_of(user),
+    }

@@ -1,0 +1,36 @@
+from django.core.management.base import BaseCommand, CommandError
+
+from portal.apikeys import mint_api_key
+from portal.errors import PortalError
+from portal.organizations import bootstrap_organization
+
+
+class Command(BaseCommand):
+    help = (
+        "Create an organization and its owner (or reuse them). With --api-key, mint a key "
+        "and print it alone on the last line of stdout."
+    )
+
+    def add_arguments(self, parser) -> None:
+        parser.add_argument("--name", required=True)
+        parser.add_argument("--owner-email", required=True)
+        parser.add_argument("--password", help="Set the owner's password.")
+        parser.add_argument("--api-key", action="store_true", help="Mint an API key.")
+
+    def handle(self, *args, name: str, owner_email: str, password, api_key: bool, **options):
+        try:
+            org, membership, created = bootstrap_organization(
+                name=name, owner_email=owner_email, password=password
+            )
+        except (PortalError, ValueError) as exc:
+            raise CommandError(str(exc)) from exc
+        verb = "Created" if created else "Reusing"
+        self.stdout.write(f"{verb} organization {org.name} (slug {org.slug}).")
+        self.stdout.write(f"Owner: {membership.user.email}")
+        if password:
+            self.stdout.write(f"Password: {password}")
+        if api_key:
+            _, plaintext = mint_api_key(
+                org=org, name="bootstrap", actor_membership=membership
+            )
+            self.stdout.write(plaintext)

@@ -1,0 +1,364 @@
+"""Organizations, memberships and invitations: the services pages and the API call."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.core import signing
+from django.core.mail import send_mail
+from django.db import IntegrityError, transaction
+from django.http import HttpRequest
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.text import slugify
+
+from connections import audit
+from portal.errors import Conflict, Forbidden, Invalid, NotFound
+from portal.models import Invitation, Membership, Organization, Role, User
+
+INVITATION_MAX_AGE = timedelta(days=7)
+INVITATION_SALT = "portal.invitation"
+
+
+def _unique_slug(name: str) -> str:
+    base = slugify(name)[:50] or "org"
+    slug, n = base, 1
+    while Organization.objects.filter(slug=slug).exists():
+        n += 1
+        slug = f"{base}-{n}"
+    return slug
+
+
+def create_organization(
+    *, name: str, owner: User, request: HttpRequest | None = None
+) -> Organization:
+    name = name.strip()
+    if not name:
+        raise Invalid("Give the organization a name.", code="name_required")
+    with transaction.atomic():
+        org = Organization.objects.create(name=name[:100], slug=_unique_slug(name))
+        Membership.objects.create(organization=org, user=owner, role=Role.OWNER)
+        audit.record(
+            action="organization.created",
+            organization=org,
+            actor=audit.Actor.user(owner),
+            request=request,
+            target_type="organization",
+            target_id=org.slug,
+            metadata={"name": org.name},
+        )
+    return org
+
+
+def memberships_of(user: User):
+    return Membership.objects.filter(user=user).select_related("organization").order_by(
+        "organization__name"
+    )
+
+
+def _owner_count(org: Organization) -> int:
+    return Membership.objects.for_org(org).filter(role=Role.OWNER).count()
+
+
+def require_manager(org: Organization, actor_membership: Membership | None) -> None:
+    if actor_membership is None or not actor_membership.can_manage:
+        raise Forbidden("Only owners and admins can do this.")
+
+
+def _check_role_grant(actor_membership: Membership | None, role: str) -> None:
+    if role not in Role.values:
+        raise Invalid(f"Unknown role {role!r}.", code="invalid_role")
+    # Admins manage members but cannot mint owners: ownership is granted by owners.
+    if role == Role.OWNER and (actor_membership is None or actor_membership.role != Role.OWNER):
+        raise Forbidden("Only owners can make someone an owner.")
+
+
+def change_role(
+    *,
+    org: Organization,
+    membership_id: int,
+    role: str,
+    actor_membership: Membership | None,
+    request: HttpRequest | None = None,
+) -> Membership:
+    require_manager(org, actor_membership)
+    _check_role_grant(actor_membership, role)
+    with transaction.atomic():
+        membership = _locked_membership(org, membership_id)
+        if membership.role == Role.OWNER and actor_membership.role != Role.OWNER:
+            raise Forbidden("Only owners can change another owner's role.")
+        old_role = membership.role
+        if old_role == Role.OWNER and role != Role.OWNER and _owner_count(org) <= 1:
+            raise Conflict("An organization keeps at least one owner.", code="last_owner")
+        membership.role = role
+        membership.save(update_fields=["role"])
+        audit.record(
+            action="member.role_changed",
+            organization=org,
+            request=request,
+            target_type="user",
+            target_id=membership.user.email,
+            metadata={"old_role": old_role, "new_role": role},
+        )
+    return membership
+
+
+def _locked_membership(org: Organization, membership_id: int) -> Membership:
+    # Locking the org's owner rows would be finer; one row lock per change is enough here.
+    try:
+        return (
+            Membership.objects.for_org(org)
+            .select_for_update()
+            .select_related("user")
+            .get(pk=membership_id)
+        )
+    except (Membership.DoesNotExist, ValueError, TypeError):
+        raise NotFound("No such member.") from None
+
+
+def remove_member(
+    *,
+    org: Organization,
+    membership_id: int,
+    actor_membership: Membership | None,
+    request: HttpRequest | None = None,
+) -> None:
+    with transaction.atomic():
+        membership = _locked_membership(org, membership_id)
+        leaving_self = actor_membership is not None and membership.pk == actor_membership.pk
+        if not leaving_self:
+            require_manager(org, actor_membership)
+            if membership.role == Role.OWNER and actor_membership.role != Role.OWNER:
+                raise Forbidden("Only owners can remove an owner.")
+        if membership.role == Role.OWNER and _owner_count(org) <= 1:
+            raise Conflict("An organization keeps at least one owner.", code="last_owner")
+        membership.delete()
+        audit.record(
+            action="member.left" if leaving_self else "member.removed",
+            organization=org,
+            request=request,
+            target_type="user",
+            target_id=membership.user.email,
+            metadata={"role": membership.role},
+        )
+
+
+# --- Invitations ----------------------------------------------------------------
+
+
+def invitation_token(invitation: Invitation) -> str:
+    return signing.dumps({"i": invitation.pk}, salt=INVITATION_SALT, compress=True)
+
+
+def invitation_url(invitation: Invitation, request: HttpRequest | None = None) -> str:
+    path = reverse("invitation_respond", args=[invitation_token(invitation)])
+    if settings.PORTAL_BASE_URL:
+        return settings.PORTAL_BASE_URL + path
+    return request.build_absolute_uri(path) if request is not None else path
+
+
+def invite(
+    *,
+    org: Organization,
+    email: str,
+    role: str,
+    actor_membership: Membership | None,
+    request: HttpRequest | None = None,
+) -> Invitation:
+    require_manager(org, actor_membership)
+    _check_role_grant(actor_membership, role)
+    email = User.objects.normalize_email(email.strip()).lower()
+    if not email or "@" not in email:
+        raise Invalid("Enter a valid email address.", code="invalid_email")
+    if Membership.objects.for_org(org).filter(user__email__iexact=email).exists():
+        raise Conflict(f"{email} is already a member.", code="already_member")
+    Invitation.objects.for_org(org).filter(
+        email__iexact=email, status=Invitation.Status.PENDING, expires_at__lte=timezone.now()
+    ).update(status=Invitation.Status.REVOKED)  # an expired invitation makes room for a new one
+    try:
+        with transaction.atomic():
+            invitation = Invitation.objects.create(
+                organization=org,
+                email=email,
+                role=role,
+                invited_by=actor_membership.user,
+                expires_at=timezone.now() + INVITATION_MAX_AGE,
+            )
+            audit.record(
+                action="invitation.created",
+                organization=org,
+                request=request,
+                target_type="invitation",
+                target_id=invitation.pk,
+                metadata={"email": email, "role": role},
+            )
+    except IntegrityError:
+        raise Conflict(
+            f"{email} already has a pending invitation.", code="duplicate_invitation"
+        ) from None
+    send_mail(
+        subject=f"[Agent Portal] {actor_membership.user.email} invited you to {org.name}",
+        message=(
+            f"You have been invited to join {org.name} on Agent Portal as {role}.\n\n"
+            f"Accept or decline: {invitation_url(invitation, request)}\n\n"
+            f"The link expires in {INVITATION_MAX_AGE.days} days."
+        ),
+        from_email=None,
+        recipient_list=[email],
+        fail_silently=True,
+    )
+    return invitation
+
+
+def invitation_from_token(token: str) -> Invitation:
+    """The invitation a signed link names. Expired, tampered or unknown links → NotFound."""
+    try:
+        payload = signing.loads(
+            token, salt=INVITATION_SALT, max_age=INVITATION_MAX_AGE.total_seconds()
+        )
+    except signing.SignatureExpired:
+        raise NotFound("This invitation link has expired.", code="invitation_expired") from None
+    except signing.BadSignature:
+        raise NotFound("This invitation link is not valid.", code="invitation_invalid") from None
+    invitation = (
+        Invitation.objects.select_related("organization", "invited_by")
+        .filter(pk=payload.get("i"))
+        .first()
+    )
+    if invitation is None:
+        raise NotFound("This invitation no longer exists.", code="invitation_invalid")
+    return invitation
+
+
+def _check_open(invitation: Invitation) -> None:
+    if invitation.status != Invitation.Status.PENDING:
+        raise Conflict(
+            f"This invitation was already {invitation.get_status_display().lower()}.",
+            code=f"invitation_{invitation.status}",
+        )
+    if invitation.is_expired:
+        raise Conflict("This invitation has expired.", code="invitation_expired")
+
+
+def _check_addressee(invitation: Invitation, user: User) -> None:
+    if invitation.email.lower() != user.email.lower():
+        raise Forbidden(
+            f"This invitation was sent to {invitation.email}; you are signed in as {user.email}.",
+            code="invitation_wrong_user",
+        )
+
+
+def accept_invitation(
+    *, token: str, user: User, request: HttpRequest | None = None
+) -> Membership:
+    with transaction.atomic():
+        invitation = invitation_from_token(token)
+        invitation = Invitation.objects.select_for_update().get(pk=invitation.pk)
+        _check_open(invitation)
+        _check_addressee(invitation, user)
+        org = invitation.organization
+        membership, created = Membership.objects.get_or_create(
+            organization=org, user=user, defaults={"role": invitation.role}
+        )
+        invitation.status = Invitation.Status.ACCEPTED
+        invitation.responded_at = timezone.now()
+        invitation.save(update_fields=["status", "responded_at"])
+        audit.record(
+            action="invitation.accepted",
+            organization=org,
+            actor=audit.Actor.user(user),
+            request=request,
+            target_type="invitation",
+            target_id=invitation.pk,
+            metadata={"role": membership.role, "new_member": created},
+        )
+    return membership
+
+
+def decline_invitation(*, token: str, user: User, request: HttpRequest | None = None) -> None:
+    with transaction.atomic():
+        invitation = Invitation.objects.select_for_update().get(
+            pk=invitation_from_token(token).pk
+        )
+        _check_open(invitation)
+        _check_addressee(invitation, user)
+        invitation.status = Invitation.Status.DECLINED
+        invitation.responded_at = timezone.now()
+        invitation.save(update_fields=["status", "responded_at"])
+        audit.record(
+            action="invitation.declined",
+            organization=invitation.organization,
+            actor=audit.Actor.user(user),
+            request=request,
+            target_type="invitation",
+            target_id=invitation.pk,
+        )
+
+
+def revoke_invitation(
+    *,
+    org: Organization,
+    invitation_id: int,
+    actor_membership: Membership | None,
+    request: HttpRequest | None = None,
+) -> Invitation:
+    require_manager(org, actor_membership)
+    with transaction.atomic():
+        invitation = (
+            Invitation.objects.for_org(org).select_for_update().filter(pk=invitation_id).first()
+        )
+        if invitation is None:
+            raise NotFound("No such invitation.")
+        _check_open(invitation)
+        invitation.status = Invitation.Status.REVOKED
+        invitation.responded_at = timezone.now()
+        invitation.save(update_fields=["status", "responded_at"])
+        audit.record(
+            action="invitation.revoked",
+            organization=org,
+            request=request,
+            target_type="invitation",
+            target_id=invitation.pk,
+            metadata={"email": invitation.email},
+        )
+    return invitation
+
+
+def pending_invitations_for(user: User):
+    return (
+        Invitation.objects.pending()
+        .filter(email__iexact=user.email)
+        .select_related("organization", "invited_by")
+    )
+
+
+def bootstrap_organization(
+    *, name: str, owner_email: str, password: str | None = None
+) -> tuple[Organization, Membership, bool]:
+    """Create (or reuse) an organization and its owner, for scripts and the demo seed.
+
+    The owner's email counts as verified: whoever runs this controls the server.
+    Returns (organization, owner membership, whether the organization was created).
+    """
+    from allauth.account.models import EmailAddress
+
+    email = User.objects.normalize_email(owner_email.strip()).lower()
+    with transaction.atomic():
+        user = User.objects.filter(email__iexact=email).first()
+        if user is None:
+            user = User.objects.create_user(email=email, password=password)
+        elif password:
+            user.set_password(password)
+            user.save(update_fields=["password"])
+        EmailAddress.objects.update_or_create(
+            user=user, email=email, defaults={"verified": True, "primary": True}
+        )
+        org = Organization.objects.filter(name__iexact=name.strip()).order_by("pk").first()
+        created = org is None
+        if created:
+            org = create_organization(name=name, owner=user)
+        membership, _ = Membership.objects.update_or_create(
+            organization=org, user=user, defaults={"role": Role.OWNER}
+        )
+    return org, membership, created

@@ -1,0 +1,34 @@
+"""Tenancy by construction.
+
+Every organization-owned model inherits `OrgOwned`; its default manager only
+offers rows through `for_org(org)`. Views, serializers and commands reach
+tenant data through that one method, so a foreign object simply does not
+exist for the caller (404), as healthchecks.io does with its per-project sets.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from django.db import models
+
+if TYPE_CHECKING:
+    from portal.models import Organization
+
+
+class OrgQuerySet(models.QuerySet):
+    def for_org(self, org: Organization | None) -> OrgQuerySet:
+        if org is None:
+            return self.none()
+        return self.filter(organization=org)
+
+
+class OrgOwned(models.Model):
+    organization = models.ForeignKey(
+        "portal.Organization", on_delete=models.CASCADE
+    )
+
+    objects = OrgQuerySet.as_manager()
+
+    class Meta:
+        abstract = True

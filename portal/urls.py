@@ -1,0 +1,46 @@
+from django.contrib import admin
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from portal import views
+from portal.api.errors import json_error_response
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("welcome/", views.onboarding, name="onboarding"),
+    path("orgs/<slug:slug>/switch/", views.switch_organization, name="switch_organization"),
+    path("members/", views.members, name="members"),
+    path("members/<int:membership_id>/role/", views.change_member_role, name="member_role"),
+    path("members/<int:membership_id>/remove/", views.remove_member, name="member_remove"),
+    path(
+        "invitations/<int:invitation_id>/revoke/",
+        views.revoke_invitation,
+        name="invitation_revoke",
+    ),
+    path("invitations/<str:token>/", views.respond_to_invitation, name="invitation_respond"),
+    path("api-keys/", views.api_keys, name="api_keys"),
+    path("api-keys/<int:key_id>/revoke/", views.revoke_api_key, name="api_key_revoke"),
+    path("accounts/", include("allauth.urls")),
+    path("admin/", admin.site.urls),
+    path("api/v1/", include("portal.api.urls")),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api_schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api_schema"), name="api_docs"),
+]
+
+
+def _is_api(request: HttpRequest) -> bool:
+    return request.path.startswith("/api/")
+
+
+def handler404(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    if _is_api(request):
+        return json_error_response(404, "not_found", "Not found.")
+    return render(request, "404.html", status=404)
+
+
+def handler500(request: HttpRequest) -> HttpResponse:
+    if _is_api(request):
+        return json_error_response(500, "server_error", "Something went wrong on our side.")
+    return render(request, "500.html", status=500)

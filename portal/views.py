@@ -1,0 +1,213 @@
+"""Pages of the tenancy domain. Each view parses input and calls one service."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_POST
+
+from connections.models import AuditEvent
+from portal import apikeys, organizations
+from portal.decorators import org_page
+from portal.errors import NotFound, PortalError
+from portal.forms import ApiKeyForm, InviteForm, OrganizationForm, RoleForm
+from portal.middleware import SESSION_ORG_KEY
+from portal.models import ApiKey, Invitation, Membership
+
+
+@org_page()
+def home(request: HttpRequest) -> HttpResponse:
+    org, membership = request.organization, request.membership
+    context = {"membership": membership}
+    if membership.can_read_audit:
+        context["recent_events"] = AuditEvent.objects.for_org(org).order_by("-id")[:10]
+    if membership.can_manage:
+        context["member_count"] = Membership.objects.for_org(org).count()
+        context["pending_invitation_count"] = Invitation.objects.for_org(org).pending().count()
+        context["active_key_count"] = ApiKey.objects.for_org(org).usable().count()
+    return render(request, "portal/home.html", context)
+
+
+@login_required
+def onboarding(request: HttpRequest) -> HttpResponse:
+    """Create an organization or answer an invitation; also where new users land."""
+    form = OrganizationForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            org = organizations.create_organization(
+                name=form.cleaned_data["name"], owner=request.user, request=request
+            )
+        except PortalError as exc:
+            form.add_error("name", exc.message)
+        else:
+            request.session[SESSION_ORG_KEY] = org.pk
+            messages.success(request, f"{org.name} is ready. Invite your team next.")
+            return redirect("members")
+    invitations = [
+        (invitation, organizations.invitation_token(invitation))
+        for invitation in organizations.pending_invitations_for(request.user)
+    ]
+    return render(
+        request, "portal/onboarding.html", {"form": form, "invitations": invitations}
+    )
+
+
+@login_required
+@require_POST
+def switch_organization(request: HttpRequest, slug: str) -> HttpResponse:
+    membership = (
+        organizations.memberships_of(request.user).filter(organization__slug=slug).first()
+    )
+    if membership is None:
+        raise Http404("No such organization.")
+    request.session[SESSION_ORG_KEY] = membership.organization_id
+    next_url = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(next_url, {request.get_host()}):
+        next_url = "home"
+    return redirect(next_url)
+
+
+@org_page(on_error="members")
+def members(request: HttpRequest) -> HttpResponse:
+    org, membership = request.organization, request.membership
+    form = InviteForm(request.POST or None)
+    if request.method == "POST":
+        if form.is_valid():
+            invitation = organizations.invite(
+                org=org,
+                email=form.cleaned_data["email"],
+                role=form.cleaned_data["role"],
+                actor_membership=membership,
+                request=request,
+            )
+            messages.success(request, f"Invitation sent to {invitation.email}.")
+            return redirect("members")
+        messages.error(request, "Check the invitation form.")
+    context = {
+        "form": form,
+        "members": Membership.objects.for_org(org).select_related("user").order_by("user__email"),
+        "invitations": (
+            Invitation.objects.for_org(org).pending().select_related("invited_by")
+            if membership.can_manage
+            else []
+        ),
+        "roles": RoleForm.base_fields["role"].choices,
+    }
+    return render(request, "portal/members.html", context)
+
+
+@org_page(on_error="members")
+@require_POST
+def change_member_role(request: HttpRequest, membership_id: int) -> HttpResponse:
+    form = RoleForm(request.POST)
+    if not form.is_valid():
+        raise PortalError("Choose a valid role.")
+    changed = organizations.change_role(
+        org=request.organization,
+        membership_id=membership_id,
+        role=form.cleaned_data["role"],
+        actor_membership=request.membership,
+        request=request,
+    )
+    messages.success(request, f"{changed.user.email} is now {changed.get_role_display()}.")
+    return redirect("members")
+
+
+@org_page(on_error="members")
+@require_POST
+def remove_member(request: HttpRequest, membership_id: int) -> HttpResponse:
+    leaving = request.membership.pk == membership_id
+    organizations.remove_member(
+        org=request.organization,
+        membership_id=membership_id,
+        actor_membership=request.membership,
+        request=request,
+    )
+    if leaving:
+        request.session.pop(SESSION_ORG_KEY, None)
+        messages.success(request, "You left the organization.")
+        return redirect("home")
+    messages.success(request, "Member removed.")
+    return redirect("members")
+
+
+@org_page(on_error="members")
+@require_POST
+def revoke_invitation(request: HttpRequest, invitation_id: int) -> HttpResponse:
+    invitation = organizations.revoke_invitation(
+        org=request.organization,
+        invitation_id=invitation_id,
+        actor_membership=request.membership,
+        request=request,
+    )
+    messages.success(request, f"Invitation to {invitation.email} revoked.")
+    return redirect("members")
+
+
+@login_required
+def respond_to_invitation(request: HttpRequest, token: str) -> HttpResponse:
+    """The page a signed invitation link opens: accept or decline."""
+    try:
+        invitation = organizations.invitation_from_token(token)
+    except NotFound as exc:
+        return render(request, "portal/invitation.html", {"error": exc.message}, status=404)
+    if request.method == "POST":
+        try:
+            if request.POST.get("decision") == "decline":
+                organizations.decline_invitation(token=token, user=request.user, request=request)
+                messages.info(request, f"You declined the invitation to {invitation.organization}.")
+                return redirect("home")
+            membership = organizations.accept_invitation(
+                token=token, user=request.user, request=request
+            )
+        except PortalError as exc:
+            return render(
+                request,
+                "portal/invitation.html",
+                {"invitation": invitation, "error": exc.message},
+                status=exc.status,
+            )
+        request.session[SESSION_ORG_KEY] = membership.organization_id
+        messages.success(request, f"Welcome to {membership.organization}.")
+        return redirect("home")
+    return render(request, "portal/invitation.html", {"invitation": invitation})
+
+
+@org_page(manager=True, on_error="api_keys")
+def api_keys(request: HttpRequest) -> HttpResponse:
+    org = request.organization
+    form = ApiKeyForm(request.POST or None)
+    new_key = None
+    if request.method == "POST" and form.is_valid():
+        key, new_key = apikeys.mint_api_key(
+            org=org,
+            name=form.cleaned_data["name"],
+            expires_at=form.cleaned_data["expires_at"],
+            actor_membership=request.membership,
+            request=request,
+        )
+        messages.success(request, f"API key “{key.name}” created. Copy it now: it is shown once.")
+        form = ApiKeyForm()
+    keys = ApiKey.objects.for_org(org).select_related("created_by")
+    response = render(
+        request, "portal/api_keys.html", {"form": form, "keys": keys, "new_key": new_key}
+    )
+    if new_key:
+        response["Cache-Control"] = "no-store"
+    return response
+
+
+@org_page(manager=True, on_error="api_keys")
+@require_POST
+def revoke_api_key(request: HttpRequest, key_id: int) -> HttpResponse:
+    key = apikeys.revoke_api_key(
+        org=request.organization,
+        key_id=key_id,
+        actor_membership=request.membership,
+        request=request,
+    )
+    messages.success(request, f"API key “{key.name}” revoked.")
+    return redirect("api_keys")

@@ -45,7 +45,9 @@ def mint_api_key(
     created_by = actor_membership.user
     name = (name or "").strip()
     if not name:
-        raise Invalid("Give the key a name, e.g. the backend that will use it.", code="name_required")
+        raise Invalid(
+            "Give the key a name, e.g. the backend that will use it.", code="name_required"
+        )
     if expires_at is not None and expires_at <= timezone.now():
         raise Invalid("The expiry must be in the future.", code="invalid_expiry")
     with transaction.atomic():

@@ -52,8 +52,10 @@ def create_organization(
 
 
 def memberships_of(user: User):
-    return Membership.objects.filter(user=user).select_related("organization").order_by(
-        "organization__name"
+    return (
+        Membership.objects.filter(user=user)
+        .select_related("organization")
+        .order_by("organization__name")
     )
 
 
@@ -82,10 +84,10 @@ def change_role(
     actor_membership: Membership | None,
     request: HttpRequest | None = None,
 ) -> Membership:
-    require_manager(org, actor_membership)
-    _check_role_grant(actor_membership, role)
     with transaction.atomic():
-        membership = _locked_membership(org, membership_id)
+        membership = _locked_membership(org, membership_id)  # a foreign id is a 404 first
+        require_manager(org, actor_membership)
+        _check_role_grant(actor_membership, role)
         if membership.role == Role.OWNER and actor_membership.role != Role.OWNER:
             raise Forbidden("Only owners can change another owner's role.")
         old_role = membership.role
@@ -249,9 +251,7 @@ def _check_addressee(invitation: Invitation, user: User) -> None:
         )
 
 
-def accept_invitation(
-    *, token: str, user: User, request: HttpRequest | None = None
-) -> Membership:
+def accept_invitation(*, token: str, user: User, request: HttpRequest | None = None) -> Membership:
     with transaction.atomic():
         invitation = invitation_from_token(token)
         invitation = Invitation.objects.select_for_update().get(pk=invitation.pk)
@@ -278,9 +278,7 @@ def accept_invitation(
 
 def decline_invitation(*, token: str, user: User, request: HttpRequest | None = None) -> None:
     with transaction.atomic():
-        invitation = Invitation.objects.select_for_update().get(
-            pk=invitation_from_token(token).pk
-        )
+        invitation = Invitation.objects.select_for_update().get(pk=invitation_from_token(token).pk)
         _check_open(invitation)
         _check_addressee(invitation, user)
         invitation.status = Invitation.Status.DECLINED

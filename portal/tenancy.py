@@ -24,9 +24,7 @@ class OrgQuerySet(models.QuerySet):
 
 
 class OrgOwned(models.Model):
-    organization = models.ForeignKey(
-        "portal.Organization", on_delete=models.CASCADE
-    )
+    organization = models.ForeignKey("portal.Organization", on_delete=models.CASCADE)
 
     objects = OrgQuerySet.as_manager()
 

@@ -26,3 +26,16 @@ class IsOrganizationManager(IsOrganizationCaller):
             return True
         membership = getattr(request._request, "membership", None)
         return membership is not None and membership.can_manage
+
+
+def is_api_key_request(request) -> bool:
+    return getattr(getattr(request, "_request", request), "api_key", None) is not None
+
+
+class IsApiKeyCaller(IsOrganizationCaller):
+    """Endpoints for a customer's trusted backend only."""
+
+    message = "This endpoint is for your backend: authenticate with an API key."
+
+    def has_permission(self, request, view) -> bool:
+        return super().has_permission(request, view) and is_api_key_request(request)

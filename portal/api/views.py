@@ -23,6 +23,4 @@ class MemberListView(generics.ListAPIView):
         return super().get(request, *args, **kwargs)
 
     def get_queryset(self):
-        return Membership.objects.for_org(self.request._request.organization).select_related(
-            "user"
-        )
+        return Membership.objects.for_org(self.request._request.organization).select_related("user")

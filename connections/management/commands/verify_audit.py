@@ -22,7 +22,9 @@ class Command(BaseCommand):
         for key in keys:
             report = audit.verify_chain(key)
             if not report.ok:
-                where = f"event #{report.broken_event_id}" if report.broken_event_id else "chain end"
+                where = (
+                    f"event #{report.broken_event_id}" if report.broken_event_id else "chain end"
+                )
                 raise CommandError(
                     f"BROKEN {key}: {where} (seq {report.broken_seq}): {report.reason}; "
                     f"{report.count} events verified before it."

@@ -30,7 +30,5 @@ class Command(BaseCommand):
         if password:
             self.stdout.write(f"Password: {password}")
         if api_key:
-            _, plaintext = mint_api_key(
-                org=org, name="bootstrap", actor_membership=membership
-            )
+            _, plaintext = mint_api_key(org=org, name="bootstrap", actor_membership=membership)
             self.stdout.write(plaintext)

@@ -1,0 +1,24 @@
+from django.urls import path
+
+from connections.api import views
+
+urlpatterns = [
+    path("connections", views.ConnectionListView.as_view(), name="api_connections"),
+    path("connections/<slug:name>", views.ConnectionDetailView.as_view(), name="api_connection"),
+    path(
+        "connected-accounts",
+        views.ConnectedAccountListView.as_view(),
+        name="api_connected_accounts",
+    ),
+    path(
+        "connected-accounts/authorization-link",
+        views.AuthorizationLinkView.as_view(),
+        name="api_authorization_link",
+    ),
+    path("connected-accounts/verify", views.VerifyView.as_view(), name="api_verify"),
+    path(
+        "connected-accounts/<uuid:account_id>",
+        views.ConnectedAccountDetailView.as_view(),
+        name="api_connected_account",
+    ),
+]

@@ -1,0 +1,14 @@
+from django.core.management.base import BaseCommand
+
+from connections import oauth
+
+
+class Command(BaseCommand):
+    help = "Refresh ACTIVE connected accounts whose tokens expire within the refresh margin."
+
+    def handle(self, *args, **options) -> None:
+        counts = oauth.refresh_expiring_accounts()
+        self.stdout.write(
+            f"{counts['refreshed']} refreshed, {counts['expired']} need re-authorization, "
+            f"{counts['failed']} failed (will retry)"
+        )

@@ -1,0 +1,73 @@
+"""A real monday.com emulator on 127.0.0.1 and a connection of org A pointed at it."""
+
+from __future__ import annotations
+
+from urllib.parse import parse_qs, urlsplit
+
+import httpx
+import pytest
+
+from connections.configuration import create_connection
+from tests.fakes.monday import MondayEmulator
+
+CLIENT_ID = "portal-client-id"
+CLIENT_SECRET = "portal-client-secret-4f1a9"
+REDIRECT_URI = "http://testserver/oauth/callback/monday/"
+MONDAY_ALICE = 101
+MONDAY_BOB = 102
+
+
+@pytest.fixture
+def monday():
+    with MondayEmulator() as emulator:
+        emulator.add_client(CLIENT_ID, CLIENT_SECRET, [REDIRECT_URI])
+        emulator.add_user(MONDAY_ALICE, "Alice", "alice@acme.test")
+        emulator.add_user(MONDAY_BOB, "Bob", "bob@acme.test")
+        emulator.login_as(MONDAY_ALICE)
+        yield emulator
+
+
+def emulator_overrides(emulator: MondayEmulator) -> dict[str, str]:
+    return {
+        "authorization_url": f"{emulator.base_url}/oauth2/authorize",
+        "token_url": f"{emulator.base_url}/oauth_ms/oauth/token",
+        "revoke_url": f"{emulator.base_url}/oauth_ms/oauth/revoke",
+        "api_base_url": f"{emulator.base_url}/v2",
+    }
+
+
+@pytest.fixture
+def monday_connection(org, owner, monday):
+    return create_connection(
+        org=org,
+        name="monday",
+        provider="monday",
+        client_id=CLIENT_ID,
+        client_secret=CLIENT_SECRET,
+        **emulator_overrides(monday),
+    )
+
+
+def follow_to_provider(location: str, monday_user: int | None = None) -> str:
+    """Open the provider's authorization URL like a browser; return where it redirects."""
+    url = location if monday_user is None else f"{location}&emu_user={monday_user}"
+    response = httpx.get(url, follow_redirects=False, timeout=5)
+    assert response.status_code in (302, 303), response.text
+    return response.headers["location"]
+
+
+def callback_path(redirect: str) -> str:
+    parts = urlsplit(redirect)
+    return f"{parts.path}?{parts.query}"
+
+
+def query_of(url: str) -> dict[str, str]:
+    return {k: v[0] for k, v in parse_qs(urlsplit(url).query).items()}
+
+
+def connect_via_portal(client, monday_user: int | None = None, name: str = "monday"):
+    """The whole portal flow: Connect button → provider → callback. Returns the callback response."""
+    start = client.post(f"/connected-accounts/{name}/connect/")
+    assert start.status_code == 302, start.content
+    redirect = follow_to_provider(start["Location"], monday_user)
+    return client.get(callback_path(redirect))

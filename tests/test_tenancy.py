@@ -1,0 +1,143 @@
+"""Tenancy by construction: every URL that names an object answers 404 to other organizations.
+
+The test walks the whole URLconf, so a new page or endpoint with an object in
+its path is covered the day it is added: its path parameter must appear in
+OBJECTS_OF_ORG_A (or EXEMPT with a reason), else `test_every_parameter_is_covered` fails.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from datetime import timedelta
+
+import pytest
+from django.urls import URLPattern, URLResolver, get_resolver
+from django.utils import timezone
+from rest_framework.test import APIClient
+
+from connections.configuration import create_connection
+from connections.models import ConnectedAccount
+from portal.apikeys import mint_api_key
+from portal.models import Invitation, Role
+from tests.conftest import signed_in
+from tests.factories import MembershipFactory
+
+METHODS = ["get", "post", "put", "patch", "delete"]
+EXEMPT_NAMESPACES = {"admin"}  # Django admin: superusers only, outside tenancy
+EXEMPT_PREFIXES = ("accounts/",)  # allauth: per-user, no organization objects
+EXEMPT = {
+    # The invitee is by definition not a member yet; the signed token is the capability.
+    "invitation_respond": "token-addressed; checked against the signed-in email",
+    # OAuth redirects: the unguessable request id / state is the capability, and the
+    # person finishing the flow need not be a portal member (API flow).
+    "oauth_authorize": "capability URL (random UUID of a 10-minute authorization request)",
+    "oauth_callback": "path names a provider, not an object; `state` is checked inside",
+}
+
+
+def _walk(resolvers, prefix="", namespace=None) -> Iterator[tuple[str, URLPattern, str | None]]:
+    for entry in resolvers:
+        if isinstance(entry, URLResolver):
+            yield from _walk(
+                entry.url_patterns, prefix + str(entry.pattern), entry.namespace or namespace
+            )
+        elif isinstance(entry, URLPattern):
+            yield prefix + str(entry.pattern), entry, namespace
+
+
+def object_routes() -> list[tuple[str, URLPattern]]:
+    routes = []
+    for route, pattern, namespace in _walk(get_resolver().url_patterns):
+        if namespace in EXEMPT_NAMESPACES or route.startswith(EXEMPT_PREFIXES):
+            continue
+        if pattern.name in EXEMPT or not pattern.pattern.regex.groupindex:
+            continue
+        routes.append((route, pattern))
+    return routes
+
+
+def _invitation(org, owner):
+    return Invitation.objects.create(
+        organization=org,
+        email="invitee@example.test",
+        role=Role.MEMBER,
+        invited_by=owner.user,
+        expires_at=timezone.now() + timedelta(days=7),
+    )
+
+
+def _account(org, owner):
+    """An account of A's owner on a connection only A has (per-user routes need the owner's)."""
+    connection = create_connection(org=org, name="only-in-a", provider="monday", client_id="c")
+    return ConnectedAccount.objects.create(
+        organization=org, connection=connection, identifier=owner.user.identifier
+    )
+
+
+# kwarg name → function(org A, owner of A) returning the path value of one of A's objects.
+OBJECTS_OF_ORG_A: dict[str, Callable] = {
+    "slug": lambda org, owner: org.slug,
+    "membership_id": lambda org, owner: MembershipFactory(organization=org).pk,
+    "invitation_id": lambda org, owner: _invitation(org, owner).pk,
+    "key_id": lambda org, owner: mint_api_key(org=org, name="k", actor_membership=owner)[0].pk,
+    "name": lambda org, owner: _account(org, owner).connection.name,
+    "account_id": lambda org, owner: _account(org, owner).pk,
+}
+
+
+def _path(route: str, pattern: URLPattern, org, owner) -> str:
+    """The route with each path parameter replaced by one of org A's objects."""
+    path = "/" + route
+    for name in pattern.pattern.regex.groupindex:
+        value = OBJECTS_OF_ORG_A[name](org, owner)
+        path = re.sub(r"<(?:\w+:)?" + name + ">", str(value), path)
+    return path
+
+
+def test_every_parameter_is_covered():
+    missing = {
+        (route, name)
+        for route, pattern in object_routes()
+        for name in pattern.pattern.regex.groupindex
+        if name not in OBJECTS_OF_ORG_A
+    }
+    assert not missing, f"add these path parameters to OBJECTS_OF_ORG_A: {sorted(missing)}"
+
+
+def test_the_walk_finds_pages_and_api_routes():
+    routes = {route for route, _ in object_routes()}
+    assert "members/<int:membership_id>/remove/" in routes
+    assert len(routes) >= 5
+
+
+@pytest.mark.parametrize(("route", "pattern"), object_routes(), ids=lambda v: str(v))
+def test_other_organization_gets_404_for_every_method(route, pattern, org, owner, other_owner):
+    path = _path(route, pattern, org, owner)
+    is_api = route.startswith("api/")
+    if is_api:
+        outsider = APIClient()
+        outsider.force_login(other_owner.user)  # session caller of org B, with CSRF off
+        _, key = mint_api_key(org=other_owner.organization, name="b", actor_membership=other_owner)
+        key_client = APIClient()
+        key_client.credentials(HTTP_AUTHORIZATION=f"Bearer {key}")
+        clients = [outsider, key_client]
+    else:
+        clients = [signed_in(other_owner)]
+    allowed = []
+    for client in clients:
+        for method in METHODS:
+            status = getattr(client, method)(path).status_code
+            assert status in (404, 405), f"{method.upper()} {path} as org B → {status}"
+            if status == 404:
+                allowed.append(method)
+    assert allowed, f"{path} answered 405 to every method: nothing was proven"
+
+    # Control: the same path is not a 404 for org A, so the 404 above is about tenancy.
+    if is_api:
+        _, own_key = mint_api_key(org=org, name="a", actor_membership=owner)
+        insider = APIClient()
+        insider.credentials(HTTP_AUTHORIZATION=f"Bearer {own_key}")
+    else:
+        insider = signed_in(owner)
+    assert getattr(insider, allowed[0])(path).status_code != 404

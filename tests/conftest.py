@@ -10,6 +10,8 @@ from portal.apikeys import mint_api_key
 from portal.models import Role
 from tests.factories import MembershipFactory, OrganizationFactory
 
+pytest_plugins = ["tests.monday_support"]
+
 
 @pytest.fixture(autouse=True)
 def _fresh_cache():

@@ -203,9 +203,7 @@ class AuthorizationLinkView(APIView):
             "auth_request_id": auth_request.pk,
             "connected_account": s.ConnectedAccountSerializer(account).data,
         }
-        return Response(
-            s.AuthorizationLinkResponseSerializer(body).data, status=status.HTTP_201_CREATED
-        )
+        return Response(body, status=status.HTTP_201_CREATED)
 
 
 class VerifyView(APIView):

@@ -6,7 +6,7 @@ from django.test import Client
 from django.utils import timezone
 
 from connections.models import AccountStatus, AuthorizationRequest, ConnectedAccount
-from tests.connections.conftest import callback_path, follow_to_provider, query_of
+from tests.monday_support import callback_path, follow_to_provider, query_of
 
 VERIFY_URL = "https://app.customer.example/verify-user"
 

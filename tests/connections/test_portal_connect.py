@@ -6,7 +6,7 @@ from django.utils import timezone
 
 from connections.models import AccountStatus, AuditEvent, AuthorizationRequest, ConnectedAccount
 from tests.conftest import signed_in
-from tests.connections.conftest import (
+from tests.monday_support import (
     MONDAY_BOB,
     REDIRECT_URI,
     callback_path,

@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from connections import oauth
 from connections.models import AccountStatus, ConnectedAccount
-from tests.connections.conftest import connect_via_portal
+from tests.monday_support import connect_via_portal
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""A real monday.com emulator on 127.0.0.1 and a connection of org A pointed at it."""
+"""monday.com emulator fixtures (a real server on 127.0.0.1) and browser-like helpers."""
 
 from __future__ import annotations
 

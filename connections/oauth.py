@@ -37,6 +37,7 @@ from django.utils import timezone
 from connections import audit
 from connections.configuration import validate_endpoint_url
 from connections.models import AccountStatus, AuthorizationRequest, ConnectedAccount, Connection
+from connections.tooling import ProviderTimeout, ProviderUnavailable
 from connections.vault import aad_for, open_sealed
 from portal.errors import Conflict, Forbidden, Invalid, NotFound, PortalError
 
@@ -56,18 +57,6 @@ class NeedsReauthorization(Conflict):
     """The account cannot be used until its owner authorizes it again."""
 
     code = "needs_reauthorization"
-
-
-class ProviderUnavailable(PortalError):
-    """The provider failed (5xx, network): retry later; the account is unchanged."""
-
-    status = 502
-    code = "provider_unavailable"
-
-
-class ProviderTimeout(ProviderUnavailable):
-    status = 504
-    code = "provider_timeout"
 
 
 class ProviderRejected(PortalError):
@@ -248,18 +237,22 @@ def _expires_soon(expires_at: datetime | None) -> bool:
     return expires_at is not None and expires_at - timezone.now() <= REFRESH_MARGIN
 
 
-def get_access_token(account: ConnectedAccount) -> str:
+def get_access_token(account: ConnectedAccount, *, reread: bool = True) -> str:
     """A valid access token for the account, refreshing it first when it is about to expire.
 
-    Re-reads the row (another process may have refreshed it); one query on the fast path.
+    Re-reads the row by default (another process may have refreshed it): one query on
+    the fast path. `reread=False` trusts a row the caller loaded moments ago.
     """
-    row = (
-        ConnectedAccount.objects.filter(pk=account.pk)
-        .values_list("status", "token_set_sealed", "token_expires_at")
-        .first()
-    )
-    if row is None:
-        raise NotFound("The connected account no longer exists.")
+    if reread:
+        row = (
+            ConnectedAccount.objects.filter(pk=account.pk)
+            .values_list("status", "token_set_sealed", "token_expires_at")
+            .first()
+        )
+        if row is None:
+            raise NotFound("The connected account no longer exists.")
+    else:
+        row = (account.status, account.token_set_sealed, account.token_expires_at)
     status, sealed, expires_at = row
     if status != AccountStatus.ACTIVE or not sealed:
         raise _needs_reauthorization(account)

@@ -3,6 +3,8 @@ and the admin list of connected accounts."""
 
 from __future__ import annotations
 
+import json
+
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.db.models import Count, Q
@@ -10,7 +12,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from connections import configuration, oauth
+from connections import configuration, explorer, oauth, tools
 from connections.forms import ConnectionForm
 from connections.models import AccountStatus, AuthorizationRequest, ConnectedAccount, Connection
 from portal.decorators import org_page
@@ -237,3 +239,41 @@ def admin_disconnect(request: HttpRequest, account_id) -> HttpResponse:
     oauth.disconnect(account=account, request=request)
     messages.success(request, f"{account.identifier} disconnected from {account.connection.name}.")
     return redirect("connected_accounts_admin")
+
+
+# --- Tool explorer ---------------------------------------------------------------------------
+
+
+@org_page()
+def tool_list(request: HttpRequest) -> HttpResponse:
+    available = tools.list_tools(request.organization, request.user.identifier)
+    return render(request, "connections/tool_list.html", {"available": available})
+
+
+@org_page()
+def tool_detail(request: HttpRequest, tool_name: str) -> HttpResponse:
+    """A form generated from the tool's schema; runs it as the signed-in user."""
+    available = {
+        entry.tool.name: entry
+        for entry in tools.list_tools(request.organization, request.user.identifier)
+    }
+    entry = available.get(tool_name)
+    if entry is None:
+        raise NotFound("This tool is not available to your connected accounts.")
+    context = {"entry": entry, "fields": explorer.form_fields(entry.tool, request.POST or None)}
+    if request.method == "POST":
+        try:
+            params = explorer.params_from_form(entry.tool, request.POST)
+            context["result"] = tools.execute_tool(
+                request.organization,
+                request.user.identifier,
+                tool_name,
+                params,
+                entry.connection_name,
+                request=request,
+            )
+            context["result_json"] = json.dumps(context["result"]["data"], indent=2)
+        except PortalError as exc:
+            context["error"] = exc
+    template = "connections/_tool_result.html" if request.htmx else "connections/tool_detail.html"
+    return render(request, template, context)

@@ -9,6 +9,7 @@ import pytest
 
 from connections.configuration import create_connection
 from tests.fakes.monday import MondayEmulator
+from tests.fakes.monday_api import MondayApi
 
 CLIENT_ID = "portal-client-id"
 CLIENT_SECRET = "portal-client-secret-4f1a9"
@@ -24,6 +25,7 @@ def monday():
         emulator.add_user(MONDAY_ALICE, "Alice", "alice@acme.test")
         emulator.add_user(MONDAY_BOB, "Bob", "bob@acme.test")
         emulator.login_as(MONDAY_ALICE)
+        MondayApi(emulator)
         yield emulator
 
 
@@ -71,3 +73,34 @@ def connect_via_portal(client, monday_user: int | None = None, name: str = "mond
     assert start.status_code == 302, start.content
     redirect = follow_to_provider(start["Location"], monday_user)
     return client.get(callback_path(redirect))
+
+
+@pytest.fixture
+def boards(monday):
+    """A Marketing board Alice (member) can use and a Finance board she cannot."""
+    api = monday.api
+    api.add_board(
+        1001,
+        "Marketing",
+        members=[MONDAY_ALICE],
+        groups=[("topics", "This week"), ("next", "Next week")],
+    )
+    api.add_board(2002, "Finance", members=[MONDAY_BOB])
+    api.add_item(1001, "Launch plan", status={"label": "Working on it"})
+    return api
+
+
+@pytest.fixture
+def alice(member, member_client, monday, monday_connection, boards):
+    """The org member, connected to monday.com as Alice."""
+    connect_via_portal(member_client, MONDAY_ALICE)
+    return member
+
+
+@pytest.fixture
+def bob(owner, monday, monday_connection, boards):
+    """The org owner, connected to monday.com as Bob (no access to Marketing)."""
+    from tests.conftest import signed_in
+
+    connect_via_portal(signed_in(owner), MONDAY_BOB)
+    return owner

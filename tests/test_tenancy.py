@@ -33,6 +33,9 @@ EXEMPT = {
     # person finishing the flow need not be a portal member (API flow).
     "oauth_authorize": "capability URL (random UUID of a 10-minute authorization request)",
     "oauth_callback": "path names a provider, not an object; `state` is checked inside",
+    # A catalog name, not an organization's object; per-user availability is tested
+    # in tests/connections/test_tool_explorer.py.
+    "tool_detail": "catalog tool name",
 }
 
 

@@ -96,3 +96,29 @@ class VerifySerializer(serializers.Serializer):
 class VerifyResponseSerializer(serializers.Serializer):
     connected_account = ConnectedAccountSerializer()
     post_user_verify_redirect_url = serializers.URLField()
+
+
+class ToolSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    description = serializers.CharField()
+    input_schema = serializers.JSONField()
+    connection_name = serializers.CharField()
+    provider = serializers.CharField()
+    required_scopes = serializers.ListField(child=serializers.CharField())
+    write = serializers.BooleanField()
+
+
+class ToolListSerializer(serializers.Serializer):
+    tools = ToolSerializer(many=True)
+
+
+class ExecuteSerializer(serializers.Serializer):
+    tool_name = serializers.CharField(max_length=64)
+    identifier = serializers.CharField(max_length=255, required=False, trim_whitespace=False)
+    params = serializers.JSONField(required=False, default=dict)
+    connection_name = serializers.CharField(max_length=64, required=False)
+
+
+class ExecuteResponseSerializer(serializers.Serializer):
+    data = serializers.JSONField()
+    execution_id = serializers.CharField()

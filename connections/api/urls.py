@@ -3,6 +3,8 @@ from django.urls import path
 from connections.api import views
 
 urlpatterns = [
+    path("tools", views.ToolListView.as_view(), name="api_tools"),
+    path("tools/execute", views.ToolExecuteView.as_view(), name="api_tools_execute"),
     path("connections", views.ConnectionListView.as_view(), name="api_connections"),
     path("connections/<slug:name>", views.ConnectionDetailView.as_view(), name="api_connection"),
     path(

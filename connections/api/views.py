@@ -8,7 +8,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from connections import configuration, oauth
+from connections import configuration, oauth, tools
 from connections.api import serializers as s
 from connections.models import AccountStatus, AuthorizationRequest, ConnectedAccount
 from portal.api.permissions import IsApiKeyCaller, IsOrganizationManager, is_api_key_request
@@ -230,3 +230,38 @@ class VerifyView(APIView):
                 "post_user_verify_redirect_url": redirect_url,
             }
         )
+
+
+class ToolListView(APIView):
+    @extend_schema(
+        summary="Tools the identifier's connected accounts may call",
+        parameters=[OpenApiParameter("identifier", str), OpenApiParameter("connection_name", str)],
+        responses=s.ToolListSerializer,
+    )
+    def get(self, request):
+        identifier = caller_identifier(request, request.query_params.get("identifier"))
+        available = tools.list_tools(
+            _org(request), identifier, request.query_params.get("connection_name") or None
+        )
+        return Response({"tools": [tool.as_dict() for tool in available]})
+
+
+class ToolExecuteView(APIView):
+    @extend_schema(
+        summary="Run a tool as the identifier's connected account",
+        request=s.ExecuteSerializer,
+        responses=s.ExecuteResponseSerializer,
+    )
+    def post(self, request):
+        serializer = s.ExecuteSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        result = tools.execute_tool(
+            _org(request),
+            caller_identifier(request, data.get("identifier")),
+            data["tool_name"],
+            data.get("params", {}),
+            data.get("connection_name"),
+            request=request._request,
+        )
+        return Response(result)

@@ -34,7 +34,7 @@ class Provider:
     rotates_refresh_tokens: bool = False
     api_headers: dict[str, str] = field(default_factory=dict)
     docs_url: str = ""
-    tools: tuple[Any, ...] = ()
+    tools: tuple[Any, ...] = ()  # connections.tooling.Tool, declared in the provider module
 
     @property
     def is_oauth2(self) -> bool:

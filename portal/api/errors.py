@@ -29,7 +29,12 @@ def _first_message(detail: Any) -> str:
 def exception_handler(exc: Exception, context: dict) -> Response | None:
     headers: dict[str, str] = {}
     if isinstance(exc, PortalError):
-        return Response(error_body(exc.code, exc.message, exc.details), status=exc.status)
+        retry_after = exc.details.get("retry_after") if isinstance(exc.details, dict) else None
+        if retry_after is not None:
+            headers["Retry-After"] = str(retry_after)
+        return Response(
+            error_body(exc.code, exc.message, exc.details), status=exc.status, headers=headers
+        )
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, PermissionDenied):

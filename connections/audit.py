@@ -16,7 +16,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.http import HttpRequest
 from django.utils import timezone
 
@@ -125,6 +125,28 @@ def compute_hash(event: AuditEvent) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
+# The head table is AuditChain's (connections_auditchain); constant SQL, parameters bound.
+READ_HEAD_SQL = "SELECT last_seq, last_hash FROM connections_auditchain WHERE key = %s"
+LOCK_HEAD_SQL = READ_HEAD_SQL + " FOR UPDATE"
+UPDATE_HEAD_SQL = "UPDATE connections_auditchain SET last_seq = %s, last_hash = %s WHERE key = %s"
+
+
+def _lock_chain_head(key: str) -> tuple[int, str]:
+    """Lock the chain's head row (creating it on first use); return (last seq, last hash).
+
+    Plain SQL: this runs on every audited action, and the ORM's query compilation
+    costs more than the query itself here.
+    """
+    sql = LOCK_HEAD_SQL if connection.features.has_select_for_update else READ_HEAD_SQL
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [key])
+        row = cursor.fetchone()
+    if row is not None:
+        return row[0], row[1]
+    AuditChain.objects.get_or_create(key=key)  # first event of this chain
+    return _lock_chain_head(key)
+
+
 def record(
     *,
     action: str,
@@ -143,11 +165,11 @@ def record(
     clean_metadata = json.loads(json.dumps(redact(dict(metadata or {})), default=str))
     actor = actor or Actor.from_request(request)
     with transaction.atomic():
-        head, _ = AuditChain.objects.select_for_update().get_or_create(key=key)
+        last_seq, last_hash = _lock_chain_head(key)
         event = AuditEvent(
             organization=organization,
             chain=key,
-            seq=head.last_seq + 1,
+            seq=last_seq + 1,
             created_at=timezone.now(),
             actor_type=actor.type,
             actor_id=actor.id,
@@ -158,12 +180,13 @@ def record(
             target_id=str(target_id)[:255],
             outcome=outcome,
             metadata=clean_metadata,
-            prev_hash=head.last_hash,
+            prev_hash=last_hash,
             **_request_context(request),
         )
         event.hash = compute_hash(event)
         event.save(force_insert=True)
-        AuditChain.objects.filter(key=key).update(last_seq=event.seq, last_hash=event.hash)
+        with connection.cursor() as cursor:
+            cursor.execute(UPDATE_HEAD_SQL, [event.seq, event.hash, key])
     return event
 
 

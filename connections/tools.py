@@ -16,13 +16,12 @@ from datetime import timedelta
 from functools import cache
 from typing import Any
 
-import httpx
-from django.conf import settings
 from django.http import HttpRequest
 from django.utils import timezone
 from jsonschema import Draft202012Validator
 
 from connections import audit, oauth
+from connections.http import provider_client
 from connections.models import AccountStatus, AuthorizationRequest, ConnectedAccount
 from connections.providers import PROVIDERS
 from connections.tooling import TokenRejected, Tool, ToolContext, ToolForbidden, ToolInvalid
@@ -103,12 +102,14 @@ def _resolve_account(
     accounts = (
         ConnectedAccount.objects.for_org(org)
         .filter(identifier=identifier, connection__provider=tool.provider, connection__enabled=True)
-        .select_related("connection", "organization")
+        .select_related("connection")
         .order_by("connection__name")
     )
     if connection_name:
         accounts = accounts.filter(connection__name=connection_name)
     candidates = list(accounts[:10])
+    for candidate in candidates:
+        candidate.organization = org  # known already: no join, no extra query
     active = [a for a in candidates if a.status == AccountStatus.ACTIVE]
     if not candidates:
         raise NotFound(
@@ -155,23 +156,22 @@ def _run(tool: Tool, account: ConnectedAccount, params: dict, ctx_box: list) -> 
 def _call_with_refresh(tool: Tool, account: ConnectedAccount, params: dict, ctx_box: list) -> Any:
     connection = account.connection
     token = oauth.get_access_token(account, reread=False)  # the row was read just now
-    with httpx.Client(timeout=settings.PROVIDER_HTTP_TIMEOUT_SECONDS) as http:
-        for attempt in (1, 2):
-            ctx = ToolContext(
-                access_token=token,
-                api_base_url=connection.endpoint("api_base_url"),
-                http=http,
-                headers=dict(connection.provider_spec.api_headers),
-            )
-            ctx_box[:] = [ctx]
-            try:
-                return tool.handler(ctx, params)
-            except TokenRejected:
-                if attempt == 2:
-                    oauth._expire(account, "The provider rejected a freshly refreshed token.")
-                    raise oauth.NeedsReauthorization("Re-authorization needed.") from None
-                # DESIGN §7 rule 7: refresh only if the stored token is still the one that failed.
-                token = oauth.refresh_access_token(account, failed_access_token=token)
+    for attempt in (1, 2):
+        ctx = ToolContext(
+            access_token=token,
+            api_base_url=connection.endpoint("api_base_url"),
+            http=provider_client(),
+            headers=dict(connection.provider_spec.api_headers),
+        )
+        ctx_box[:] = [ctx]
+        try:
+            return tool.handler(ctx, params)
+        except TokenRejected:
+            if attempt == 2:
+                oauth._expire(account, "The provider rejected a freshly refreshed token.")
+                raise oauth.NeedsReauthorization("Re-authorization needed.") from None
+            # DESIGN §7 rule 7: refresh only if the stored token is still the one that failed.
+            token = oauth.refresh_access_token(account, failed_access_token=token)
     raise AssertionError("unreachable")
 
 

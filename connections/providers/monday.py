@@ -13,6 +13,7 @@ from typing import Any
 
 import httpx
 
+from connections.http import provider_timeout
 from connections.providers import Provider
 from connections.tooling import (
     ProviderTimeout,
@@ -88,6 +89,7 @@ def graphql(ctx: ToolContext, query: str, variables: dict[str, Any] | None = Non
             ctx.api_base_url,
             json={"query": query, "variables": variables or {}},
             headers={"Authorization": ctx.access_token, **ctx.headers},
+            timeout=provider_timeout(),
         )
     except httpx.TimeoutException:
         raise ProviderTimeout("monday.com did not answer in time.") from None

@@ -90,6 +90,9 @@ class MondayEmulator:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            # One segment per response: no Nagle / delayed-ACK stalls on keep-alive.
+            disable_nagle_algorithm = True
+            wbufsize = 64 * 1024
 
             def log_message(self, *args: Any) -> None:
                 pass

@@ -1,0 +1,193 @@
+"""What the portal adds to a tool call (run on PostgreSQL: DATABASE_URL=postgres://…).
+
+(a) in-process: `execute_tool(...)` vs the same GraphQL request sent straight to
+    the monday emulator with httpx; N calls each, median and p95, overhead in ms.
+    Target: ≤ 2 ms median added.
+(b) over HTTP: POST /api/v1/tools/execute under gunicorn (4 workers) vs the
+    emulator called directly, same load generator, same concurrency; requests per
+    second of both and their ratio.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import httpx
+
+from bench.common import bench_database, database_vendor, median_ms, p95_ms, timed
+
+N = int(os.environ.get("BENCH_N", "2000"))
+CONCURRENCY = int(os.environ.get("BENCH_CONCURRENCY", "16"))
+DURATION = float(os.environ.get("BENCH_SECONDS", "8"))
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def setup_world():
+    """Org, owner, API key, monday connection on the emulator, Alice connected."""
+    from django.test import Client
+
+    from connections.configuration import create_connection
+    from portal.apikeys import mint_api_key
+    from portal.organizations import bootstrap_organization
+    from tests.fakes.monday import MondayEmulator
+    from tests.fakes.monday_api import MondayApi
+    from tests.monday_support import callback_path, emulator_overrides, follow_to_provider
+
+    emulator = MondayEmulator().start()
+    emulator.add_client("bench", "bench-secret", ["http://testserver/oauth/callback/monday/"])
+    emulator.add_user(101, "Alice", "alice@bench.test")
+    emulator.login_as(101)
+    api = MondayApi(emulator)
+    api.add_board(1001, "Marketing", members=[101])
+    org, owner, _ = bootstrap_organization(name="Bench", owner_email="owner@bench.test")
+    create_connection(
+        org=org,
+        name="monday",
+        provider="monday",
+        client_id="bench",
+        client_secret="bench-secret",
+        **emulator_overrides(emulator),
+    )
+    browser = Client()
+    browser.force_login(owner.user)
+    start = browser.post("/connected-accounts/monday/connect/")
+    browser.get(callback_path(follow_to_provider(start["Location"])))
+    _, key = mint_api_key(org=org, name="bench", actor_membership=owner)
+    return emulator, org, owner.user.identifier, key
+
+
+def direct_request(emulator, token: str):
+    client = httpx.Client(timeout=10)
+    body = {"query": "query { me { id name email title account { id name } } }", "variables": {}}
+    headers = {"Authorization": token, "API-Version": "2025-04"}
+    return lambda: client.post(f"{emulator.base_url}/v2", json=body, headers=headers).json()
+
+
+def load(url: str, body: dict, headers: dict) -> float:
+    """Requests per second over DURATION seconds with CONCURRENCY keep-alive clients."""
+    count, errors, stop = [0], [0], time.monotonic() + DURATION
+
+    def worker():
+        with httpx.Client(timeout=30) as client:
+            while time.monotonic() < stop:
+                response = client.post(url, json=body, headers=headers)
+                count[0] += 1
+                errors[0] += response.status_code != 200
+
+    threads = [threading.Thread(target=worker) for _ in range(CONCURRENCY)]
+    started = time.monotonic()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if errors[0]:
+        print(f"  ({errors[0]} of {count[0]} requests failed)")
+    return count[0] / (time.monotonic() - started)
+
+
+def main() -> None:
+    with bench_database():
+        from django.db import connection
+
+        from connections import oauth, tools
+        from connections.models import ConnectedAccount
+
+        emulator, org, identifier, key = setup_world()
+        token = oauth.get_access_token(ConnectedAccount.objects.get(identifier=identifier))
+        direct = timed(direct_request(emulator, token), N)
+        portal = timed(lambda: tools.execute_tool(org, identifier, "monday_get_me", {}), N)
+        print(f"database: {database_vendor()}, N={N}")
+        print(
+            f"(a) direct httpx → emulator: median {median_ms(direct):.3f} ms, p95 {p95_ms(direct):.3f} ms"
+        )
+        print(
+            f"(a) execute_tool in-process: median {median_ms(portal):.3f} ms, p95 {p95_ms(portal):.3f} ms"
+        )
+        print(
+            f"(a) overhead: {median_ms(portal) - median_ms(direct):.3f} ms median "
+            f"(target <= 2 ms), {p95_ms(portal) - p95_ms(direct):.3f} ms p95"
+        )
+
+        # (b) gunicorn with 4 workers on the same (committed) bench database.
+        settings_dict = connection.settings_dict
+        env = {
+            **os.environ,
+            "DATABASE_URL": _database_url(settings_dict),
+            "API_RATE_LIMIT": "1000000/min",
+            "ALLOWED_HOSTS": "127.0.0.1",
+            "DEBUG": "0",
+            "SECRET_KEY": "bench-only-secret-key-" + "x" * 40,
+            "PORTAL_TESTING": "1",
+            "SECURE_SSL_REDIRECT": "0",
+            "LOG_LEVEL": "WARNING",
+        }
+        port = 18765
+        server = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "portal.wsgi",
+                "-w",
+                "4",
+                "-b",
+                f"127.0.0.1:{port}",
+                "--log-level",
+                "warning",
+            ],
+            cwd=ROOT,
+            env=env,
+        )
+        try:
+            _wait_for(f"http://127.0.0.1:{port}/api/schema/")
+            body = {"tool_name": "monday_get_me", "identifier": identifier, "params": {}}
+            portal_rps = load(
+                f"http://127.0.0.1:{port}/api/v1/tools/execute",
+                body,
+                {"Authorization": f"Bearer {key}"},
+            )
+            direct_rps = load(
+                f"{emulator.base_url}/v2",
+                {
+                    "query": "query { me { id name email title account { id name } } }",
+                    "variables": {},
+                },
+                {"Authorization": token, "API-Version": "2025-04"},
+            )
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+            emulator.stop()
+        print(f"(b) concurrency {CONCURRENCY}, {DURATION:.0f} s each")
+        print(f"(b) emulator direct: {direct_rps:,.0f} req/s")
+        print(f"(b) POST /api/v1/tools/execute (gunicorn -w 4): {portal_rps:,.0f} req/s")
+        print(f"(b) ratio portal / direct: {portal_rps / direct_rps:.2f}")
+
+
+def _database_url(settings_dict: dict) -> str:
+    if settings_dict["ENGINE"].endswith("sqlite3"):
+        return f"sqlite:///{settings_dict['NAME']}"
+    user = settings_dict.get("USER") or "postgres"
+    host = settings_dict.get("HOST") or "127.0.0.1"
+    port = settings_dict.get("PORT") or 5432
+    return f"postgres://{user}@{host}:{port}/{settings_dict['NAME']}"
+
+
+def _wait_for(url: str) -> None:
+    for _ in range(100):
+        try:
+            if httpx.get(url, timeout=1).status_code < 500:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.2)
+    raise RuntimeError(f"{url} did not come up")
+
+
+if __name__ == "__main__":
+    main()

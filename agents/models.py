@@ -1,1 +1,142 @@
-"""Agents, their runs and steps (next issue)."""
+"""Agents, their runs and each run's steps."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+
+from connections.vault import SealedFieldsMixin
+from portal.tenancy import OrgOwned
+
+
+class Agent(SealedFieldsMixin, OrgOwned):
+    class Approval(models.TextChoices):
+        NEVER = "never", "Never ask"
+        ALWAYS = "always", "Ask before every write"
+
+    sealed_fields = ("api_key_sealed",)
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    name = models.CharField(max_length=100)
+    instructions = models.TextField(blank=True)
+    model = models.CharField(max_length=100, default="gpt-4o")
+    temperature = models.FloatField(
+        default=0.2, validators=[MinValueValidator(0.0), MaxValueValidator(2.0)]
+    )
+    max_steps = models.PositiveSmallIntegerField(
+        default=8, validators=[MinValueValidator(1), MaxValueValidator(50)]
+    )
+    # Allow-lists: empty means every connection / tool the user has.
+    allowed_connections = models.JSONField(default=list, blank=True)
+    allowed_tools = models.JSONField(default=list, blank=True)
+    approval_policy = models.CharField(
+        max_length=10, choices=Approval.choices, default=Approval.NEVER
+    )
+    base_url = models.URLField(max_length=500, blank=True)
+    api_key_sealed = models.TextField(blank=True, default="")
+    created_by = models.ForeignKey(
+        "portal.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class RunStatus(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Running"
+    AWAITING_APPROVAL = "awaiting_approval", "Awaiting approval"
+    NEEDS_CONNECTION = "needs_connection", "Needs a connection"
+    SUCCEEDED = "succeeded", "Succeeded"
+    FAILED = "failed", "Failed"
+
+
+FINISHED = {RunStatus.NEEDS_CONNECTION, RunStatus.SUCCEEDED, RunStatus.FAILED}
+
+
+class AgentRun(OrgOwned):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    agent = models.ForeignKey(Agent, on_delete=models.CASCADE, related_name="runs")
+    user = models.ForeignKey(
+        "portal.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    api_key = models.ForeignKey(
+        "portal.ApiKey", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    identifier = models.CharField(max_length=255)
+    prompt = models.TextField()
+    status = models.CharField(max_length=20, choices=RunStatus.choices, default=RunStatus.QUEUED)
+    status_reason = models.CharField(max_length=500, blank=True)
+    final_text = models.TextField(blank=True)
+    connection_name = models.CharField(max_length=64, blank=True)
+    authorization_link = models.URLField(max_length=1000, blank=True)
+    # The Chat Completions conversation so far (tool results included, never a secret),
+    # and the tool calls still waiting for a human decision.
+    messages = models.JSONField(default=list, blank=True)
+    pending_tool_calls = models.JSONField(default=list, blank=True)
+    model_calls = models.PositiveSmallIntegerField(default=0)
+    prompt_tokens = models.PositiveIntegerField(default=0)
+    completion_tokens = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["organization", "-created_at"], name="run_org_newest"),
+            models.Index(fields=["organization", "user", "-created_at"], name="run_org_user"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.agent} run {self.pk} ({self.status})"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in FINISHED
+
+    @property
+    def total_tokens(self) -> int:
+        return self.prompt_tokens + self.completion_tokens
+
+
+class AgentStep(OrgOwned):
+    class Kind(models.TextChoices):
+        MODEL = "model", "Model call"
+        TOOL = "tool", "Tool call"
+
+    class Outcome(models.TextChoices):
+        OK = "ok", "OK"
+        ERROR = "error", "Error"
+        AWAITING_APPROVAL = "awaiting_approval", "Awaiting approval"
+        APPROVED = "approved", "Approved"
+        DECLINED = "declined", "Declined"
+
+    run = models.ForeignKey(AgentRun, on_delete=models.CASCADE, related_name="steps")
+    index = models.PositiveSmallIntegerField()
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    tool_name = models.CharField(max_length=64, blank=True)
+    tool_call_id = models.CharField(max_length=100, blank=True)
+    arguments = models.JSONField(default=dict, blank=True)
+    outcome = models.CharField(max_length=20, choices=Outcome.choices, default=Outcome.OK)
+    summary = models.TextField(blank=True)
+    error_code = models.CharField(max_length=64, blank=True)
+    execution_id = models.CharField(max_length=32, blank=True)
+    latency_ms = models.FloatField(default=0)
+    prompt_tokens = models.PositiveIntegerField(default=0)
+    completion_tokens = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["run", "index"]
+        constraints = [models.UniqueConstraint(fields=["run", "index"], name="step_index_unique")]
+
+    def __str__(self) -> str:
+        return f"step {self.index} of {self.run_id}: {self.kind} {self.tool_name}"

@@ -1,0 +1,462 @@
+"""Agent runs: the tool-calling loop over Chat Completions, as the requesting user.
+
+DESIGN §4 flow 8. A run's identifier comes from the requesting user (only an
+API key may name one). The model is offered only that identifier's tools
+intersected with the agent's allow-list; every tool call goes through
+`execute_tool` with the user's own token; every model call and tool call is an
+AgentStep. With approval on, a write tool call pauses the run until its user
+(or an admin) decides — whatever the model or a tool result says (§7 rule 13).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from typing import Any
+
+from django.db import transaction
+from django.db.models import Max
+from django.http import HttpRequest
+from django.utils import timezone
+
+from agents import llm
+from agents.models import Agent, AgentRun, AgentStep, RunStatus
+from connections import audit, oauth, tools
+from connections.models import AccountStatus, AuthorizationRequest, ConnectedAccount, Connection
+from portal.errors import Conflict, Forbidden, Invalid, PortalError
+
+logger = logging.getLogger(__name__)
+
+RESULT_BUDGET = 6000  # characters of tool output handed back to the model
+MAX_PROMPT = 20_000
+
+
+# --- Starting and deciding -----------------------------------------------------------------
+
+
+def start_run(
+    *,
+    agent: Agent,
+    prompt: str,
+    identifier: str,
+    user=None,
+    api_key=None,
+    request: HttpRequest | None = None,
+) -> AgentRun:
+    prompt = (prompt or "").strip()
+    if not prompt:
+        raise Invalid("Write a prompt for the agent.", code="prompt_required")
+    if len(prompt) > MAX_PROMPT:
+        raise Invalid(f"The prompt is longer than {MAX_PROMPT} characters.", code="prompt_too_long")
+    identifier = oauth.validate_identifier(identifier)
+    with transaction.atomic():
+        run = AgentRun.objects.create(
+            organization=agent.organization,
+            agent=agent,
+            user=user,
+            api_key=api_key,
+            identifier=identifier,
+            prompt=prompt,
+        )
+        audit.record(
+            action="agent_run.started",
+            organization=agent.organization,
+            request=request,
+            identifier=identifier,
+            target_type="agent_run",
+            target_id=run.pk,
+            metadata={"agent": agent.name, "model": agent.model},
+        )
+        transaction.on_commit(lambda: _enqueue(run.pk))
+    return run
+
+
+def _enqueue(run_id) -> None:
+    from agents.tasks import run_agent
+
+    run_agent.enqueue(str(run_id))
+
+
+def may_decide(run: AgentRun, *, user=None, membership=None, api_key=None) -> bool:
+    """The run's own user, an owner/admin, or the organization's API key."""
+    if api_key is not None:
+        return api_key.organization_id == run.organization_id
+    if user is None:
+        return False
+    return run.user_id == user.pk or (membership is not None and membership.can_manage)
+
+
+def decide(
+    *, run: AgentRun, approve: bool, decided_by: audit.Actor, request: HttpRequest | None = None
+) -> AgentRun:
+    """Approve or reject the tool call the run is waiting on, then resume the run."""
+    with transaction.atomic():
+        run = AgentRun.objects.select_for_update().select_related("agent").get(pk=run.pk)
+        if run.status != RunStatus.AWAITING_APPROVAL or not run.pending_tool_calls:
+            raise Conflict("This run is not waiting for an approval.", code="not_awaiting_approval")
+        call = dict(run.pending_tool_calls[0])
+        call["decision"] = "approved" if approve else "declined"
+        run.pending_tool_calls = [call, *run.pending_tool_calls[1:]]
+        run.status = RunStatus.QUEUED
+        run.save(update_fields=["pending_tool_calls", "status"])
+        AgentStep.objects.filter(run=run, tool_call_id=call["id"]).update(
+            outcome=AgentStep.Outcome.APPROVED if approve else AgentStep.Outcome.DECLINED
+        )
+        audit.record(
+            action="agent_run.approved" if approve else "agent_run.rejected",
+            organization=run.organization,
+            actor=decided_by,
+            request=request,
+            identifier=run.identifier,
+            target_type="agent_run",
+            target_id=run.pk,
+            metadata={"tool": call["function"]["name"], "tool_call_id": call["id"]},
+        )
+        transaction.on_commit(lambda: _enqueue(run.pk))
+    return run
+
+
+# --- The loop ---------------------------------------------------------------------------------
+
+
+def execute_run(run_id) -> None:
+    """Claim a queued run and drive it until it finishes or pauses. Called by the task."""
+    with transaction.atomic():
+        run = (
+            AgentRun.objects.select_for_update()
+            .select_related("agent", "organization", "user")
+            .filter(pk=run_id, status=RunStatus.QUEUED)
+            .first()
+        )
+        if run is None:
+            return  # another worker has it, or it finished
+        run.status = RunStatus.RUNNING
+        run.started_at = run.started_at or timezone.now()
+        run.save(update_fields=["status", "started_at"])
+    try:
+        _Loop(run).drive()
+    except llm.ModelError as exc:
+        _finish(run, RunStatus.FAILED, str(exc))
+    except Exception:
+        logger.exception("agent run %s crashed", run.pk)
+        _finish(run, RunStatus.FAILED, "The run stopped on an internal error; it was logged.")
+
+
+class _Loop:
+    def __init__(self, run: AgentRun) -> None:
+        self.run = run
+        self.agent = run.agent
+        self.org = run.organization
+        self.available = agent_tools(self.agent, self.org, run.identifier)
+        self.next_index = (run.steps.aggregate(top=Max("index"))["top"] or 0) + 1
+        self.actor = (
+            audit.Actor.user(run.user)
+            if run.user_id
+            else audit.Actor.system(f"agent {self.agent.name}")
+        )
+
+    def drive(self) -> None:
+        run = self.run
+        if not self.available and self._end_if_unconnected():
+            return
+        if not run.messages:
+            run.messages = [
+                {
+                    "role": "system",
+                    "content": self.agent.instructions or "You are a helpful assistant.",
+                },
+                {"role": "user", "content": run.prompt},
+            ]
+        if run.pending_tool_calls and not self._tool_calls(run.pending_tool_calls):
+            return
+        client = llm.client_for(self.agent)
+        specs = [_openai_tool(entry.tool) for entry in self.available.values()]
+        while run.model_calls < self.agent.max_steps:
+            started = time.perf_counter()
+            reply = llm.complete(client, self.agent, run.messages, specs)
+            run.model_calls += 1
+            run.prompt_tokens += reply.prompt_tokens
+            run.completion_tokens += reply.completion_tokens
+            run.messages.append(reply.message)
+            self._step(
+                kind=AgentStep.Kind.MODEL,
+                latency=time.perf_counter() - started,
+                summary=(reply.message["content"] or "")[:2000]
+                or f"{len(reply.tool_calls)} tool call(s)",
+                prompt_tokens=reply.prompt_tokens,
+                completion_tokens=reply.completion_tokens,
+            )
+            self._save("messages", "model_calls", "prompt_tokens", "completion_tokens")
+            if not reply.tool_calls:
+                _finish(run, RunStatus.SUCCEEDED, final_text=reply.message["content"])
+                return
+            if not self._tool_calls(reply.tool_calls):
+                return
+        _finish(
+            run,
+            RunStatus.FAILED,
+            f"max_steps: stopped after {self.agent.max_steps} model calls without a final answer.",
+        )
+
+    def _tool_calls(self, calls: list[dict[str, Any]]) -> bool:
+        """Run a message's tool calls in order. False when the run paused or ended."""
+        run = self.run
+        for position, call in enumerate(calls):
+            name = call["function"]["name"]
+            entry = self.available.get(name)
+            decision = call.get("decision")
+            try:
+                arguments = json.loads(call["function"].get("arguments") or "{}")
+            except ValueError:
+                arguments = None
+            if entry is None:
+                # Never offered, never executed (§7 rule 14), whatever the model asks for.
+                self._tool_result(
+                    call,
+                    {},
+                    error=("tool_not_available", f"{name} is not available to this agent."),
+                )
+                continue
+            if arguments is None or not isinstance(arguments, dict):
+                self._tool_result(
+                    call, {}, error=("invalid_arguments", "The arguments are not a JSON object.")
+                )
+                continue
+            if decision == "declined":
+                self._tool_result(
+                    call,
+                    arguments,
+                    error=("declined", "The user declined this action. Do not retry it."),
+                    outcome=AgentStep.Outcome.DECLINED,
+                )
+                continue
+            needs_approval = (
+                entry.tool.write and self.agent.approval_policy == Agent.Approval.ALWAYS
+            )
+            if needs_approval and decision != "approved":
+                run.pending_tool_calls = calls[position:]
+                run.status = RunStatus.AWAITING_APPROVAL
+                self._step(
+                    kind=AgentStep.Kind.TOOL,
+                    tool_name=name,
+                    tool_call_id=call["id"],
+                    arguments=audit.redact(arguments),
+                    outcome=AgentStep.Outcome.AWAITING_APPROVAL,
+                    summary="Waiting for the user to approve this write.",
+                )
+                self._save("messages", "pending_tool_calls", "status")
+                return False
+            if not self._execute(call, entry, arguments):
+                return False
+        run.pending_tool_calls = []
+        self._save("messages", "pending_tool_calls")
+        return True
+
+    def _execute(self, call: dict, entry: tools.AvailableTool, arguments: dict) -> bool:
+        started = time.perf_counter()
+        try:
+            result = tools.execute_tool(
+                self.org,
+                self.run.identifier,
+                entry.tool.name,
+                arguments,
+                entry.connection_name,
+                actor=self.actor,
+                run_id=str(self.run.pk),
+            )
+        except oauth.NeedsReauthorization as exc:
+            self._tool_result(call, arguments, error=(exc.code, exc.message), started=started)
+            details = exc.details or {}
+            _finish(
+                self.run,
+                RunStatus.NEEDS_CONNECTION,
+                f"Reconnect {details.get('connection_name') or entry.connection_name} to continue.",
+                connection_name=details.get("connection_name") or entry.connection_name,
+                link=details.get("authorization_link") or "",
+            )
+            return False
+        except PortalError as exc:
+            self._tool_result(
+                call,
+                arguments,
+                error=(exc.code, exc.message),
+                started=started,
+                execution_id=(exc.details or {}).get("execution_id", "")
+                if isinstance(exc.details, dict)
+                else "",
+            )
+            return True
+        self._tool_result(
+            call,
+            arguments,
+            data=result["data"],
+            started=started,
+            execution_id=result["execution_id"],
+        )
+        return True
+
+    def _tool_result(
+        self,
+        call: dict,
+        arguments: dict,
+        *,
+        data: Any = None,
+        error: tuple[str, str] | None = None,
+        started: float | None = None,
+        execution_id: str = "",
+        outcome: str | None = None,
+    ) -> None:
+        """Append the `role: tool` message and record (or complete) the tool step."""
+        if error:
+            content = json.dumps({"error": {"code": error[0], "message": error[1]}})
+        else:
+            content = json.dumps(data, default=str)
+            if len(content) > RESULT_BUDGET:
+                content = content[:RESULT_BUDGET] + " …(truncated)"
+        self.run.messages.append({"role": "tool", "tool_call_id": call["id"], "content": content})
+        fields = {
+            "kind": AgentStep.Kind.TOOL,
+            "tool_name": call["function"]["name"][:64],
+            "tool_call_id": call["id"][:100],
+            "arguments": audit.redact(arguments),
+            "outcome": outcome or (AgentStep.Outcome.ERROR if error else AgentStep.Outcome.OK),
+            "summary": (error[1] if error else content)[:2000],
+            "error_code": error[0] if error else "",
+            "execution_id": execution_id,
+            "latency": (time.perf_counter() - started) if started else 0.0,
+        }
+        waiting = AgentStep.objects.filter(run=self.run, tool_call_id=call["id"][:100]).first()
+        if waiting is not None:  # the step that waited for approval gets its result
+            fields["latency_ms"] = round(fields.pop("latency") * 1000, 1)
+            fields["outcome"] = outcome or fields["outcome"]
+            for key, value in fields.items():
+                setattr(waiting, key, value)
+            waiting.save()
+        else:
+            self._step(**fields)
+
+    def _step(self, *, kind: str, latency: float = 0.0, **fields: Any) -> None:
+        AgentStep.objects.create(
+            organization=self.org,
+            run=self.run,
+            index=self.next_index,
+            kind=kind,
+            latency_ms=round(latency * 1000, 1),
+            **fields,
+        )
+        self.next_index += 1
+
+    def _save(self, *fields: str) -> None:
+        self.run.save(update_fields=list(fields))
+
+    def _end_if_unconnected(self) -> bool:
+        """No tools at all: if a connection this agent uses lacks an ACTIVE account, say so."""
+        connection = _missing_connection(self.agent, self.org, self.run.identifier)
+        if connection is None:
+            return False
+        _finish(
+            self.run,
+            RunStatus.NEEDS_CONNECTION,
+            f"Connect your {connection.provider_spec.display_name} account ({connection.name}) to use this agent.",
+            connection_name=connection.name,
+            link=connection_link(connection, self.run),
+        )
+        return True
+
+
+def agent_tools(agent: Agent, org, identifier: str) -> dict[str, tools.AvailableTool]:
+    """The identifier's tools ∩ the agent's allow-lists (empty list = no restriction)."""
+    available = {}
+    for entry in tools.list_tools(org, identifier):
+        if agent.allowed_connections and entry.connection_name not in agent.allowed_connections:
+            continue
+        if agent.allowed_tools and entry.tool.name not in agent.allowed_tools:
+            continue
+        available[entry.tool.name] = entry
+    return available
+
+
+def _openai_tool(tool) -> dict[str, Any]:
+    parameters = {k: v for k, v in tool.input_schema.items() if k != "$schema"}
+    return {
+        "type": "function",
+        "function": {"name": tool.name, "description": tool.description, "parameters": parameters},
+    }
+
+
+def _missing_connection(agent: Agent, org, identifier: str) -> Connection | None:
+    connections = Connection.objects.for_org(org).filter(enabled=True).order_by("name")
+    if agent.allowed_connections:
+        connections = connections.filter(name__in=agent.allowed_connections)
+    active = set(
+        ConnectedAccount.objects.for_org(org)
+        .filter(identifier=identifier, status=AccountStatus.ACTIVE)
+        .values_list("connection_id", flat=True)
+    )
+    return next((c for c in connections if c.pk not in active), None)
+
+
+def connection_link(connection: Connection, run: AgentRun) -> str:
+    """A portal connect link for the run's user; "" for identifiers that are not portal users."""
+    account, _ = oauth.get_or_create_connected_account(
+        org=run.organization, connection=connection, identifier=run.identifier
+    )
+    if account.user_id is None:
+        return ""
+    auth_request = oauth.create_authorization_request(
+        account=account, flow=AuthorizationRequest.Flow.PORTAL, initiated_by=run.user
+    )
+    return oauth.authorization_link(auth_request)
+
+
+def _finish(
+    run: AgentRun,
+    status: str,
+    reason: str = "",
+    *,
+    final_text: str = "",
+    connection_name: str = "",
+    link: str = "",
+) -> None:
+    run.status = status
+    run.status_reason = reason[:500]
+    run.final_text = final_text
+    run.connection_name = connection_name
+    run.authorization_link = link
+    run.pending_tool_calls = []
+    run.finished_at = timezone.now()
+    with transaction.atomic():
+        run.save()
+        audit.record(
+            action="agent_run.finished",
+            organization=run.organization,
+            actor=audit.Actor.system(f"agent {run.agent.name}"),
+            identifier=run.identifier,
+            target_type="agent_run",
+            target_id=run.pk,
+            outcome=audit.AuditEvent.Outcome.SUCCESS
+            if status == RunStatus.SUCCEEDED
+            else audit.AuditEvent.Outcome.FAILURE,
+            metadata={
+                "status": status,
+                "reason": reason[:200],
+                "model_calls": run.model_calls,
+                "tokens": run.total_tokens,
+            },
+        )
+
+
+def runs_visible_to(org, *, user=None, membership=None, api_key=None):
+    """Runs a caller may see: all of the org for keys and admins, their own for members."""
+    runs = AgentRun.objects.for_org(org).select_related("agent", "user")
+    if api_key is not None or (membership is not None and membership.can_manage):
+        return runs
+    if user is None:
+        return runs.none()
+    return runs.filter(user=user)
+
+
+def check_may_decide(run: AgentRun, **caller: Any) -> None:
+    if not may_decide(run, **caller):
+        raise Forbidden("Only the run's user or an admin may decide.", code="not_allowed")

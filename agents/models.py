@@ -44,6 +44,9 @@ class Agent(SealedFieldsMixin, OrgOwned):
 
     class Meta:
         ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "name"], name="agent_name_unique")
+        ]
 
     def __str__(self) -> str:
         return self.name

@@ -13,10 +13,11 @@ from __future__ import annotations
 import json
 import logging
 import time
+import uuid
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Max
+from django.db.models import Max, Q
 from django.http import HttpRequest
 from django.utils import timezone
 
@@ -84,7 +85,11 @@ def may_decide(run: AgentRun, *, user=None, membership=None, api_key=None) -> bo
         return api_key.organization_id == run.organization_id
     if user is None:
         return False
-    return run.user_id == user.pk or (membership is not None and membership.can_manage)
+    return (
+        run.user_id == user.pk
+        or run.identifier == user.identifier
+        or (membership is not None and membership.can_manage)
+    )
 
 
 def decide(
@@ -92,7 +97,9 @@ def decide(
 ) -> AgentRun:
     """Approve or reject the tool call the run is waiting on, then resume the run."""
     with transaction.atomic():
-        run = AgentRun.objects.select_for_update().select_related("agent").get(pk=run.pk)
+        run = (
+            AgentRun.objects.select_for_update(of=("self",)).select_related("agent").get(pk=run.pk)
+        )
         if run.status != RunStatus.AWAITING_APPROVAL or not run.pending_tool_calls:
             raise Conflict("This run is not waiting for an approval.", code="not_awaiting_approval")
         call = dict(run.pending_tool_calls[0])
@@ -124,8 +131,8 @@ def execute_run(run_id) -> None:
     """Claim a queued run and drive it until it finishes or pauses. Called by the task."""
     with transaction.atomic():
         run = (
-            AgentRun.objects.select_for_update()
-            .select_related("agent", "organization", "user")
+            AgentRun.objects.select_for_update(of=("self",))
+            .select_related("agent", "organization", "user", "api_key")
             .filter(pk=run_id, status=RunStatus.QUEUED)
             .first()
         )
@@ -150,11 +157,12 @@ class _Loop:
         self.org = run.organization
         self.available = agent_tools(self.agent, self.org, run.identifier)
         self.next_index = (run.steps.aggregate(top=Max("index"))["top"] or 0) + 1
-        self.actor = (
-            audit.Actor.user(run.user)
-            if run.user_id
-            else audit.Actor.system(f"agent {self.agent.name}")
-        )
+        if run.user_id:
+            self.actor = audit.Actor.user(run.user)
+        elif run.api_key_id:
+            self.actor = audit.Actor.api_key(run.api_key)
+        else:
+            self.actor = audit.Actor.system(f"agent {self.agent.name}")
 
     def drive(self) -> None:
         run = self.run
@@ -448,13 +456,56 @@ def _finish(
 
 
 def runs_visible_to(org, *, user=None, membership=None, api_key=None):
-    """Runs a caller may see: all of the org for keys and admins, their own for members."""
+    """Runs a caller may see: all of the org for keys and admins; for members, the runs
+    they started or that ran as their identifier (e.g. started by their company's backend)."""
     runs = AgentRun.objects.for_org(org).select_related("agent", "user")
     if api_key is not None or (membership is not None and membership.can_manage):
         return runs
     if user is None:
         return runs.none()
-    return runs.filter(user=user)
+    return runs.filter(Q(user=user) | Q(identifier=user.identifier))
+
+
+def find_run(runs, run_id: Any) -> AgentRun | None:
+    try:
+        return runs.filter(pk=uuid.UUID(str(run_id))).first()
+    except ValueError:
+        return None
+
+
+def filter_runs(runs, *, agent_id: str = "", user_id: str = "", status: str = "", strict: bool):
+    """Narrow runs by agent, user and status. `strict` (the API) refuses unknown values;
+    pages ignore them (their filters are select boxes)."""
+    if status:
+        if status in RunStatus.values:
+            runs = runs.filter(status=status)
+        elif strict:
+            raise Invalid(f"Unknown status {status!r}.", code="invalid_status")
+    for field, value in (("agent_id", agent_id), ("user_id", user_id)):
+        if not value:
+            continue
+        try:
+            runs = runs.filter(**{field: int(value) if field == "user_id" else uuid.UUID(value)})
+        except ValueError:
+            if strict:
+                raise Invalid(f"{field} is not a valid id.", code=f"invalid_{field}") from None
+    return runs
+
+
+def pending_call(run: AgentRun) -> dict[str, Any] | None:
+    """The tool call a paused run waits on, as shown to the person deciding."""
+    if run.status != RunStatus.AWAITING_APPROVAL or not run.pending_tool_calls:
+        return None
+    call = run.pending_tool_calls[0]
+    try:
+        arguments = json.loads(call["function"].get("arguments") or "{}")
+    except ValueError:
+        arguments = {}
+    return {
+        "tool_call_id": call["id"],
+        "tool_name": call["function"]["name"],
+        "arguments": audit.redact(arguments),
+    }
 
 
 def check_may_decide(run: AgentRun, **caller: Any) -> None:

@@ -308,6 +308,9 @@ LOGGING = {
     "loggers": {
         "django.db.backends": {"level": "INFO"},
         # HTTP client internals log URLs and headers at DEBUG (codes, tokens): never emit them.
-        **{name: {"level": "WARNING"} for name in ("httpx", "httpcore", "httpx2", "httpcore2")},
+        **{
+            name: {"level": "WARNING"}
+            for name in ("httpx", "httpcore", "httpx2", "httpcore2", "openai", "django_tasks")
+        },
     },
 }

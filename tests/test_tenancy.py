@@ -16,6 +16,7 @@ from django.urls import URLPattern, URLResolver, get_resolver
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from agents.models import Agent, AgentRun
 from connections.configuration import create_connection
 from connections.models import ConnectedAccount
 from portal.apikeys import mint_api_key
@@ -78,6 +79,21 @@ def _account(org, owner):
     )
 
 
+def _agent(org):
+    return Agent.objects.create(organization=org, name=f"agent {Agent.objects.count()}")
+
+
+def _run(org, owner):
+    """A run of A's owner (members' own runs are the widest case a page may show)."""
+    return AgentRun.objects.create(
+        organization=org,
+        agent=_agent(org),
+        user=owner.user,
+        identifier=owner.user.identifier,
+        prompt="hello",
+    )
+
+
 # kwarg name → function(org A, owner of A) returning the path value of one of A's objects.
 OBJECTS_OF_ORG_A: dict[str, Callable] = {
     "slug": lambda org, owner: org.slug,
@@ -86,6 +102,8 @@ OBJECTS_OF_ORG_A: dict[str, Callable] = {
     "key_id": lambda org, owner: mint_api_key(org=org, name="k", actor_membership=owner)[0].pk,
     "name": lambda org, owner: _account(org, owner).connection.name,
     "account_id": lambda org, owner: _account(org, owner).pk,
+    "agent_id": lambda org, owner: _agent(org).pk,
+    "run_id": lambda org, owner: _run(org, owner).pk,
 }
 
 

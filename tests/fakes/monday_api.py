@@ -408,6 +408,7 @@ class MondayApi:
         self._set_values(board, probe, values)  # validate before creating anything
         item_id = self.add_item(board["id"], v["item_name"], group_id=group_id)
         self.items[item_id]["values"] = probe["values"]
+        self.items[item_id]["creator_id"] = user_id  # whose token created it
         return self.item_json(self.items[item_id])
 
     def op_change_multiple_column_values(self, user_id: int, v: dict, query: str) -> dict:

@@ -70,10 +70,13 @@ class OpenAIServer:
 
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                status, payload = fake._answer(self.path, body, dict(self.headers))
+                headers = {key.lower(): value for key, value in self.headers.items()}
+                status, payload = fake._answer(self.path, body, headers)
                 data = json.dumps(payload).encode()
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")
+                if status >= 400:  # the SDK honours this, so retry tests stay fast
+                    self.send_header("retry-after-ms", "5")
                 self.send_header("Content-Length", str(len(data)))
                 self.end_headers()
                 self.wfile.write(data)

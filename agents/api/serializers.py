@@ -1,0 +1,117 @@
+from rest_framework import serializers
+
+from agents.models import Agent, AgentRun, AgentStep
+from agents.runner import pending_call
+
+
+class AgentSerializer(serializers.ModelSerializer):
+    """An agent; `api_key` (the model API key override) is write-only and never returned."""
+
+    api_key = serializers.CharField(
+        write_only=True, required=False, allow_blank=True, trim_whitespace=True
+    )
+    clear_api_key = serializers.BooleanField(write_only=True, required=False, default=False)
+    has_api_key = serializers.SerializerMethodField()
+    allowed_connections = serializers.ListField(child=serializers.CharField(), required=False)
+    allowed_tools = serializers.ListField(child=serializers.CharField(), required=False)
+    # Range and choice checks live in agents.configuration, shared with the pages.
+    temperature = serializers.FloatField(required=False)
+    max_steps = serializers.IntegerField(required=False)
+    approval_policy = serializers.CharField(required=False)
+    base_url = serializers.CharField(required=False, allow_blank=True)
+
+    class Meta:
+        model = Agent
+        fields = [
+            "id",
+            "name",
+            "instructions",
+            "model",
+            "temperature",
+            "max_steps",
+            "allowed_connections",
+            "allowed_tools",
+            "approval_policy",
+            "base_url",
+            "api_key",
+            "clear_api_key",
+            "has_api_key",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = ["id", "created_at", "updated_at"]
+        extra_kwargs = {"name": {"validators": []}}
+
+    def get_has_api_key(self, agent: Agent) -> bool:
+        return agent.has_secret("api_key_sealed")
+
+
+class AgentStepSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = AgentStep
+        fields = [
+            "index",
+            "kind",
+            "tool_name",
+            "tool_call_id",
+            "arguments",
+            "outcome",
+            "summary",
+            "error_code",
+            "execution_id",
+            "latency_ms",
+            "prompt_tokens",
+            "completion_tokens",
+            "created_at",
+        ]
+
+
+class PendingApprovalSerializer(serializers.Serializer):
+    tool_call_id = serializers.CharField()
+    tool_name = serializers.CharField()
+    arguments = serializers.JSONField()
+
+
+class AgentRunSerializer(serializers.ModelSerializer):
+    agent_id = serializers.UUIDField(read_only=True)
+    agent_name = serializers.CharField(source="agent.name", read_only=True)
+    steps = AgentStepSerializer(many=True, read_only=True)
+    pending_approval = serializers.SerializerMethodField()
+
+    class Meta:
+        model = AgentRun
+        fields = [
+            "id",
+            "agent_id",
+            "agent_name",
+            "identifier",
+            "status",
+            "status_reason",
+            "final_text",
+            "connection_name",
+            "authorization_link",
+            "pending_approval",
+            "model_calls",
+            "prompt_tokens",
+            "completion_tokens",
+            "steps",
+            "created_at",
+            "started_at",
+            "finished_at",
+        ]
+
+    def get_pending_approval(self, run: AgentRun) -> PendingApprovalSerializer | None:
+        call = pending_call(run)
+        return PendingApprovalSerializer(call).data if call else None
+
+
+class AgentRunSummarySerializer(AgentRunSerializer):
+    """Runs in a list: everything but the steps."""
+
+    class Meta(AgentRunSerializer.Meta):
+        fields = [f for f in AgentRunSerializer.Meta.fields if f != "steps"]
+
+
+class StartRunSerializer(serializers.Serializer):
+    prompt = serializers.CharField(max_length=20_000, trim_whitespace=True)
+    identifier = serializers.CharField(required=False, max_length=255)

@@ -1,0 +1,191 @@
+"""REST API of agents and their runs. Thin: parse, call agents.configuration / runner, shape."""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import generics, status
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from agents import configuration, runner
+from agents.api import serializers as s
+from agents.models import Agent, RunStatus
+from connections import audit
+from connections.api.views import caller_identifier
+from portal.api.pagination import CursorPagination
+from portal.api.permissions import IsOrganizationCaller, IsOrganizationManager
+from portal.errors import NotFound
+
+
+class NewestFirst(CursorPagination):
+    ordering = "-created_at"
+
+
+def _org(request: Request):
+    return request._request.organization
+
+
+def _caller(request: Request) -> dict:
+    django_request = request._request
+    api_key = getattr(django_request, "api_key", None)
+    return {
+        "user": None if api_key else request.user,
+        "membership": getattr(django_request, "membership", None),
+        "api_key": api_key,
+    }
+
+
+class ManagersWrite(IsOrganizationManager):
+    """Everyone in the organization reads agents; owners/admins and API keys change them."""
+
+    def has_permission(self, request, view) -> bool:
+        if request.method in ("GET", "HEAD", "OPTIONS"):
+            return IsOrganizationCaller.has_permission(self, request, view)
+        return super().has_permission(request, view)
+
+
+class AgentListView(generics.ListAPIView):
+    permission_classes = [ManagersWrite]
+    serializer_class = s.AgentSerializer
+    pagination_class = NewestFirst
+
+    def get_queryset(self):
+        return Agent.objects.for_org(_org(self.request))
+
+    @extend_schema(summary="List agents")
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+    @extend_schema(
+        summary="Create an agent", request=s.AgentSerializer, responses={201: s.AgentSerializer}
+    )
+    def post(self, request):
+        serializer = s.AgentSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = dict(serializer.validated_data)
+        data.pop("clear_api_key", None)
+        agent = configuration.create_agent(
+            org=_org(request),
+            created_by=_caller(request)["user"],
+            request=request._request,
+            **data,
+        )
+        return Response(s.AgentSerializer(agent).data, status=status.HTTP_201_CREATED)
+
+
+class AgentDetailView(APIView):
+    permission_classes = [ManagersWrite]
+
+    @extend_schema(summary="Get an agent", responses=s.AgentSerializer)
+    def get(self, request, agent_id):
+        return Response(s.AgentSerializer(configuration.get_agent(_org(request), agent_id)).data)
+
+    @extend_schema(
+        summary="Update an agent", request=s.AgentSerializer, responses=s.AgentSerializer
+    )
+    def patch(self, request, agent_id):
+        agent = configuration.get_agent(_org(request), agent_id)
+        serializer = s.AgentSerializer(agent, data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        agent = configuration.update_agent(
+            agent=agent, request=request._request, **serializer.validated_data
+        )
+        return Response(s.AgentSerializer(agent).data)
+
+    @extend_schema(summary="Delete an agent and its runs", responses={204: None})
+    def delete(self, request, agent_id):
+        configuration.delete_agent(
+            agent=configuration.get_agent(_org(request), agent_id), request=request._request
+        )
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class StartRunView(APIView):
+    @extend_schema(
+        summary="Run an agent as the caller (sessions) or as the named identifier (API keys)",
+        request=s.StartRunSerializer,
+        responses={202: s.AgentRunSerializer},
+    )
+    def post(self, request, agent_id):
+        agent = configuration.get_agent(_org(request), agent_id)
+        serializer = s.StartRunSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        caller = _caller(request)
+        run = runner.start_run(
+            agent=agent,
+            prompt=data["prompt"],
+            identifier=caller_identifier(request, data.get("identifier")),
+            user=caller["user"],
+            api_key=caller["api_key"],
+            request=request._request,
+        )
+        run.refresh_from_db()  # the immediate task backend may already have finished it
+        return Response(s.AgentRunSerializer(run).data, status=status.HTTP_202_ACCEPTED)
+
+
+def _runs(request: Request):
+    return runner.runs_visible_to(_org(request), **_caller(request))
+
+
+def _run(request: Request, run_id):
+    run = runner.find_run(_runs(request).prefetch_related("steps"), run_id)
+    if run is None:
+        raise NotFound("No such run.", code="run_not_found")
+    return run
+
+
+class RunListView(generics.ListAPIView):
+    serializer_class = s.AgentRunSummarySerializer
+    pagination_class = NewestFirst
+
+    def get_queryset(self):
+        params = self.request.query_params
+        return runner.filter_runs(
+            _runs(self.request),
+            agent_id=params.get("agent_id", ""),
+            user_id=params.get("user_id", ""),
+            status=params.get("status", ""),
+            strict=True,
+        )
+
+    @extend_schema(
+        summary="List agent runs (API keys and admins: the organization's; members: their own)",
+        parameters=[
+            OpenApiParameter("agent_id", str),
+            OpenApiParameter("user_id", int),
+            OpenApiParameter("status", str, enum=RunStatus.values),
+        ],
+    )
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+
+class RunDetailView(APIView):
+    @extend_schema(summary="Get a run with its steps", responses=s.AgentRunSerializer)
+    def get(self, request, run_id):
+        return Response(s.AgentRunSerializer(_run(request, run_id)).data)
+
+
+class RunDecisionView(APIView):
+    approve = True
+
+    @extend_schema(request=None, responses=s.AgentRunSerializer)
+    def post(self, request, run_id):
+        run = _run(request, run_id)
+        caller = _caller(request)
+        runner.check_may_decide(run, **caller)
+        actor = audit.Actor.from_request(request._request)
+        runner.decide(run=run, approve=self.approve, decided_by=actor, request=request._request)
+        return Response(s.AgentRunSerializer(_run(request, run_id)).data)
+
+
+@extend_schema(summary="Approve the tool call a run waits on; the run resumes")
+class ApproveRunView(RunDecisionView):
+    approve = True
+
+
+@extend_schema(summary="Reject the tool call a run waits on; the model is told and continues")
+class RejectRunView(RunDecisionView):
+    approve = False

@@ -1,0 +1,222 @@
+"""Agents: create, update, delete, look up. Owners/admins configure; everyone runs.
+
+Validation lives here so the pages and the API refuse the same input with the
+same message. The API-key override is write-only: sealed by the vault, never
+shown or returned again (an empty value keeps it; `clear_api_key` removes it).
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.http import HttpRequest
+
+from agents.models import Agent
+from connections import audit
+from connections.configuration import validate_endpoint_url
+from connections.models import Connection
+from connections.providers import get_provider
+from portal.errors import Conflict, Invalid, NotFound
+
+EDITABLE_FIELDS = (
+    "name",
+    "instructions",
+    "model",
+    "temperature",
+    "max_steps",
+    "allowed_connections",
+    "allowed_tools",
+    "approval_policy",
+    "base_url",
+)
+MAX_INSTRUCTIONS = 20_000
+MAX_STEPS_LIMIT = 50
+
+
+def _names(value: Any, field: str) -> list[str]:
+    if value in (None, ""):
+        return []
+    if isinstance(value, str):
+        value = value.replace(",", " ").split()
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise Invalid(f"{field} must be a list of names.", code="invalid_allow_list")
+    return sorted({item.strip() for item in value if item.strip()})
+
+
+def _number(value: Any, field: str, kind: type, low: float, high: float):
+    try:
+        number = kind(value)
+    except (TypeError, ValueError):
+        raise Invalid(f"{field} must be a number.", code=f"invalid_{field}") from None
+    if isinstance(value, bool) or not (low <= number <= high):
+        raise Invalid(f"{field} must be between {low} and {high}.", code=f"invalid_{field}")
+    return number
+
+
+def clean(org, values: dict[str, Any]) -> dict[str, Any]:
+    """Validate the given fields (any subset of EDITABLE_FIELDS) → cleaned values."""
+    cleaned: dict[str, Any] = {}
+    if "name" in values:
+        name = str(values["name"] or "").strip()
+        if not name:
+            raise Invalid("Give the agent a name.", code="name_required")
+        if len(name) > 100:
+            raise Invalid("The name is longer than 100 characters.", code="name_too_long")
+        cleaned["name"] = name
+    if "instructions" in values:
+        instructions = str(values["instructions"] or "").strip()
+        if len(instructions) > MAX_INSTRUCTIONS:
+            raise Invalid(
+                f"Instructions are longer than {MAX_INSTRUCTIONS} characters.",
+                code="instructions_too_long",
+            )
+        cleaned["instructions"] = instructions
+    if "model" in values:
+        model = str(values["model"] or "").strip()
+        if not model or len(model) > 100:
+            raise Invalid("Name the model (up to 100 characters).", code="invalid_model")
+        cleaned["model"] = model
+    if "temperature" in values:
+        cleaned["temperature"] = _number(values["temperature"], "temperature", float, 0.0, 2.0)
+    if "max_steps" in values:
+        cleaned["max_steps"] = _number(values["max_steps"], "max_steps", int, 1, MAX_STEPS_LIMIT)
+    if "approval_policy" in values:
+        if values["approval_policy"] not in Agent.Approval.values:
+            raise Invalid(
+                f"approval_policy must be one of {', '.join(Agent.Approval.values)}.",
+                code="invalid_approval_policy",
+            )
+        cleaned["approval_policy"] = values["approval_policy"]
+    if "base_url" in values:
+        url = str(values["base_url"] or "").strip()
+        cleaned["base_url"] = validate_endpoint_url(url, field="base_url") if url else ""
+    if "allowed_connections" in values:
+        names = _names(values["allowed_connections"], "allowed_connections")
+        known = set(
+            Connection.objects.for_org(org).filter(name__in=names).values_list("name", flat=True)
+        )
+        unknown = [name for name in names if name not in known]
+        if unknown:
+            raise Invalid(
+                f"No connection named {', '.join(unknown)} in this organization.",
+                code="unknown_connection",
+                details={"unknown": unknown},
+            )
+        cleaned["allowed_connections"] = names
+    if "allowed_tools" in values:
+        names = _names(values["allowed_tools"], "allowed_tools")
+        known = known_tool_names(org)
+        unknown = [name for name in names if name not in known]
+        if unknown:
+            raise Invalid(
+                f"Unknown tools: {', '.join(unknown)}.",
+                code="unknown_tool",
+                details={"unknown": unknown},
+            )
+        cleaned["allowed_tools"] = names
+    return cleaned
+
+
+def known_tool_names(org) -> list[str]:
+    """Tool names of every provider the organization has a connection for."""
+    providers = set(Connection.objects.for_org(org).values_list("provider", flat=True))
+    names = {
+        tool.name
+        for provider in sorted(providers)
+        if (spec := get_provider(provider))
+        for tool in spec.tools
+    }
+    return sorted(names)
+
+
+def create_agent(
+    *,
+    org,
+    created_by=None,
+    api_key: str = "",
+    request: HttpRequest | None = None,
+    **values: Any,
+) -> Agent:
+    values.setdefault("name", "")
+    cleaned = clean(org, {k: v for k, v in values.items() if k in EDITABLE_FIELDS})
+    agent = Agent(organization=org, created_by=created_by, **cleaned)
+    if api_key:
+        agent.set_secret("api_key_sealed", api_key)
+    try:
+        with transaction.atomic():
+            agent.save(force_insert=True)
+            _audit(agent, "agent.created", request, cleaned, api_key_changed=bool(api_key))
+    except IntegrityError:
+        raise Conflict(
+            f"An agent named {agent.name!r} already exists.", code="duplicate_name"
+        ) from None
+    return agent
+
+
+def update_agent(
+    *,
+    agent: Agent,
+    api_key: str | None = None,
+    clear_api_key: bool = False,
+    request: HttpRequest | None = None,
+    **values: Any,
+) -> Agent:
+    cleaned = clean(agent.organization, {k: v for k, v in values.items() if k in EDITABLE_FIELDS})
+    for field, value in cleaned.items():
+        setattr(agent, field, value)
+    if clear_api_key:
+        agent.set_secret("api_key_sealed", None)
+    elif api_key:
+        agent.set_secret("api_key_sealed", api_key)
+    try:
+        with transaction.atomic():
+            agent.save()
+            _audit(
+                agent,
+                "agent.updated",
+                request,
+                cleaned,
+                api_key_changed=bool(api_key) or clear_api_key,
+            )
+    except IntegrityError:
+        raise Conflict(
+            f"An agent named {agent.name!r} already exists.", code="duplicate_name"
+        ) from None
+    return agent
+
+
+def delete_agent(*, agent: Agent, request: HttpRequest | None = None) -> None:
+    with transaction.atomic():
+        _audit(agent, "agent.deleted", request, {}, api_key_changed=False)
+        agent.delete()
+
+
+def get_agent(org, agent_id: Any) -> Agent:
+    agent = Agent.objects.for_org(org).filter(pk=_uuid_or_none(agent_id)).first()
+    if agent is None:
+        raise NotFound("No such agent.", code="agent_not_found")
+    return agent
+
+
+def _uuid_or_none(value: Any) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(str(value))
+    except ValueError:
+        return None
+
+
+def _audit(agent: Agent, action: str, request, changed: dict, *, api_key_changed: bool) -> None:
+    audit.record(
+        action=action,
+        organization=agent.organization,
+        request=request,
+        target_type="agent",
+        target_id=str(agent.pk),
+        metadata={
+            "name": agent.name,
+            "changed": sorted(changed),
+            "api_key_changed": api_key_changed,
+        },
+    )

@@ -1,0 +1,61 @@
+from django import forms
+
+from agents.models import Agent
+
+
+class AgentForm(forms.Form):
+    name = forms.CharField(max_length=100)
+    instructions = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 6}),
+        required=False,
+        help_text="The system prompt: who the agent is and how it should work.",
+    )
+    model = forms.CharField(max_length=100, initial="gpt-4o")
+    temperature = forms.FloatField(min_value=0, max_value=2, initial=0.2)
+    max_steps = forms.IntegerField(
+        min_value=1, max_value=50, initial=8, help_text="Model calls per run before it stops."
+    )
+    allowed_connections = forms.MultipleChoiceField(
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="None ticked: every connection the user has.",
+    )
+    allowed_tools = forms.MultipleChoiceField(
+        required=False,
+        widget=forms.SelectMultiple(attrs={"size": 8}),
+        help_text="None selected: every tool the user's accounts may call.",
+    )
+    approval_policy = forms.ChoiceField(
+        choices=Agent.Approval.choices,
+        initial=Agent.Approval.NEVER,
+        label="Approve write tools",
+    )
+    base_url = forms.URLField(
+        required=False,
+        assume_scheme="https",
+        label="Model base URL override",
+        help_text="Any OpenAI-compatible server. Empty: OPENAI_BASE_URL.",
+    )
+    api_key = forms.CharField(
+        required=False,
+        widget=forms.PasswordInput(render_value=False),
+        label="Model API key override",
+        help_text="Write-only: stored encrypted, never shown again. Empty keeps the current one.",
+    )
+    clear_api_key = forms.BooleanField(required=False, label="Remove the stored API key")
+
+    def __init__(self, *args, connections=(), tools=(), editing=False, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["allowed_connections"].choices = [(name, name) for name in connections]
+        self.fields["allowed_tools"].choices = [(name, name) for name in tools]
+        if not editing:
+            del self.fields["clear_api_key"]
+
+
+class RunForm(forms.Form):
+    prompt = forms.CharField(
+        widget=forms.Textarea(
+            attrs={"rows": 4, "placeholder": "What should the agent do?", "autofocus": True}
+        ),
+        max_length=20_000,
+    )

@@ -1,0 +1,201 @@
+"""Pages: agents (everyone runs them, owners/admins configure them) and runs."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from agents import configuration, llm, runner
+from agents.forms import AgentForm, RunForm
+from agents.models import Agent, RunStatus
+from connections import audit
+from connections.models import Connection
+from portal.decorators import org_page
+from portal.errors import NotFound, PortalError
+from portal.models import Membership
+
+# --- Agents ------------------------------------------------------------------------------
+
+
+@org_page()
+def agent_list(request: HttpRequest) -> HttpResponse:
+    agents = Agent.objects.for_org(request.organization)
+    return render(request, "agents/agent_list.html", {"agents": agents})
+
+
+def _agent_form(request: HttpRequest, *, initial=None, editing=False) -> AgentForm:
+    org = request.organization
+    return AgentForm(
+        request.POST or None,
+        initial=initial,
+        editing=editing,
+        connections=Connection.objects.for_org(org).values_list("name", flat=True),
+        tools=configuration.known_tool_names(org),
+    )
+
+
+def _agent_values(data: dict) -> dict:
+    values = {field: data[field] for field in configuration.EDITABLE_FIELDS}
+    values["api_key"] = data.get("api_key") or ""
+    return values
+
+
+@org_page(manager=True)
+def agent_create(request: HttpRequest) -> HttpResponse:
+    form = _agent_form(request)
+    if request.method == "POST" and form.is_valid():
+        try:
+            agent = configuration.create_agent(
+                org=request.organization,
+                created_by=request.user,
+                request=request,
+                **_agent_values(form.cleaned_data),
+            )
+        except PortalError as exc:
+            form.add_error(None, exc.message)
+        else:
+            messages.success(request, f"Agent “{agent.name}” created.")
+            return redirect("agent_detail", agent_id=agent.pk)
+    return render(request, "agents/agent_form.html", {"form": form})
+
+
+@org_page(manager=True)
+def agent_edit(request: HttpRequest, agent_id) -> HttpResponse:
+    agent = configuration.get_agent(request.organization, agent_id)
+    initial = {field: getattr(agent, field) for field in configuration.EDITABLE_FIELDS}
+    form = _agent_form(request, initial=initial, editing=True)
+    if request.method == "POST" and form.is_valid():
+        try:
+            configuration.update_agent(
+                agent=agent,
+                request=request,
+                clear_api_key=form.cleaned_data.get("clear_api_key", False),
+                **_agent_values(form.cleaned_data),
+            )
+        except PortalError as exc:
+            form.add_error(None, exc.message)
+        else:
+            messages.success(request, "Agent saved.")
+            return redirect("agent_detail", agent_id=agent.pk)
+    return render(request, "agents/agent_form.html", {"form": form, "agent": agent})
+
+
+@org_page(manager=True, on_error="agents")
+@require_POST
+def agent_delete(request: HttpRequest, agent_id) -> HttpResponse:
+    agent = configuration.get_agent(request.organization, agent_id)
+    configuration.delete_agent(agent=agent, request=request)
+    messages.success(request, f"Agent “{agent.name}” deleted, with its runs.")
+    return redirect("agents")
+
+
+@org_page()
+def agent_detail(request: HttpRequest, agent_id) -> HttpResponse:
+    """The "Run" page: a prompt box, the tools this user would get, their recent runs."""
+    org = request.organization
+    agent = configuration.get_agent(org, agent_id)
+    form = RunForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            run = runner.start_run(
+                agent=agent,
+                prompt=form.cleaned_data["prompt"],
+                identifier=request.user.identifier,
+                user=request.user,
+                request=request,
+            )
+        except PortalError as exc:
+            form.add_error("prompt", exc.message)
+        else:
+            return redirect("agent_run_detail", run_id=run.pk)
+    context = {
+        "agent": agent,
+        "form": form,
+        "not_configured": llm.not_configured_reason(agent),
+        "tools": runner.agent_tools(agent, org, request.user.identifier),
+        "runs": runner.runs_visible_to(org, user=request.user).filter(agent=agent)[:10],
+    }
+    return render(request, "agents/agent_detail.html", context)
+
+
+# --- Runs ----------------------------------------------------------------------------------
+
+
+def _visible_runs(request: HttpRequest):
+    return runner.runs_visible_to(
+        request.organization, user=request.user, membership=request.membership
+    )
+
+
+def _run(request: HttpRequest, run_id):
+    run = runner.find_run(_visible_runs(request), run_id)
+    if run is None:
+        raise NotFound("No such run.")
+    return run
+
+
+@org_page()
+def run_list(request: HttpRequest) -> HttpResponse:
+    org, membership = request.organization, request.membership
+    filters = {key: request.GET.get(key, "") for key in ("agent", "user", "status")}
+    runs = runner.filter_runs(
+        _visible_runs(request),
+        agent_id=filters["agent"],
+        user_id=filters["user"] if membership.can_manage else "",
+        status=filters["status"],
+        strict=False,
+    )
+    context = {
+        "page": Paginator(runs, 25).get_page(request.GET.get("page")),
+        "filters": filters,
+        "agents": Agent.objects.for_org(org).only("id", "name"),
+        "statuses": RunStatus.choices,
+        "members": Membership.objects.for_org(org).select_related("user")
+        if membership.can_manage
+        else [],
+    }
+    return render(request, "agents/run_list.html", context)
+
+
+def _run_context(request: HttpRequest, run) -> dict:
+    caller = {"user": request.user, "membership": request.membership}
+    return {
+        "run": run,
+        "steps": run.steps.all(),
+        "may_decide": run.status == RunStatus.AWAITING_APPROVAL
+        and runner.may_decide(run, **caller),
+        "pending": runner.pending_call(run),
+    }
+
+
+@org_page()
+def run_detail(request: HttpRequest, run_id) -> HttpResponse:
+    run = _run(request, run_id)
+    return render(request, "agents/run_detail.html", _run_context(request, run))
+
+
+@org_page()
+def run_progress(request: HttpRequest, run_id) -> HttpResponse:
+    """The htmx fragment the run page polls until the run pauses or finishes."""
+    run = _run(request, run_id)
+    return render(request, "agents/_run_progress.html", _run_context(request, run))
+
+
+@org_page(on_error="agent_runs")
+@require_POST
+def run_decide(request: HttpRequest, run_id, decision: str) -> HttpResponse:
+    run = _run(request, run_id)
+    runner.check_may_decide(run, user=request.user, membership=request.membership)
+    try:
+        runner.decide(
+            run=run,
+            approve=decision == "approve",
+            decided_by=audit.Actor.user(request.user),
+            request=request,
+        )
+    except PortalError as exc:
+        messages.error(request, exc.message)
+    return redirect("agent_run_detail", run_id=run.pk)

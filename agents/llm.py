@@ -7,11 +7,13 @@ connection errors with exponential backoff (`max_retries`).
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Any
 
 import openai
 from django.conf import settings
+from openai.types.chat import ChatCompletion
 
 from agents.models import Agent
 
@@ -44,11 +46,20 @@ def client_for(agent: Agent) -> openai.OpenAI:
     reason = not_configured_reason(agent)
     if reason:
         raise ModelNotConfigured(reason)
+    return _client(
+        agent.get_secret("api_key_sealed") or settings.OPENAI_API_KEY or PLACEHOLDER_KEY,
+        agent.base_url or settings.OPENAI_BASE_URL or None,
+        settings.OPENAI_TIMEOUT_SECONDS,
+        settings.OPENAI_MAX_RETRIES,
+    )
+
+
+@functools.lru_cache(maxsize=32)
+def _client(api_key: str, base_url: str | None, timeout: float, max_retries: int) -> openai.OpenAI:
+    # One client per configuration, reused across runs: building one loads the CA
+    # bundle (~10 ms) and reuse keeps its connections alive. The SDK client is thread-safe.
     return openai.OpenAI(
-        api_key=agent.get_secret("api_key_sealed") or settings.OPENAI_API_KEY or PLACEHOLDER_KEY,
-        base_url=agent.base_url or settings.OPENAI_BASE_URL or None,
-        timeout=settings.OPENAI_TIMEOUT_SECONDS,
-        max_retries=settings.OPENAI_MAX_RETRIES,
+        api_key=api_key, base_url=base_url, timeout=timeout, max_retries=max_retries
     )
 
 
@@ -67,11 +78,18 @@ def complete(
     tools: list[dict[str, Any]],
 ) -> ModelReply:
     try:
-        response = client.chat.completions.create(
-            model=agent.model,
-            messages=messages,
-            temperature=agent.temperature,
-            **({"tools": tools} if tools else {}),
+        # The SDK's documented `client.post` for a body we built as plain JSON: same
+        # retries, timeouts and errors as `chat.completions.create`, without its
+        # per-call type transform of every message and tool schema (~2 ms a call).
+        response = client.post(
+            "/chat/completions",
+            cast_to=ChatCompletion,
+            body={
+                "model": agent.model,
+                "messages": messages,
+                "temperature": agent.temperature,
+                **({"tools": tools} if tools else {}),
+            },
         )
     except openai.APIStatusError as exc:
         raise ModelError(

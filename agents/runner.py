@@ -334,7 +334,12 @@ class _Loop:
             "execution_id": execution_id,
             "latency": (time.perf_counter() - started) if started else 0.0,
         }
-        waiting = AgentStep.objects.filter(run=self.run, tool_call_id=call["id"][:100]).first()
+        # Only a call that waited for a human decision already has its step.
+        waiting = (
+            AgentStep.objects.filter(run=self.run, tool_call_id=call["id"][:100]).first()
+            if call.get("decision")
+            else None
+        )
         if waiting is not None:  # the step that waited for approval gets its result
             fields["latency_ms"] = round(fields.pop("latency") * 1000, 1)
             fields["outcome"] = outcome or fields["outcome"]

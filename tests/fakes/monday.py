@@ -80,6 +80,8 @@ class MondayEmulator:
         self.token_requests: list[dict[str, Any]] = []
         self.revocations: list[str] = []
         self.request_log: list[dict[str, Any]] = []
+        # (start, end) perf_counter of each request handled: benchmarks subtract this time.
+        self.busy: list[tuple[float, float]] = []
         self._issued: list[str] = []
         self.server: ThreadingHTTPServer | None = None
         self.api = None  # set by tests.fakes.monday_api when the GraphQL API is attached
@@ -173,6 +175,7 @@ class MondayEmulator:
 
     # --- HTTP ----------------------------------------------------------------------------
     def _dispatch(self, handler: BaseHTTPRequestHandler, method: str) -> None:
+        started = time.perf_counter()
         parts = urlsplit(handler.path)
         length = int(handler.headers.get("Content-Length") or 0)
         body = handler.rfile.read(length) if length else b""
@@ -203,6 +206,8 @@ class MondayEmulator:
         handler.send_header("Content-Length", str(len(data)))
         handler.end_headers()
         handler.wfile.write(data)
+        handler.wfile.flush()
+        self.busy.append((started, time.perf_counter()))
 
     def _authorize(self, q: dict[str, str]):
         client = self.clients.get(q.get("client_id", ""))

@@ -54,6 +54,8 @@ class OpenAIServer:
         self.raw_requests: list[str] = []
         self.headers: list[dict[str, str]] = []
         self.delay = 0.0
+        # (start, end) perf_counter of each request handled: benchmarks subtract this time.
+        self.busy: list[tuple[float, float]] = []
         self.lock = threading.Lock()
         self.server: ThreadingHTTPServer | None = None
 
@@ -69,6 +71,7 @@ class OpenAIServer:
                 pass
 
             def do_POST(self) -> None:
+                started = time.perf_counter()
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 headers = {key.lower(): value for key, value in self.headers.items()}
                 status, payload = fake._answer(self.path, body, headers)
@@ -80,6 +83,8 @@ class OpenAIServer:
                 self.send_header("Content-Length", str(len(data)))
                 self.end_headers()
                 self.wfile.write(data)
+                self.wfile.flush()
+                fake.busy.append((started, time.perf_counter()))
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True

@@ -27,6 +27,7 @@ run: install
 	$(PY) -m portal.devenv
 	$(PY) manage.py migrate --no-input
 	$(PY) manage.py bootstrap_org --name Acme --owner-email $(DEMO_EMAIL) --password $(DEMO_PASSWORD)
+	$(PY) manage.py seed_demo_agent --org acme
 	@echo "Sign in at http://127.0.0.1:$(PORT)/ as $(DEMO_EMAIL) / $(DEMO_PASSWORD)"
 	$(PY) manage.py runserver 127.0.0.1:$(PORT)
 

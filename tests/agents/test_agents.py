@@ -229,3 +229,17 @@ def test_empty_and_oversized_prompts_are_refused(org, member, agent):
 )
 def test_safe_markdown(text, html):
     assert safe_markdown(text) == html
+
+
+def test_seed_demo_agent_is_idempotent(org):
+    from io import StringIO
+
+    from django.core.management import CommandError, call_command
+
+    call_command("seed_demo_agent", "--org", org.slug, stdout=StringIO())
+    out = StringIO()
+    call_command("seed_demo_agent", "--org", org.slug, stdout=out)
+    assert "already exists" in out.getvalue()
+    assert Agent.objects.for_org(org).filter(name="Assistant").count() == 1
+    with pytest.raises(CommandError):
+        call_command("seed_demo_agent", "--org", "nope", stdout=StringIO())

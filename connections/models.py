@@ -223,6 +223,10 @@ class AuditEvent(models.Model):
             models.Index(fields=["organization", "-id"], name="audit_org_newest"),
             models.Index(fields=["organization", "action", "-id"], name="audit_org_action"),
             models.Index(fields=["organization", "identifier", "-id"], name="audit_org_ident"),
+            # The dashboard's tool activity: one action over a time window.
+            models.Index(
+                fields=["organization", "action", "created_at"], name="audit_org_action_time"
+            ),
         ]
 
     def __str__(self) -> str:

@@ -10,7 +10,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from connections.models import AuditEvent
-from portal import apikeys, organizations
+from portal import apikeys, dashboard, organizations
 from portal.decorators import org_page
 from portal.errors import NotFound, PortalError
 from portal.forms import ApiKeyForm, InviteForm, OrganizationForm, RoleForm
@@ -28,6 +28,9 @@ def home(request: HttpRequest) -> HttpResponse:
         context["member_count"] = Membership.objects.for_org(org).count()
         context["pending_invitation_count"] = Invitation.objects.for_org(org).pending().count()
         context["active_key_count"] = ApiKey.objects.for_org(org).usable().count()
+        context.update(dashboard.manager_summary(org))
+    else:
+        context.update(dashboard.member_summary(org, request.user))
     return render(request, "portal/home.html", context)
 
 

@@ -1,0 +1,120 @@
+"""The dashboard: what admins must act on, what members own; a fixed number of queries."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from agents.models import Agent, AgentRun, RunStatus
+from connections import audit
+from connections.configuration import create_connection
+from connections.models import AccountStatus, AuditEvent, ConnectedAccount
+from tests.conftest import signed_in
+from tests.factories import MembershipFactory
+
+
+def _account(org, conn, membership, status=AccountStatus.ACTIVE, failures=0):
+    return ConnectedAccount.objects.create(
+        organization=org,
+        connection=conn,
+        identifier=membership.user.identifier,
+        user=membership.user,
+        status=status,
+        status_reason="The provider rejected the refresh token." if failures or status else "",
+        refresh_failure_count=failures,
+    )
+
+
+def _tool_event(org, outcome, age: timedelta):
+    event = audit.record(action="tool.executed", organization=org, outcome=outcome)
+    AuditEvent.objects.filter(pk=event.pk).update(created_at=timezone.now() - age)
+
+
+def _run(org, agent, membership, prompt="hello"):
+    return AgentRun.objects.create(
+        organization=org,
+        agent=agent,
+        user=membership.user,
+        identifier=membership.user.identifier,
+        prompt=prompt,
+        status=RunStatus.SUCCEEDED,
+    )
+
+
+def _world(org, n: int):
+    """n members with accounts (one expired, one failing refresh), runs and tool events."""
+    conn = create_connection(org=org, name="monday", provider="monday", client_id="c")
+    agent = Agent.objects.create(organization=org, name="Helper")
+    members = [MembershipFactory(organization=org) for _ in range(n)]
+    _account(org, conn, members[0], AccountStatus.EXPIRED)
+    _account(org, conn, members[1], failures=3)
+    for membership in members[2:]:
+        _account(org, conn, membership)
+        _run(org, agent, membership)
+    for hours in range(n):
+        _tool_event(org, "success", timedelta(hours=hours))
+    return conn, agent, members
+
+
+def test_admins_see_accounts_by_status_attention_activity_and_runs(org, owner, other_org):
+    _, agent, members = _world(org, 4)
+    _tool_event(org, "failure", timedelta(hours=2))
+    _tool_event(org, "denied", timedelta(days=3))
+    _tool_event(org, "success", timedelta(days=10))  # outside the chart
+    _tool_event(other_org, "failure", timedelta(hours=1))  # another tenant
+    _run(org, agent, members[2], prompt="Create the Q3 item")
+
+    response = signed_in(owner).get("/")
+    page, context = response.content.decode(), response.context
+    assert dict((s, n) for s, _, n in context["accounts_by_status"])[AccountStatus.ACTIVE] == 3
+    assert context["account_total"] == 4
+    assert {a.identifier for a in context["attention"]} == {
+        members[0].user.identifier,
+        members[1].user.identifier,
+    }
+    activity = context["tool_activity"]
+    assert (activity.last_24h, activity.failures_24h) == (5, 1)
+    assert (activity.last_7d, activity.failures_7d) == (6, 2)
+    assert len(activity.days) == 7 and sum(b.total for b in activity.days) == 6
+    assert max(b.height for b in activity.days) == 88
+    assert "Create the Q3 item" in page and members[0].user.email in page
+    assert "refresh failing (3×)" in page
+    assert "<svg" in page and "cdn" not in page.lower()
+
+
+def test_members_see_their_accounts_with_reconnect_and_only_their_runs(org, owner, member):
+    conn = create_connection(org=org, name="monday", provider="monday", client_id="c")
+    agent = Agent.objects.create(organization=org, name="Helper")
+    _account(org, conn, member, AccountStatus.EXPIRED)
+    _run(org, agent, member, prompt="my own run")
+    colleague = MembershipFactory(organization=org)
+    _run(org, agent, colleague, prompt="a colleague's run")
+
+    page = signed_in(member).get("/").content.decode()
+    assert "Reconnect" in page and "/connected-accounts/monday/connect/" in page
+    assert "my own run" in page and "a colleague&#x27;s run" not in page
+    assert "a colleague's run" not in page
+    assert "need attention" not in page  # admin figures stay on the admin dashboard
+
+
+def _queries(client) -> int:
+    with CaptureQueriesContext(connection) as captured:
+        assert client.get("/").status_code == 200
+    return len(captured.captured_queries)
+
+
+def test_the_dashboard_costs_the_same_number_of_queries_at_any_size(org, owner, other_org):
+    other_owner = MembershipFactory(organization=other_org, role="owner")
+    _, _, small_members = _world(other_org, 3)
+    small_admin = _queries(signed_in(other_owner))
+    small_member = _queries(signed_in(small_members[2]))
+
+    *_, members = _world(org, 40)
+    big_admin = _queries(signed_in(owner))
+    big_member = _queries(signed_in(members[5]))
+    assert big_admin == small_admin, (small_admin, big_admin)
+    assert big_member == small_member, (small_member, big_member)
+    assert big_admin <= 20

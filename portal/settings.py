@@ -256,6 +256,10 @@ REST_FRAMEWORK = {
     "UNAUTHENTICATED_USER": None,
 }
 SPECTACULAR_SETTINGS = {
+    "ENUM_NAME_OVERRIDES": {
+        "AccountStatusEnum": "connections.models.AccountStatus",
+        "RunStatusEnum": "agents.models.RunStatus",
+    },
     "TITLE": "Agent Portal API",
     "DESCRIPTION": (
         "Connected accounts, tools and agents that act in SaaS tools as the requesting user. "

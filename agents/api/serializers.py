@@ -1,3 +1,4 @@
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from agents.models import Agent, AgentRun, AgentStep
@@ -100,7 +101,8 @@ class AgentRunSerializer(serializers.ModelSerializer):
             "finished_at",
         ]
 
-    def get_pending_approval(self, run: AgentRun) -> PendingApprovalSerializer | None:
+    @extend_schema_field(PendingApprovalSerializer(allow_null=True))
+    def get_pending_approval(self, run: AgentRun) -> dict | None:
         call = pending_call(run)
         return PendingApprovalSerializer(call).data if call else None
 

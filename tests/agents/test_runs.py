@@ -399,3 +399,43 @@ def test_with_the_database_backend_the_worker_runs_it(
     call_command("db_worker", "--batch", "--no-startup-delay", "--no-reload", verbosity=0)
     run.refresh_from_db()
     assert run.status == RunStatus.SUCCEEDED and run.final_text == "Hello from the worker."
+
+
+def test_no_secret_in_run_pages_api_steps_audit_or_logs(
+    org, alice, agent, model, monday, boards, member_client, api, caplog
+):
+    import logging
+
+    caplog.set_level(logging.DEBUG)
+    override = "sk-agent-override-5e4d3c"
+    agent.set_secret("api_key_sealed", override)
+    agent.save()
+    model.queue(
+        call("monday_get_me"),
+        call("monday_create_item", board_id="1001", item_name="Q3 Campaign Launch"),
+        reply("done"),
+    )
+    run = run_from_page(member_client, agent)
+    assert model.headers[0]["authorization"] == f"Bearer {override}"
+    seen = [
+        member_client.get(path).content.decode()
+        for path in ("/", "/agents/", f"/agents/{agent.pk}/", "/runs/", f"/runs/{run.pk}/")
+    ]
+    seen += [
+        api.get(path).content.decode()
+        for path in (
+            "/api/v1/agents",
+            f"/api/v1/agents/{agent.pk}",
+            "/api/v1/agent-runs",
+            f"/api/v1/agent-runs/{run.pk}",
+        )
+    ]
+    run.refresh_from_db()
+    stored = json.dumps(
+        [run.messages, list(run.steps.values()), list(AuditEvent.objects.values())], default=str
+    )
+    logs = "\n".join(r.getMessage() + str(r.args) for r in caplog.records)
+    secrets = [*monday.issued_secrets(), CLIENT_SECRET, OPENAI_KEY, override]
+    for where, text in {"responses": "\n".join(seen), "stored": stored, "logs": logs}.items():
+        leaked = [s[:10] for s in secrets if s in text]
+        assert not leaked, f"secrets in {where}: {leaked}"

@@ -144,14 +144,7 @@ def create_agent(
     agent = Agent(organization=org, created_by=created_by, **cleaned)
     if api_key:
         agent.set_secret("api_key_sealed", api_key)
-    try:
-        with transaction.atomic():
-            agent.save(force_insert=True)
-            _audit(agent, "agent.created", request, cleaned, api_key_changed=bool(api_key))
-    except IntegrityError:
-        raise Conflict(
-            f"An agent named {agent.name!r} already exists.", code="duplicate_name"
-        ) from None
+    _save(agent, "agent.created", request, cleaned, api_key_changed=bool(api_key), create=True)
     return agent
 
 
@@ -170,21 +163,28 @@ def update_agent(
         agent.set_secret("api_key_sealed", None)
     elif api_key:
         agent.set_secret("api_key_sealed", api_key)
+    _save(agent, "agent.updated", request, cleaned, api_key_changed=bool(api_key) or clear_api_key)
+    return agent
+
+
+def _save(
+    agent: Agent,
+    action: str,
+    request: HttpRequest | None,
+    cleaned: dict,
+    *,
+    api_key_changed: bool,
+    create: bool = False,
+) -> None:
+    """Save and audit in one transaction; a taken name is a 409, not a 500."""
     try:
         with transaction.atomic():
-            agent.save()
-            _audit(
-                agent,
-                "agent.updated",
-                request,
-                cleaned,
-                api_key_changed=bool(api_key) or clear_api_key,
-            )
+            agent.save(force_insert=create)
+            _audit(agent, action, request, cleaned, api_key_changed=api_key_changed)
     except IntegrityError:
         raise Conflict(
             f"An agent named {agent.name!r} already exists.", code="duplicate_name"
         ) from None
-    return agent
 
 
 def delete_agent(*, agent: Agent, request: HttpRequest | None = None) -> None:

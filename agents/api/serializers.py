@@ -1,6 +1,7 @@
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from agents.configuration import EDITABLE_FIELDS
 from agents.models import Agent, AgentRun, AgentStep
 from agents.runner import pending_call
 
@@ -25,15 +26,7 @@ class AgentSerializer(serializers.ModelSerializer):
         model = Agent
         fields = [
             "id",
-            "name",
-            "instructions",
-            "model",
-            "temperature",
-            "max_steps",
-            "allowed_connections",
-            "allowed_tools",
-            "approval_policy",
-            "base_url",
+            *EDITABLE_FIELDS,
             "api_key",
             "clear_api_key",
             "has_api_key",

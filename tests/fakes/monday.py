@@ -28,9 +28,11 @@ import secrets
 import threading
 import time
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
+
+from tests.fakes.server import LocalServer
 
 
 def _b64url(data: bytes) -> str:
@@ -60,8 +62,9 @@ class AccessToken:
         return not self.revoked and not self.grant.revoked and time.time() < self.expires_at
 
 
-class MondayEmulator:
+class MondayEmulator(LocalServer):
     def __init__(self) -> None:
+        super().__init__()
         self.lock = threading.RLock()
         self.clients: dict[str, tuple[str, list[str]]] = {}
         self.users: dict[int, dict[str, Any]] = {}
@@ -80,53 +83,12 @@ class MondayEmulator:
         self.token_requests: list[dict[str, Any]] = []
         self.revocations: list[str] = []
         self.request_log: list[dict[str, Any]] = []
-        # (start, end) perf_counter of each request handled: benchmarks subtract this time.
-        self.busy: list[tuple[float, float]] = []
         self._issued: list[str] = []
-        self.server: ThreadingHTTPServer | None = None
         self.api = None  # set by tests.fakes.monday_api when the GraphQL API is attached
-
-    # --- lifecycle ---------------------------------------------------------------------
-    def start(self) -> MondayEmulator:
-        emulator = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-            # One segment per response: no Nagle / delayed-ACK stalls on keep-alive.
-            disable_nagle_algorithm = True
-            wbufsize = 64 * 1024
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-            def do_GET(self) -> None:
-                emulator._dispatch(self, "GET")
-
-            def do_POST(self) -> None:
-                emulator._dispatch(self, "POST")
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        threading.Thread(
-            target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        ).start()
-        return self
-
-    def stop(self) -> None:
-        if self.server:
-            self.server.shutdown()
-            self.server.server_close()
-
-    def __enter__(self) -> MondayEmulator:
-        return self.start()
-
-    def __exit__(self, *exc: Any) -> None:
-        self.stop()
 
     @property
     def base_url(self) -> str:
-        host, port = self.server.server_address[:2]
-        return f"http://{host}:{port}"
+        return self.origin
 
     # --- controls ------------------------------------------------------------------------
     def add_client(self, client_id: str, client_secret: str, redirect_uris: list[str]) -> None:
@@ -175,7 +137,6 @@ class MondayEmulator:
 
     # --- HTTP ----------------------------------------------------------------------------
     def _dispatch(self, handler: BaseHTTPRequestHandler, method: str) -> None:
-        started = time.perf_counter()
         parts = urlsplit(handler.path)
         length = int(handler.headers.get("Content-Length") or 0)
         body = handler.rfile.read(length) if length else b""
@@ -206,8 +167,6 @@ class MondayEmulator:
         handler.send_header("Content-Length", str(len(data)))
         handler.end_headers()
         handler.wfile.write(data)
-        handler.wfile.flush()
-        self.busy.append((started, time.perf_counter()))
 
     def _authorize(self, q: dict[str, str]):
         client = self.clients.get(q.get("client_id", ""))

@@ -15,8 +15,10 @@ import itertools
 import json
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
+
+from tests.fakes.server import LocalServer
 
 _ids = itertools.count(1)
 
@@ -47,67 +49,35 @@ def fail(status: int, message: str = "upstream error") -> dict[str, Any]:
     return {"fail": status, "message": message}
 
 
-class OpenAIServer:
+class OpenAIServer(LocalServer):
     def __init__(self) -> None:
+        super().__init__()
         self.script: list[Any] = []
         self.requests: list[dict[str, Any]] = []
         self.raw_requests: list[str] = []
         self.headers: list[dict[str, str]] = []
         self.delay = 0.0
-        # (start, end) perf_counter of each request handled: benchmarks subtract this time.
-        self.busy: list[tuple[float, float]] = []
         self.lock = threading.Lock()
-        self.server: ThreadingHTTPServer | None = None
-
-    def start(self) -> OpenAIServer:
-        fake = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-            disable_nagle_algorithm = True
-            wbufsize = 64 * 1024
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-            def do_POST(self) -> None:
-                started = time.perf_counter()
-                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                headers = {key.lower(): value for key, value in self.headers.items()}
-                status, payload = fake._answer(self.path, body, headers)
-                data = json.dumps(payload).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                if status >= 400:  # the SDK honours this, so retry tests stay fast
-                    self.send_header("retry-after-ms", "5")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-                self.wfile.flush()
-                fake.busy.append((started, time.perf_counter()))
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        threading.Thread(
-            target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        ).start()
-        return self
-
-    def stop(self) -> None:
-        if self.server:
-            self.server.shutdown()
-            self.server.server_close()
-
-    def __enter__(self) -> OpenAIServer:
-        return self.start()
-
-    def __exit__(self, *exc: Any) -> None:
-        self.stop()
 
     @property
     def base_url(self) -> str:
-        host, port = self.server.server_address[:2]
-        return f"http://{host}:{port}/v1"
+        return f"{self.origin}/v1"
+
+    def _dispatch(self, handler: BaseHTTPRequestHandler, method: str) -> None:
+        body = handler.rfile.read(int(handler.headers.get("Content-Length") or 0))
+        headers = {key.lower(): value for key, value in handler.headers.items()}
+        if method == "POST":
+            status, payload = self._answer(handler.path, body, headers)
+        else:
+            status, payload = 405, {"error": {"message": "use POST"}}
+        data = json.dumps(payload).encode()
+        handler.send_response(status)
+        handler.send_header("Content-Type", "application/json")
+        if status >= 400:  # the SDK honours this, so retry tests stay fast
+            handler.send_header("retry-after-ms", "5")
+        handler.send_header("Content-Length", str(len(data)))
+        handler.end_headers()
+        handler.wfile.write(data)
 
     def queue(self, *replies: Any) -> None:
         with self.lock:

@@ -29,7 +29,10 @@ run: install
 	$(PY) manage.py bootstrap_org --name Acme --owner-email $(DEMO_EMAIL) --password $(DEMO_PASSWORD)
 	$(PY) manage.py seed_demo_agent --org acme
 	@echo "Sign in at http://127.0.0.1:$(PORT)/ as $(DEMO_EMAIL) / $(DEMO_PASSWORD)"
-	$(PY) manage.py runserver 127.0.0.1:$(PORT)
+	@# Agent runs go to a background worker, so the run page shows steps as they happen.
+	TASKS_BACKEND=database $(PY) manage.py db_worker --no-reload --verbosity 0 & worker=$$!; \
+	trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
+	TASKS_BACKEND=database $(PY) manage.py runserver 127.0.0.1:$(PORT)
 
 test: install-dev
 	$(PY) -m pytest -n auto -q

@@ -6,7 +6,9 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.core import signing
+from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
+from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest
 from django.urls import reverse
@@ -342,6 +344,14 @@ def bootstrap_organization(
     from allauth.account.models import EmailAddress
 
     email = User.objects.normalize_email(owner_email.strip()).lower()
+    try:
+        validate_email(email)
+    except ValidationError:
+        raise Invalid(
+            f"{owner_email!r} is not a valid email address.", code="invalid_email"
+        ) from None
+    if not name.strip():
+        raise Invalid("Give the organization a name.", code="name_required")
     with transaction.atomic():
         user = User.objects.filter(email__iexact=email).first()
         if user is None:

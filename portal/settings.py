@@ -15,7 +15,8 @@ from django.core.exceptions import ImproperlyConfigured
 from dotenv import load_dotenv
 
 BASE_DIR = Path(__file__).resolve().parent.parent
-load_dotenv(BASE_DIR / ".env", override=False)
+# PORTAL_ENV_FILE points elsewhere (e.g. a secrets mount); real variables always win.
+load_dotenv(os.environ.get("PORTAL_ENV_FILE") or BASE_DIR / ".env", override=False)
 
 
 def env_bool(name: str, default: bool = False) -> bool:

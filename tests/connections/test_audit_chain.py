@@ -1,0 +1,117 @@
+"""The audit trail is a hash chain per organization: tampering, deletion and truncation are
+detected (by `verify_audit` too), concurrent writers never fork it, metadata is redacted."""
+
+from __future__ import annotations
+
+import itertools
+import threading
+from io import StringIO
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.db import connection
+
+from connections import audit
+from connections.models import AuditChain, AuditEvent
+
+
+def _append(org, n: int, **fields) -> list[AuditEvent]:
+    return [
+        audit.record(action="test.event", organization=org, target_id=str(i), **fields)
+        for i in range(n)
+    ]
+
+
+def test_an_untouched_chain_verifies_with_its_count(org, other_org):
+    _append(org, 5)
+    _append(other_org, 2)
+    assert audit.verify_organization(org).ok and audit.verify_organization(org).count == 5
+    assert audit.verify_organization(other_org).count == 2
+    events = list(AuditEvent.objects.for_org(org).order_by("seq"))
+    assert [e.seq for e in events] == [1, 2, 3, 4, 5]
+    assert all(b.prev_hash == a.hash for a, b in itertools.pairwise(events))
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"action": "test.rewritten"},
+        {"metadata": {"x": 1}},
+        {"outcome": "failure"},
+        {"target_id": "z"},
+    ],
+)
+def test_an_edited_event_is_named_as_the_first_broken_one(org, change):
+    events = _append(org, 4)
+    AuditEvent.objects.filter(pk=events[2].pk).update(**change)
+    report = audit.verify_organization(org)
+    assert not report.ok
+    assert report.broken_event_id == events[2].pk and report.count == 2
+    assert "hash" in report.reason
+
+
+def test_a_deleted_middle_event_and_a_truncated_tail_are_detected(org):
+    events = _append(org, 5)
+    AuditEvent.objects.filter(pk=events[4].pk).delete()
+    assert "missing" in audit.verify_organization(org).reason
+    AuditEvent.objects.filter(pk=events[1].pk).delete()
+    report = audit.verify_organization(org)
+    assert report.broken_seq == 3 and "missing" in report.reason
+
+
+def test_verify_audit_command_reports_ok_and_fails_on_a_broken_chain(org):
+    events = _append(org, 3)
+    out = StringIO()
+    call_command("verify_audit", "--org", org.slug, stdout=out)
+    assert out.getvalue().strip() == "OK 3 events"
+    AuditEvent.objects.filter(pk=events[0].pk).update(actor_label="someone else")
+    with pytest.raises(CommandError, match=f"event #{events[0].pk}"):
+        call_command("verify_audit", stdout=StringIO())
+    with pytest.raises(CommandError, match="No organization"):
+        call_command("verify_audit", "--org", "nope", stdout=StringIO())
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_writers_never_fork_the_chain(org):
+    threads, per_thread = 8, 10
+    errors: list[BaseException] = []
+    start = threading.Barrier(threads)
+
+    def writer(n: int) -> None:
+        try:
+            start.wait()
+            for i in range(per_thread):
+                audit.record(action="test.concurrent", organization=org, target_id=f"{n}-{i}")
+        except BaseException as exc:
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    workers = [threading.Thread(target=writer, args=(n,)) for n in range(threads)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    assert not errors, errors
+    report = audit.verify_organization(org)
+    assert report.ok and report.count == threads * per_thread
+    assert AuditChain.objects.get(key=audit.chain_key(org)).last_seq == threads * per_thread
+
+
+def test_metadata_is_redacted_before_it_is_stored(org):
+    event = audit.record(
+        action="test.redaction",
+        organization=org,
+        metadata={
+            "password": "hunter2",
+            "nested": {"access_token": "tok-123", "Client-Secret": "cs-9", "board": 7},
+            "api_key": "ap_x",
+            "long": "y" * 5000,
+        },
+    )
+    stored = AuditEvent.objects.get(pk=event.pk).metadata
+    text = str(stored)
+    for secret in ("hunter2", "tok-123", "cs-9", "ap_x"):
+        assert secret not in text
+    assert stored["nested"]["board"] == 7 and len(stored["long"]) < 1000
+    assert audit.verify_organization(org).ok

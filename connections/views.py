@@ -4,17 +4,25 @@ and the admin list of connected accounts."""
 from __future__ import annotations
 
 import json
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.db.models import Count, Q
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from connections import configuration, explorer, oauth, tools
+from connections import audit, audit_log, configuration, explorer, oauth, tools
 from connections.forms import ConnectionForm
-from connections.models import AccountStatus, AuthorizationRequest, ConnectedAccount, Connection
+from connections.models import (
+    AccountStatus,
+    AuditEvent,
+    AuthorizationRequest,
+    ConnectedAccount,
+    Connection,
+)
 from portal.decorators import org_page
 from portal.errors import NotFound, PortalError
 
@@ -277,3 +285,100 @@ def tool_detail(request: HttpRequest, tool_name: str) -> HttpResponse:
             context["error"] = exc
     template = "connections/_tool_result.html" if request.htmx else "connections/tool_detail.html"
     return render(request, template, context)
+
+
+# --- Audit log review ---------------------------------------------------------------------
+
+
+def _audit_events(request: HttpRequest):
+    return audit_log.visible_events(
+        request.organization, membership=request.membership, user=request.user
+    )
+
+
+@org_page()
+def audit_list(request: HttpRequest) -> HttpResponse:
+    filters = audit_log.Filters.from_query(request.GET)
+    error, page = "", None
+    try:
+        page = audit_log.page(filters.apply(_audit_events(request)), request.GET.get("before"))
+    except PortalError as exc:
+        error = exc.message
+    context = {
+        "filters": filters,
+        "query": urlencode(filters.as_query()),
+        "page": page,
+        "error": error,
+        "outcomes": AuditEvent.Outcome.choices,
+        "connection_names": Connection.objects.for_org(request.organization).values_list(
+            "name", flat=True
+        ),
+        "sees_all": request.membership.can_read_audit,
+    }
+    return render(request, "connections/audit_list.html", context, status=400 if error else 200)
+
+
+@org_page()
+def audit_detail(request: HttpRequest, event_id: int) -> HttpResponse:
+    event = _audit_events(request).filter(pk=event_id).first()
+    if event is None:
+        raise NotFound("No such event.")
+    context = {"event": event, "metadata": json.dumps(event.metadata, indent=2, sort_keys=True)}
+    return render(request, "connections/audit_detail.html", context)
+
+
+@org_page()
+def audit_chain_status(request: HttpRequest) -> HttpResponse:
+    """Loaded after the page (htmx): verifying a long chain takes a moment."""
+    if not request.membership.can_read_audit:
+        raise NotFound("Only owners, admins and auditors verify the chain.")
+    report = audit.verify_organization(request.organization)
+    return render(request, "connections/_audit_chain.html", {"report": report})
+
+
+@org_page()
+def audit_export(request: HttpRequest, fmt: str) -> HttpResponse:
+    filters = audit_log.Filters.from_query(request.GET)
+    try:
+        events = filters.apply(_audit_events(request))
+    except PortalError as exc:
+        return render(
+            request,
+            "connections/audit_list.html",
+            {"filters": filters, "error": exc.message, "page": None},
+            status=400,
+        )
+    stamp = timezone.now().strftime("%Y%m%d-%H%M%S")
+    if fmt == "csv":
+        response = StreamingHttpResponse(audit_log.export_csv(events), content_type="text/csv")
+    else:
+        response = StreamingHttpResponse(
+            audit_log.export_jsonl(events), content_type="application/x-ndjson"
+        )
+    response["Content-Disposition"] = (
+        f'attachment; filename="audit-{request.organization.slug}-{stamp}.{fmt}"'
+    )
+    audit.record(
+        action="audit.exported",
+        organization=request.organization,
+        request=request,
+        target_type="audit_log",
+        target_id=fmt,
+        metadata={"filters": filters.as_query()},
+    )
+    return response
+
+
+@org_page(on_error="audit")
+@require_POST
+def audit_retention(request: HttpRequest) -> HttpResponse:
+    audit_log.set_retention(
+        org=request.organization,
+        days=request.POST.get("days"),
+        actor_membership=request.membership,
+        request=request,
+    )
+    messages.success(
+        request, f"Events are now kept for {request.organization.audit_retention_days} days."
+    )
+    return redirect("audit")

@@ -56,6 +56,9 @@ if not VAULT_KEYS and not DEBUG and not TESTING:
         "`python -m connections.vault` and keep it secret; without it no token can be stored."
     )
 
+# Account events (sign-up, failed sign-in) belong to no organization; kept this long.
+AUDIT_GLOBAL_RETENTION_DAYS = int(os.environ.get("AUDIT_GLOBAL_RETENTION_DAYS", "365"))
+
 # Every call to a provider (OAuth endpoints, tool APIs) gives up after this long.
 PROVIDER_HTTP_TIMEOUT_SECONDS = float(os.environ.get("PROVIDER_HTTP_TIMEOUT_SECONDS", "10"))
 

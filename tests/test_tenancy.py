@@ -17,6 +17,7 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from agents.models import Agent, AgentRun
+from connections import audit
 from connections.configuration import create_connection
 from connections.models import ConnectedAccount
 from portal.apikeys import mint_api_key
@@ -104,6 +105,7 @@ OBJECTS_OF_ORG_A: dict[str, Callable] = {
     "account_id": lambda org, owner: _account(org, owner).pk,
     "agent_id": lambda org, owner: _agent(org).pk,
     "run_id": lambda org, owner: _run(org, owner).pk,
+    "event_id": lambda org, owner: audit.record(action="test.event", organization=org).pk,
 }
 
 

@@ -1,7 +1,7 @@
 from rest_framework import serializers
 
 from connections import oauth
-from connections.models import ConnectedAccount, Connection
+from connections.models import AuditEvent, ConnectedAccount, Connection
 
 
 class ConnectionSerializer(serializers.ModelSerializer):
@@ -122,3 +122,28 @@ class ExecuteSerializer(serializers.Serializer):
 class ExecuteResponseSerializer(serializers.Serializer):
     data = serializers.JSONField()
     execution_id = serializers.CharField()
+
+
+class AuditEventSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = AuditEvent
+        fields = [
+            "id",
+            "created_at",
+            "chain",
+            "seq",
+            "actor_type",
+            "actor_id",
+            "actor_label",
+            "identifier",
+            "action",
+            "target_type",
+            "target_id",
+            "outcome",
+            "metadata",
+            "request_id",
+            "ip",
+            "user_agent",
+            "prev_hash",
+            "hash",
+        ]

@@ -3,6 +3,10 @@ from django.urls import path
 from connections.api import views
 
 urlpatterns = [
+    path("audit-events", views.AuditEventListView.as_view(), name="api_audit_events"),
+    path(
+        "audit-events/<int:event_id>", views.AuditEventDetailView.as_view(), name="api_audit_event"
+    ),
     path("tools", views.ToolListView.as_view(), name="api_tools"),
     path("tools/execute", views.ToolExecuteView.as_view(), name="api_tools_execute"),
     path("connections", views.ConnectionListView.as_view(), name="api_connections"),

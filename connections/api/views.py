@@ -8,9 +8,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from connections import configuration, oauth, tools
+from connections import audit_log, configuration, oauth, tools
 from connections.api import serializers as s
-from connections.models import AccountStatus, AuthorizationRequest, ConnectedAccount
+from connections.models import AccountStatus, AuditEvent, AuthorizationRequest, ConnectedAccount
 from portal.api.permissions import IsApiKeyCaller, IsOrganizationManager, is_api_key_request
 from portal.errors import Forbidden, Invalid, NotFound
 
@@ -265,3 +265,48 @@ class ToolExecuteView(APIView):
             request=request._request,
         )
         return Response(result)
+
+
+def _audit_events(request: Request):
+    django_request = request._request
+    return audit_log.visible_events(
+        _org(request),
+        membership=getattr(django_request, "membership", None),
+        user=None if is_api_key_request(request) else request.user,
+        api_key=getattr(django_request, "api_key", None),
+    )
+
+
+AUDIT_FILTERS = [
+    OpenApiParameter("action", str, description="exact, or a prefix ending in '.' (tool.)"),
+    OpenApiParameter("actor", str, description="actor email/label (contains) or id"),
+    OpenApiParameter("identifier", str),
+    OpenApiParameter("connection_name", str),
+    OpenApiParameter("outcome", str, enum=AuditEvent.Outcome.values),
+    OpenApiParameter("since", str, description="ISO date or date-time"),
+    OpenApiParameter("until", str, description="ISO date or date-time"),
+    OpenApiParameter("q", str, description="free text over the target"),
+]
+
+
+class AuditEventListView(generics.ListAPIView):
+    """API keys, owners, admins and auditors: the organization's events; members: their own."""
+
+    serializer_class = s.AuditEventSerializer
+
+    def get_queryset(self):
+        filters = audit_log.Filters.from_query(self.request.query_params)
+        return filters.apply(_audit_events(self.request))
+
+    @extend_schema(summary="List audit events, newest first", parameters=AUDIT_FILTERS)
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+
+class AuditEventDetailView(APIView):
+    @extend_schema(summary="Get an audit event", responses=s.AuditEventSerializer)
+    def get(self, request, event_id: int):
+        event = _audit_events(request).filter(pk=event_id).first()
+        if event is None:
+            raise NotFound("No such event.", code="event_not_found")
+        return Response(s.AuditEventSerializer(event).data)

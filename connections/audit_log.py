@@ -15,7 +15,7 @@ from datetime import datetime, time, timedelta
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Q, QuerySet
+from django.db.models import Q, QuerySet, Subquery
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 
@@ -53,7 +53,7 @@ EXPORT_FIELDS = (
 def visible_events(org, *, membership=None, user=None, api_key=None) -> QuerySet[AuditEvent]:
     """Owners, admins, auditors and API keys: the organization's events. Members: events
     they caused or that concern their identifier (what agents did as them)."""
-    events = AuditEvent.objects.for_org(org)
+    events = org_events(org)
     if api_key is not None or (membership is not None and membership.can_read_audit):
         return events
     if user is None:
@@ -62,6 +62,15 @@ def visible_events(org, *, membership=None, user=None, api_key=None) -> QuerySet
         Q(actor_type=AuditEvent.ActorType.USER, actor_id=str(user.pk))
         | Q(identifier=user.identifier)
     )
+
+
+def org_events(org) -> QuerySet[AuditEvent]:
+    """The organization's events, bounded by its newest one (found through the chain's
+    (chain, seq) index). The bound lets "newest first" pages start at the right place
+    even when other tenants wrote many newer rows: without it PostgreSQL may walk the
+    primary key backwards through all of them."""
+    newest = AuditEvent.objects.filter(chain=audit.chain_key(org)).order_by("-seq").values("id")[:1]
+    return AuditEvent.objects.for_org(org).filter(id__lte=Subquery(newest))
 
 
 # --- Filters ------------------------------------------------------------------------------

@@ -9,7 +9,7 @@ from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
-from connections.models import AuditEvent
+from connections import audit_log
 from portal import apikeys, dashboard, organizations
 from portal.decorators import org_page
 from portal.errors import NotFound, PortalError
@@ -23,7 +23,7 @@ def home(request: HttpRequest) -> HttpResponse:
     org, membership = request.organization, request.membership
     context = {"membership": membership}
     if membership.can_read_audit:
-        context["recent_events"] = AuditEvent.objects.for_org(org).order_by("-id")[:10]
+        context["recent_events"] = audit_log.org_events(org).order_by("-id")[:10]
     if membership.can_manage:
         context["member_count"] = Membership.objects.for_org(org).count()
         context["pending_invitation_count"] = Invitation.objects.for_org(org).pending().count()

@@ -114,10 +114,10 @@ def main() -> None:
         _, key = mint_api_key(org=big, name="bench", actor_membership=big_owner)
         api = APIClient()
         api.credentials(HTTP_AUTHORIZATION=f"Bearer {key}")
-        deep_id = (
+        deep_seq = (
             AuditEvent.objects.filter(organization=big)
-            .order_by("-id")
-            .values_list("id", flat=True)[DEPTH]
+            .order_by("-seq")
+            .values_list("seq", flat=True)[DEPTH]
         )
 
         def fetch(client, path, params):
@@ -130,7 +130,7 @@ def main() -> None:
         results = {
             "API first": timed(fetch(api, "/api/v1/audit-events", {}), N),
             "API deep": timed(
-                fetch(api, "/api/v1/audit-events", {"cursor": drf_cursor(deep_id)}), N
+                fetch(api, "/api/v1/audit-events", {"cursor": drf_cursor(deep_seq)}), N
             ),
             "API filtered": timed(
                 fetch(api, "/api/v1/audit-events", {"identifier": "user_01234"}), N
@@ -142,7 +142,7 @@ def main() -> None:
         session["organization_id"] = big.pk
         session.save()
         results["page first"] = timed(fetch(browser, "/audit/", {}), N)
-        results["page deep"] = timed(fetch(browser, "/audit/", {"before": deep_id}), N)
+        results["page deep"] = timed(fetch(browser, "/audit/", {"before": deep_seq}), N)
         print(f"(deep = {DEPTH:,} events down; filtered = one identifier's events)")
         for name, samples in results.items():
             print(f"{name}: median {median_ms(samples):.1f} ms, p95 {p95_ms(samples):.1f} ms")

@@ -15,7 +15,7 @@ from datetime import datetime, time, timedelta
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Q, QuerySet, Subquery
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 
@@ -65,12 +65,10 @@ def visible_events(org, *, membership=None, user=None, api_key=None) -> QuerySet
 
 
 def org_events(org) -> QuerySet[AuditEvent]:
-    """The organization's events, bounded by its newest one (found through the chain's
-    (chain, seq) index). The bound lets "newest first" pages start at the right place
-    even when other tenants wrote many newer rows: without it PostgreSQL may walk the
-    primary key backwards through all of them."""
-    newest = AuditEvent.objects.filter(chain=audit.chain_key(org)).order_by("-seq").values("id")[:1]
-    return AuditEvent.objects.for_org(org).filter(id__lte=Subquery(newest))
+    """The organization's events: its own hash chain. Pages walk the chain's
+    (chain, seq) index newest first, so they never scan other tenants' rows, however
+    many newer rows those tenants wrote."""
+    return AuditEvent.objects.for_org(org).filter(chain=audit.chain_key(org))
 
 
 # --- Filters ------------------------------------------------------------------------------
@@ -155,17 +153,17 @@ class Page:
 
 
 def page(events: QuerySet[AuditEvent], before: str | int | None, size: int = PAGE_SIZE) -> Page:
-    """Newest first, `size` events older than `before`: WHERE id < before ORDER BY id DESC
-    LIMIT size + 1, the same cost at any depth."""
+    """Newest first, `size` events older than chain position `before`:
+    WHERE seq < before ORDER BY seq DESC LIMIT size + 1, the same cost at any depth."""
     if before not in (None, ""):
         try:
-            events = events.filter(id__lt=int(before))
+            events = events.filter(seq__lt=int(before))
         except (TypeError, ValueError):
-            raise Invalid("before must be an event id.", code="invalid_cursor") from None
-    rows = list(events.order_by("-id")[: size + 1])
+            raise Invalid("before must be an event position.", code="invalid_cursor") from None
+    rows = list(events.order_by("-seq")[: size + 1])
     more = len(rows) > size
     rows = rows[:size]
-    return Page(rows, rows[-1].pk if more and rows else None)
+    return Page(rows, rows[-1].seq if more and rows else None)
 
 
 # --- Exports (streamed: never the whole set in memory) ------------------------------------
@@ -178,7 +176,7 @@ class _Echo:
 
 def _rows(events: QuerySet[AuditEvent]) -> Iterator[tuple]:
     # Tuples, not model instances: an export reads millions of rows.
-    return events.order_by("-id").values_list(*EXPORT_FIELDS).iterator(chunk_size=EXPORT_CHUNK)
+    return events.order_by("-seq").values_list(*EXPORT_FIELDS).iterator(chunk_size=EXPORT_CHUNK)
 
 
 CREATED_AT, METADATA = EXPORT_FIELDS.index("created_at"), EXPORT_FIELDS.index("metadata")

@@ -11,6 +11,7 @@ from rest_framework.views import APIView
 from connections import audit_log, configuration, oauth, tools
 from connections.api import serializers as s
 from connections.models import AccountStatus, AuditEvent, AuthorizationRequest, ConnectedAccount
+from portal.api.pagination import CursorPagination
 from portal.api.permissions import IsApiKeyCaller, IsOrganizationManager, is_api_key_request
 from portal.errors import Forbidden, Invalid, NotFound
 
@@ -289,10 +290,15 @@ AUDIT_FILTERS = [
 ]
 
 
+class NewestInChain(CursorPagination):
+    ordering = "-seq"  # the organization's chain order: walks the (chain, seq) index
+
+
 class AuditEventListView(generics.ListAPIView):
     """API keys, owners, admins and auditors: the organization's events; members: their own."""
 
     serializer_class = s.AuditEventSerializer
+    pagination_class = NewestInChain
 
     def get_queryset(self):
         filters = audit_log.Filters.from_query(self.request.query_params)

@@ -14,9 +14,11 @@ import json
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 from django.db import connection, transaction
+from django.db.models import Field
 from django.http import HttpRequest
 from django.utils import timezone
 
@@ -131,6 +133,37 @@ LOCK_HEAD_SQL = READ_HEAD_SQL + " FOR UPDATE"
 UPDATE_HEAD_SQL = "UPDATE connections_auditchain SET last_seq = %s, last_hash = %s WHERE key = %s"
 
 
+@cache
+def _insert_statement(vendor: str) -> tuple[str, tuple[Field, ...], bool]:
+    """INSERT for one event, built once per database vendor from the model's fields."""
+    fields = tuple(f for f in AuditEvent._meta.concrete_fields if not f.primary_key)
+    quote = connection.ops.quote_name
+    returning = connection.features.can_return_columns_from_insert
+    # Only the model's own table and column names go into the text; values are bound.
+    sql = (
+        f"INSERT INTO {quote(AuditEvent._meta.db_table)} "  # noqa: S608
+        f"({', '.join(quote(f.column) for f in fields)}) "
+        f"VALUES ({', '.join(['%s'] * len(fields))})"
+        + (f" RETURNING {quote(AuditEvent._meta.pk.column)}" if returning else "")
+    )
+    return sql, fields, returning
+
+
+def _insert(event: AuditEvent) -> None:
+    """Plain SQL for the same reason as the head lock; values prepared by each field."""
+    sql, fields, returning = _insert_statement(connection.vendor)
+    values = [field.get_db_prep_save(getattr(event, field.attname), connection) for field in fields]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, values)
+        event.pk = (
+            cursor.fetchone()[0]
+            if returning
+            else connection.ops.last_insert_id(cursor, AuditEvent._meta.db_table, "id")
+        )
+    event._state.adding = False
+    event._state.db = connection.alias
+
+
 def _lock_chain_head(key: str) -> tuple[int, str]:
     """Lock the chain's head row (creating it on first use); return (last seq, last hash).
 
@@ -184,7 +217,7 @@ def record(
             **_request_context(request),
         )
         event.hash = compute_hash(event)
-        event.save(force_insert=True)
+        _insert(event)
         with connection.cursor() as cursor:
             cursor.execute(UPDATE_HEAD_SQL, [event.seq, event.hash, key])
     return event

@@ -26,6 +26,8 @@ from connections.models import AccountStatus, AuthorizationRequest, ConnectedAcc
 from connections.providers import PROVIDERS
 from connections.tooling import TokenRejected, Tool, ToolContext, ToolForbidden, ToolInvalid
 from portal.errors import NotFound, PortalError
+from portal.models import Organization
+from portal.prepared import PreparedQuery
 
 LAST_USED_RESOLUTION = timedelta(seconds=60)
 
@@ -96,18 +98,34 @@ def validate_params(tool: Tool, params: Any) -> dict[str, Any]:
     return params
 
 
-def _resolve_account(
-    org, identifier: str, tool: Tool, connection_name: str | None
-) -> ConnectedAccount:
+def _accounts_for_tool(org, identifier: str, provider: str, connection_name: str = ""):
     accounts = (
         ConnectedAccount.objects.for_org(org)
-        .filter(identifier=identifier, connection__provider=tool.provider, connection__enabled=True)
+        .filter(identifier=identifier, connection__provider=provider, connection__enabled=True)
         .select_related("connection")
         .order_by("connection__name")
     )
     if connection_name:
         accounts = accounts.filter(connection__name=connection_name)
-    candidates = list(accounts[:10])
+    return accounts[:10]
+
+
+# Every tool call starts here; compiled once (portal/prepared.py explains why).
+_ACCOUNTS_FOR_TOOL = PreparedQuery(
+    _accounts_for_tool, org=Organization, identifier=str, provider=str
+)
+_ACCOUNTS_FOR_TOOL_ON_CONNECTION = PreparedQuery(
+    _accounts_for_tool, org=Organization, identifier=str, provider=str, connection_name=str
+)
+
+
+def _resolve_account(
+    org, identifier: str, tool: Tool, connection_name: str | None
+) -> ConnectedAccount:
+    query, values = _ACCOUNTS_FOR_TOOL, {}
+    if connection_name:
+        query, values = _ACCOUNTS_FOR_TOOL_ON_CONNECTION, {"connection_name": connection_name}
+    candidates = query.run(org=org, identifier=identifier, provider=tool.provider, **values)
     for candidate in candidates:
         candidate.organization = org  # known already: no join, no extra query
     active = [a for a in candidates if a.status == AccountStatus.ACTIVE]

@@ -16,6 +16,7 @@ from connections import audit
 from portal.errors import Invalid, NotFound
 from portal.models import ApiKey, Membership, Organization
 from portal.organizations import require_manager
+from portal.prepared import PreparedQuery
 
 KEY_PATTERN = re.compile(r"^ap_([A-Za-z0-9]{8})_([A-Za-z0-9_-]{20,128})$")
 PREFIX_ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789"
@@ -75,12 +76,19 @@ def mint_api_key(
     return key, f"ap_{prefix}_{secret}"
 
 
+# Every API request authenticates here; compiled once (portal/prepared.py says why).
+_KEY_BY_PREFIX = PreparedQuery(
+    lambda prefix: ApiKey.objects.select_related("organization").filter(prefix=prefix)[:1],
+    prefix=str,
+)
+
+
 def authenticate_api_key(raw: str) -> ApiKey:
     match = KEY_PATTERN.match(raw or "")
     if not match:
         raise InvalidApiKey("The API key is malformed; expected ap_<prefix>_<secret>.")
     prefix, secret = match.groups()
-    key = ApiKey.objects.select_related("organization").filter(prefix=prefix).first()
+    key = next(iter(_KEY_BY_PREFIX.run(prefix=prefix)), None)
     if key is None or not hmac.compare_digest(key.secret_hash, _hash(secret)):
         raise InvalidApiKey("The API key is not valid.")
     if key.revoked_at is not None:

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from django.db.models import Count, Q
+from django.db.models import Count, Exists, Q
 from django.db.models.functions import TruncDay
 from django.utils import timezone
 
@@ -93,6 +93,62 @@ def tool_activity(org, *, now=None) -> ToolActivity:
             round(BAR_SPACE * bar.failures / activity.peak, 1) if activity.peak else 0
         )
     return activity
+
+
+@dataclass(frozen=True)
+class SetupStep:
+    title: str
+    hint: str
+    url_name: str
+    done: bool
+
+
+def setup_steps(org, user) -> list[SetupStep]:
+    """The first-run checklist for owners/admins: one query, shown until every step is done."""
+    from agents.models import Agent
+    from portal.models import Organization
+
+    flags = (
+        Organization.objects.filter(pk=org.pk)
+        .annotate(
+            has_connection=Exists(Connection.objects.for_org(org)),
+            has_own_account=Exists(
+                ConnectedAccount.objects.for_org(org).filter(
+                    identifier=user.identifier, status=AccountStatus.ACTIVE
+                )
+            ),
+            has_agent=Exists(Agent.objects.for_org(org)),
+            has_run=Exists(AgentRun.objects.for_org(org)),
+        )
+        .values("has_connection", "has_own_account", "has_agent", "has_run")
+        .get()
+    )
+    return [
+        SetupStep(
+            "Add a connection",
+            "Register your monday.com OAuth app (client id and secret).",
+            "connections",
+            flags["has_connection"],
+        ),
+        SetupStep(
+            "Connect your own account",
+            "Authorize monday.com as yourself; members do the same from Connected accounts.",
+            "connected_accounts",
+            flags["has_own_account"],
+        ),
+        SetupStep(
+            "Create an agent",
+            "Instructions, model and which tools it may use.",
+            "agent_create",
+            flags["has_agent"],
+        ),
+        SetupStep(
+            "Run it",
+            "Type a request; the agent works in monday.com with your permissions.",
+            "agents",
+            flags["has_run"],
+        ),
+    ]
 
 
 def manager_summary(org) -> dict[str, Any]:

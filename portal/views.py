@@ -29,6 +29,8 @@ def home(request: HttpRequest) -> HttpResponse:
         context["pending_invitation_count"] = Invitation.objects.for_org(org).pending().count()
         context["active_key_count"] = ApiKey.objects.for_org(org).usable().count()
         context.update(dashboard.manager_summary(org))
+        steps = dashboard.setup_steps(org, request.user)
+        context["setup_steps"] = None if all(step.done for step in steps) else steps
     else:
         context.update(dashboard.member_summary(org, request.user))
     return render(request, "portal/home.html", context)

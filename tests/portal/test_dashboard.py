@@ -118,3 +118,34 @@ def test_the_dashboard_costs_the_same_number_of_queries_at_any_size(org, owner, 
     assert big_admin == small_admin, (small_admin, big_admin)
     assert big_member == small_member, (small_member, big_member)
     assert big_admin <= 20
+
+
+def test_a_new_organization_gets_a_checklist_until_every_step_is_done(
+    org, owner, member, other_org
+):
+    client = signed_in(owner)
+    steps = client.get("/").context["setup_steps"]
+    assert [(s.title, s.done) for s in steps] == [
+        ("Add a connection", False),
+        ("Connect your own account", False),
+        ("Create an agent", False),
+        ("Run it", False),
+    ]
+    assert "Get started" not in signed_in(member).get("/").content.decode()  # admins' checklist
+    # Another organization's progress counts for nothing here.
+    _world(other_org, 3)
+    assert not any(s.done for s in client.get("/").context["setup_steps"])
+
+    conn = create_connection(org=org, name="monday", provider="monday", client_id="c")
+    _account(org, conn, member)  # a member's account is not the owner's own
+    agent = Agent.objects.create(organization=org, name="Helper")
+    assert [s.done for s in client.get("/").context["setup_steps"]] == [True, False, True, False]
+    page = client.get("/").content.decode()
+    assert "Get started" in page and "/agents/new/" in page
+    assert "No tool calls in the last 7 days" in page and 'class="chart"' not in page
+
+    _account(org, conn, owner)
+    _run(org, agent, owner)
+    response = client.get("/")
+    assert response.context["setup_steps"] is None
+    assert "Get started" not in response.content.decode()

@@ -428,9 +428,13 @@ def portal_url(path: str, request: HttpRequest | None = None) -> str:
     return "http://127.0.0.1:8000" + path
 
 
-def redirect_uri_for(connection: Connection, request: HttpRequest | None = None) -> str:
+def provider_redirect_uri(provider_key: str, request: HttpRequest | None = None) -> str:
     """The exact redirect URI to register at the provider: one path per provider (mix-up defense)."""
-    return portal_url(reverse("oauth_callback", args=[connection.provider]), request)
+    return portal_url(reverse("oauth_callback", args=[provider_key]), request)
+
+
+def redirect_uri_for(connection: Connection, request: HttpRequest | None = None) -> str:
+    return provider_redirect_uri(connection.provider, request)
 
 
 def create_authorization_request(

@@ -23,6 +23,7 @@ from connections.models import (
     ConnectedAccount,
     Connection,
 )
+from connections.providers import PROVIDERS
 from portal.decorators import org_page
 from portal.errors import NotFound, PortalError
 
@@ -48,8 +49,15 @@ def connection_list(request: HttpRequest) -> HttpResponse:
             messages.success(request, f"Connection “{connection.name}” created.")
             return redirect("connection_detail", name=connection.name)
     connections = Connection.objects.for_org(request.organization)
+    redirect_uris = [
+        (provider.display_name, oauth.provider_redirect_uri(provider.key, request))
+        for provider in PROVIDERS.values()
+        if provider.is_oauth2
+    ]
     return render(
-        request, "connections/connection_list.html", {"form": form, "connections": connections}
+        request,
+        "connections/connection_list.html",
+        {"form": form, "connections": connections, "redirect_uris": redirect_uris},
     )
 
 

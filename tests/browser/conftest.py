@@ -61,6 +61,14 @@ def page(chromium, live_server, request):
     context = chromium.new_context(base_url=live_server.url, accept_downloads=True)
     context.set_default_timeout(10_000)
     tab = context.new_page()
+    # Anything the Content-Security-Policy blocks is a broken page: fail the test.
+    blocked: list[str] = []
+    tab.on(
+        "console",
+        lambda message: (
+            blocked.append(message.text) if "Content Security Policy" in message.text else None
+        ),
+    )
     yield tab
     report = getattr(request.node, "report_call", None)
     if report is not None and report.failed:
@@ -69,6 +77,7 @@ def page(chromium, live_server, request):
         tab.screenshot(path=str(ARTIFACTS / f"FAILED-{name}.png"), full_page=True)
         (ARTIFACTS / f"FAILED-{name}.html").write_text(tab.content())
     context.close()
+    assert not blocked, f"blocked by the Content-Security-Policy: {blocked}"
 
 
 def save_screenshot(page, name: str) -> None:

@@ -14,6 +14,7 @@ from agents import configuration as agents_configuration
 from agents.models import AgentRun
 from connections.configuration import create_connection
 from connections.models import AccountStatus, ConnectedAccount
+from portal.models import ApiKey
 from tests.agents.conftest import OPENAI_KEY, SEED_PROMPT
 from tests.browser.conftest import save_screenshot, sign_in
 from tests.factories import PASSWORD, MembershipFactory, OrganizationFactory
@@ -167,3 +168,27 @@ def test_a_second_organizations_member_sees_none_of_it(page, org, member, connec
     response = page.goto(f"/runs/{run.pk}/")
     assert response.status == 404
     save_screenshot(page, "6-other-organization-sees-nothing")
+
+
+def test_api_docs_and_a_new_key_work_under_the_content_security_policy(page, org, owner):
+    sign_in(page, owner.user.email, PASSWORD)
+    page.goto("/api-keys/")
+    page.fill("input[name=name]", "billing-backend")
+    page.get_by_role("button", name="Create key").click()
+    key_field = page.locator("#new-key")
+    key_field.click()  # app.js selects it for copying: no inline handler
+    assert page.evaluate("() => window.getSelection().toString() || document.activeElement.value")
+    assert key_field.input_value().startswith("ap_")
+    # Revoking asks first (app.js): dismissing keeps the key, accepting revokes it.
+    page.once("dialog", lambda dialog: dialog.dismiss())
+    page.get_by_role("button", name="Revoke").click()
+    page.wait_for_timeout(300)
+    assert ApiKey.objects.get(name="billing-backend").revoked_at is None
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.get_by_role("button", name="Revoke").click()
+    page.wait_for_load_state()
+    page.get_by_text("revoked").first.wait_for()
+    assert ApiKey.objects.get(name="billing-backend").revoked_at is not None
+    page.goto("/api/docs/")
+    page.get_by_text("/api/v1/organization").first.wait_for()
+    assert page.locator(".swagger-ui").is_visible()

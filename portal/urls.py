@@ -9,6 +9,7 @@ from portal.api.errors import json_error_response
 
 urlpatterns = [
     path("", views.home, name="home"),
+    path("healthz", views.health, name="health"),
     path("welcome/", views.onboarding, name="onboarding"),
     path("orgs/<slug:slug>/switch/", views.switch_organization, name="switch_organization"),
     path("members/", views.members, name="members"),

@@ -81,3 +81,17 @@ def test_an_env_file_is_read_and_the_environment_wins(tmp_path):
     result = _manage(env, "shell", "-c", script)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().splitlines()[-1] == "['from-env.example.com'] True"
+
+
+def test_the_health_check_answers_503_when_the_database_is_down(tmp_path):
+    # A PostgreSQL URL on a port where nothing listens: the database is unreachable.
+    env = _production(tmp_path, DATABASE_URL="postgres://nobody@127.0.0.1:9/none")
+    probe = (
+        "from django.test import Client; r = Client().get('/healthz', HTTP_HOST='portal.example.com', "
+        "secure=True); print(r.status_code, r.content.decode())"
+    )
+    result = _manage(env, "shell", "-c", probe)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == (
+        '503 {"status": "unavailable", "database": "unreachable"}'
+    )

@@ -155,7 +155,7 @@ class RunListView(generics.ListAPIView):
         parameters=[
             OpenApiParameter("agent_id", str),
             OpenApiParameter("user_id", int),
-            OpenApiParameter("status", str, enum=RunStatus.values),
+            OpenApiParameter("status", str, enum=["", *RunStatus.values], description="empty: any"),
         ],
     )
     def get(self, request, *args, **kwargs):

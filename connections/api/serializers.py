@@ -1,3 +1,4 @@
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from connections import oauth
@@ -112,10 +113,17 @@ class ToolListSerializer(serializers.Serializer):
     tools = ToolSerializer(many=True)
 
 
+@extend_schema_field(
+    {"type": "object", "description": "The tool's input; its JSON Schema is in GET /tools."}
+)
+class ToolParamsField(serializers.JSONField):
+    """Any JSON on the way in: execute_tool answers a non-object with 422 and its path."""
+
+
 class ExecuteSerializer(serializers.Serializer):
     tool_name = serializers.CharField(max_length=64)
     identifier = serializers.CharField(max_length=255, required=False, trim_whitespace=False)
-    params = serializers.JSONField(required=False, default=dict)
+    params = ToolParamsField(required=False, default=dict)
     connection_name = serializers.CharField(max_length=64, required=False)
 
 

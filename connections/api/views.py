@@ -118,7 +118,9 @@ class ConnectedAccountListView(generics.ListAPIView):
         parameters=[
             OpenApiParameter("connection_name", str),
             OpenApiParameter("identifier", str),
-            OpenApiParameter("status", str, enum=AccountStatus.values),
+            OpenApiParameter(
+                "status", str, enum=["", *AccountStatus.values], description="empty: any"
+            ),
         ],
     )
     def get(self, request, *args, **kwargs):
@@ -283,7 +285,9 @@ AUDIT_FILTERS = [
     OpenApiParameter("actor", str, description="actor email/label (contains) or id"),
     OpenApiParameter("identifier", str),
     OpenApiParameter("connection_name", str),
-    OpenApiParameter("outcome", str, enum=AuditEvent.Outcome.values),
+    OpenApiParameter(
+        "outcome", str, enum=["", *AuditEvent.Outcome.values], description="empty: any"
+    ),
     OpenApiParameter("since", str, description="ISO date or date-time"),
     OpenApiParameter("until", str, description="ISO date or date-time"),
     OpenApiParameter("q", str, description="free text over the target"),

@@ -22,3 +22,51 @@ class PortalSessionScheme(OpenApiAuthenticationExtension):
 
     def get_security_definition(self, auto_schema):
         return {"type": "apiKey", "in": "cookie", "name": "sessionid"}
+
+
+ERROR_SCHEMA = {
+    "type": "object",
+    "required": ["error"],
+    "properties": {
+        "error": {
+            "type": "object",
+            "required": ["code", "message"],
+            "properties": {
+                "code": {"type": "string", "description": "Stable, machine-readable."},
+                "message": {"type": "string", "description": "For people."},
+                "details": {"description": "Per-code extra data (field errors, retry_after…)."},
+            },
+        }
+    },
+}
+ERROR_STATUSES = {
+    "400": "The request is malformed or a field is invalid.",
+    "401": "No credentials, or they are not valid.",
+    "403": "The caller may not do this.",
+    "404": "No such object in the caller's organization.",
+    "405": "The method is not allowed here.",
+    "422": "Well-formed but not acceptable (e.g. invalid tool input, an unknown filter value).",
+    "429": "Too many requests; see `Retry-After`.",
+}
+WRITE_ERROR_STATUSES = {
+    "409": "The object's state conflicts with the request (e.g. a duplicate name).",
+}
+
+
+def add_error_responses(result: dict, generator, request, public) -> dict:
+    """Document the error envelope on every operation (drf-spectacular post-processing hook).
+
+    Every API error has the same shape (portal/api/errors.py), so each operation lists
+    the statuses any endpoint may answer; writes also 409.
+    """
+    result.setdefault("components", {}).setdefault("schemas", {})["Error"] = ERROR_SCHEMA
+    reference = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
+    for operations in result.get("paths", {}).values():
+        for method, operation in operations.items():
+            statuses = dict(ERROR_STATUSES)
+            if method in ("post", "put", "patch", "delete"):
+                statuses |= WRITE_ERROR_STATUSES
+            responses = operation.setdefault("responses", {})
+            for code, description in statuses.items():
+                responses.setdefault(code, {"description": description, "content": reference})
+    return result

@@ -37,16 +37,23 @@ def bench_database() -> Iterator[None]:
         connection.creation.destroy_test_db(old_name, verbosity=0)
 
 
-def timed(fn: Callable[[], object], n: int) -> list[float]:
-    """Durations in seconds of n calls of fn (after 50 warm-up calls)."""
+def timed(*fns: Callable[[], object], n: int) -> list[list[float]] | list[float]:
+    """Durations in seconds of n calls of each fn (after 50 warm-up calls of each).
+
+    Several functions are interleaved call by call, so a baseline and the code under
+    test see the same machine: a noisy neighbour slows both, not one of them.
+    Returns one list per function (the list itself for a single function).
+    """
     for _ in range(min(50, n)):
-        fn()
-    samples = []
+        for fn in fns:
+            fn()
+    samples: list[list[float]] = [[] for _ in fns]
     for _ in range(n):
-        start = time.perf_counter()
-        fn()
-        samples.append(time.perf_counter() - start)
-    return samples
+        for fn, out in zip(fns, samples, strict=True):
+            start = time.perf_counter()
+            fn()
+            out.append(time.perf_counter() - start)
+    return samples[0] if len(fns) == 1 else samples
 
 
 def median_ms(samples: list[float]) -> float:

@@ -128,9 +128,12 @@ def measure() -> None:
 
             return fetch
 
-        baseline = timed(get(clients["owner"], "/agents/"), N)
-        owner_home = timed(get(clients["owner"], "/"), N)
-        member_home = timed(get(clients["member"], "/"), N)
+        baseline, owner_home, member_home = timed(
+            get(clients["owner"], "/agents/"),
+            get(clients["owner"], "/"),
+            get(clients["member"], "/"),
+            n=N,
+        )
         print(f"database: {database_vendor()}")
         print(
             f"{ACCOUNTS:,} connected accounts, {TOOL_EVENTS:,} tool executions in 7 days, "

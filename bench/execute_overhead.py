@@ -99,8 +99,11 @@ def main() -> None:
 
         emulator, org, identifier, key = setup_world()
         token = oauth.get_access_token(ConnectedAccount.objects.get(identifier=identifier))
-        direct = timed(direct_request(emulator, token), N)
-        portal = timed(lambda: tools.execute_tool(org, identifier, "monday_get_me", {}), N)
+        direct, portal = timed(
+            direct_request(emulator, token),
+            lambda: tools.execute_tool(org, identifier, "monday_get_me", {}),
+            n=N,
+        )
         print(f"database: {database_vendor()}, N={N}")
         print(
             f"(a) direct httpx → emulator: median {median_ms(direct):.3f} ms, p95 {p95_ms(direct):.3f} ms"

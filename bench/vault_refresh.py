@@ -53,8 +53,11 @@ def main() -> None:
         )
         account.save()
 
-        plain = timed(lambda: ConnectedAccount.objects.get(pk=account.pk), N)
-        token = timed(lambda: get_access_token(account), N)
+        plain, token = timed(
+            lambda: ConnectedAccount.objects.get(pk=account.pk),
+            lambda: get_access_token(account),
+            n=N,
+        )
         ratio = median_ms(token) / median_ms(plain)
         print(f"database: {database_vendor()}, N={N}")
         print(f"seal+open: {seal_open_per_second:,.0f} operations/s")

@@ -1,10 +1,12 @@
 """The portal's own connect page: Connect → monday.com → callback → ACTIVE for the signed-in user."""
 
+from dataclasses import replace
 from datetime import timedelta
 
 from django.utils import timezone
 
 from connections.models import AccountStatus, AuditEvent, AuthorizationRequest, ConnectedAccount
+from connections.providers import PROVIDERS
 from tests.conftest import signed_in
 from tests.monday_support import (
     MONDAY_BOB,
@@ -119,6 +121,26 @@ def test_callback_on_another_providers_path_is_refused(member_client, monday, mo
     response = member_client.get(path)
     assert response.status_code == 400
     assert monday.token_requests == []
+
+
+def test_a_callback_naming_another_issuer_is_refused(
+    member_client, member, monday, monday_connection, monkeypatch
+):
+    # RFC 9207: a provider whose catalog entry declares an issuer; `iss`, when sent, must match.
+    spec = PROVIDERS["monday"]
+    monkeypatch.setitem(PROVIDERS, "monday", replace(spec, issuer="https://auth.monday.test"))
+    start = member_client.post("/connected-accounts/monday/connect/")
+    path = callback_path(follow_to_provider(start["Location"]))
+
+    response = member_client.get(path + "&iss=https%3A%2F%2Fevil.test")
+    assert response.status_code == 400 and b"another authorization server" in response.content
+    assert monday.token_requests == []  # the code was never exchanged
+    assert ConnectedAccount.objects.get(identifier=member.user.identifier).status != "ACTIVE"
+
+    retry = member_client.post("/connected-accounts/monday/connect/")
+    good = callback_path(follow_to_provider(retry["Location"]))
+    member_client.get(good + "&iss=https%3A%2F%2Fauth.monday.test")
+    assert ConnectedAccount.objects.get(identifier=member.user.identifier).status == "ACTIVE"
 
 
 def test_someone_else_completing_my_link_does_not_activate_it(

@@ -74,7 +74,7 @@ class PreparedQuery(Generic[ModelT]):
             m.number: name for name, m in markers.items()
         }
         sources = tuple(
-            ("value", by_value[p]) if _hashable(p) and p in by_value else ("constant", p)
+            ("value", by_value[p]) if _may_be_marker(p) and p in by_value else ("constant", p)
             for p in params
         )
         bound = [source[1] for source in sources if source[0] == "value"]
@@ -119,5 +119,5 @@ def _db_value(value: Any) -> Any:
     return value.pk if isinstance(value, models.Model) else value
 
 
-def _hashable(value: Any) -> bool:
+def _may_be_marker(value: Any) -> bool:
     return isinstance(value, (str, int))

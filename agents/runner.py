@@ -187,15 +187,17 @@ class _Loop:
             run.prompt_tokens += reply.prompt_tokens
             run.completion_tokens += reply.completion_tokens
             run.messages.append(reply.message)
-            self._step(
-                kind=AgentStep.Kind.MODEL,
-                latency=time.perf_counter() - started,
-                summary=(reply.message["content"] or "")[:2000]
-                or f"{len(reply.tool_calls)} tool call(s)",
-                prompt_tokens=reply.prompt_tokens,
-                completion_tokens=reply.completion_tokens,
-            )
-            self._save("messages", "model_calls", "prompt_tokens", "completion_tokens")
+            # The step and the conversation it extends are stored together (one commit).
+            with transaction.atomic():
+                self._step(
+                    kind=AgentStep.Kind.MODEL,
+                    latency=time.perf_counter() - started,
+                    summary=(reply.message["content"] or "")[:2000]
+                    or f"{len(reply.tool_calls)} tool call(s)",
+                    prompt_tokens=reply.prompt_tokens,
+                    completion_tokens=reply.completion_tokens,
+                )
+                self._save("messages", "model_calls", "prompt_tokens", "completion_tokens")
             if not reply.tool_calls:
                 _finish(run, RunStatus.SUCCEEDED, final_text=reply.message["content"])
                 return
@@ -245,15 +247,16 @@ class _Loop:
             if needs_approval and decision != "approved":
                 run.pending_tool_calls = calls[position:]
                 run.status = RunStatus.AWAITING_APPROVAL
-                self._step(
-                    kind=AgentStep.Kind.TOOL,
-                    tool_name=name,
-                    tool_call_id=call["id"],
-                    arguments=audit.redact(arguments),
-                    outcome=AgentStep.Outcome.AWAITING_APPROVAL,
-                    summary="Waiting for the user to approve this write.",
-                )
-                self._save("messages", "pending_tool_calls", "status")
+                with transaction.atomic():
+                    self._step(
+                        kind=AgentStep.Kind.TOOL,
+                        tool_name=name,
+                        tool_call_id=call["id"],
+                        arguments=audit.redact(arguments),
+                        outcome=AgentStep.Outcome.AWAITING_APPROVAL,
+                        summary="Waiting for the user to approve this write.",
+                    )
+                    self._save("messages", "pending_tool_calls", "status")
                 return False
             if not self._execute(call, entry, arguments):
                 return False

@@ -68,20 +68,25 @@ def main() -> None:
 
         user = User.objects.get(email="owner@bench.test")
 
-        # Baseline: the bare SDK against the same emulator.
+        # Baseline: the bare SDK against the same emulator, interleaved with the runs
+        # below (one bare call per model call of each run), so both see the same machine.
         import openai
 
         bare = openai.OpenAI(base_url=model.base_url, api_key="sk-bench", max_retries=0)
         baseline = []
-        for _ in range(RUNS * (TOOL_CALLS_PER_RUN + 1)):
-            model.queue(reply("hi"))
-            model.busy.clear()
-            started = time.perf_counter()
-            bare.chat.completions.create(
-                model="gpt-4o", messages=[{"role": "user", "content": "hi"}]
-            )
-            wall = time.perf_counter() - started
-            baseline.append(wall - sum(b - a for a, b in model.busy))
+
+        def bare_calls(count: int) -> list[float]:
+            samples = []
+            for _ in range(count):
+                model.queue(reply("hi"))
+                model.busy.clear()
+                started = time.perf_counter()
+                bare.chat.completions.create(
+                    model="gpt-4o", messages=[{"role": "user", "content": "hi"}]
+                )
+                wall = time.perf_counter() - started
+                samples.append(wall - sum(b - a for a, b in model.busy))
+            return samples
 
         # Warm-up run, then the measured runs.
         per_step: list[float] = []
@@ -89,6 +94,7 @@ def main() -> None:
         before_tool: list[float] = []
         per_run_wall: list[float] = []
         for index in range(RUNS + 1):
+            bare_samples = bare_calls(TOOL_CALLS_PER_RUN + 1)
             model.queue(*[scripted_model] * (TOOL_CALLS_PER_RUN + 1))
             model.busy.clear()
             emulator.busy.clear()
@@ -108,6 +114,7 @@ def main() -> None:
                 before_model.extend(gap for gap, server in gaps if server == "model")
                 before_tool.extend(gap for gap, server in gaps if server == "tool")
                 per_run_wall.append(finished - started)
+                baseline.extend(bare_samples)
         model.stop()
         emulator.stop()
 

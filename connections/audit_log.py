@@ -26,9 +26,11 @@ from portal.errors import Forbidden, Invalid
 PAGE_SIZE = 50
 EXPORT_CHUNK = 2000
 PRUNE_BATCH = 5000
-EXPORT_FIELDS = (
+# An event's public fields: the API's, and the export columns, in this order.
+EVENT_FIELDS = (
     "id",
     "created_at",
+    "chain",
     "seq",
     "actor_type",
     "actor_id",
@@ -176,17 +178,17 @@ class _Echo:
 
 def _rows(events: QuerySet[AuditEvent]) -> Iterator[tuple]:
     # Tuples, not model instances: an export reads millions of rows.
-    return events.order_by("-seq").values_list(*EXPORT_FIELDS).iterator(chunk_size=EXPORT_CHUNK)
+    return events.order_by("-seq").values_list(*EVENT_FIELDS).iterator(chunk_size=EXPORT_CHUNK)
 
 
-CREATED_AT, METADATA = EXPORT_FIELDS.index("created_at"), EXPORT_FIELDS.index("metadata")
+CREATED_AT, METADATA = EVENT_FIELDS.index("created_at"), EVENT_FIELDS.index("metadata")
 
 
 def export_csv(events: QuerySet[AuditEvent]) -> Iterable[str]:
     writer = csv.writer(_Echo())
 
     def lines() -> Iterator[str]:
-        yield writer.writerow(EXPORT_FIELDS)
+        yield writer.writerow(EVENT_FIELDS)
         for row in _rows(events):
             row = list(row)
             row[CREATED_AT] = row[CREATED_AT].isoformat()
@@ -217,7 +219,7 @@ def _csv_safe(value: Any) -> Any:
 
 def export_jsonl(events: QuerySet[AuditEvent]) -> Iterable[str]:
     return _batched(
-        json.dumps(dict(zip(EXPORT_FIELDS, row, strict=True)), default=str) + "\n"
+        json.dumps(dict(zip(EVENT_FIELDS, row, strict=True)), default=str) + "\n"
         for row in _rows(events)
     )
 

@@ -2,6 +2,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from connections import oauth
+from connections.audit_log import EVENT_FIELDS
 from connections.models import AuditEvent, ConnectedAccount, Connection
 
 
@@ -135,23 +136,4 @@ class ExecuteResponseSerializer(serializers.Serializer):
 class AuditEventSerializer(serializers.ModelSerializer):
     class Meta:
         model = AuditEvent
-        fields = [
-            "id",
-            "created_at",
-            "chain",
-            "seq",
-            "actor_type",
-            "actor_id",
-            "actor_label",
-            "identifier",
-            "action",
-            "target_type",
-            "target_id",
-            "outcome",
-            "metadata",
-            "request_id",
-            "ip",
-            "user_agent",
-            "prev_hash",
-            "hash",
-        ]
+        fields = list(EVENT_FIELDS)

@@ -97,24 +97,13 @@ def clean(org, values: dict[str, Any]) -> dict[str, Any]:
         known = set(
             Connection.objects.for_org(org).filter(name__in=names).values_list("name", flat=True)
         )
-        unknown = [name for name in names if name not in known]
-        if unknown:
-            raise Invalid(
-                f"No connection named {', '.join(unknown)} in this organization.",
-                code="unknown_connection",
-                details={"unknown": unknown},
-            )
+        _refuse_unknown(
+            names, known, "No connection named {} in this organization.", "unknown_connection"
+        )
         cleaned["allowed_connections"] = names
     if "allowed_tools" in values:
         names = _names(values["allowed_tools"], "allowed_tools")
-        known = known_tool_names(org)
-        unknown = [name for name in names if name not in known]
-        if unknown:
-            raise Invalid(
-                f"Unknown tools: {', '.join(unknown)}.",
-                code="unknown_tool",
-                details={"unknown": unknown},
-            )
+        _refuse_unknown(names, known_tool_names(org), "Unknown tools: {}.", "unknown_tool")
         cleaned["allowed_tools"] = names
     return cleaned
 
@@ -220,3 +209,9 @@ def _audit(agent: Agent, action: str, request, changed: dict, *, api_key_changed
             "api_key_changed": api_key_changed,
         },
     )
+
+
+def _refuse_unknown(names: list[str], known, message: str, code: str) -> None:
+    unknown = [name for name in names if name not in known]
+    if unknown:
+        raise Invalid(message.format(", ".join(unknown)), code=code, details={"unknown": unknown})

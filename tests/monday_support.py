@@ -38,16 +38,21 @@ def emulator_overrides(emulator: MondayEmulator) -> dict[str, str]:
     }
 
 
-@pytest.fixture
-def monday_connection(org, owner, monday):
+def emulated_connection(org, emulator):
+    """The organization's `monday` connection, pointed at the emulator."""
     return create_connection(
         org=org,
         name="monday",
         provider="monday",
         client_id=CLIENT_ID,
         client_secret=CLIENT_SECRET,
-        **emulator_overrides(monday),
+        **emulator_overrides(emulator),
     )
+
+
+@pytest.fixture
+def monday_connection(org, owner, monday):
+    return emulated_connection(org, monday)
 
 
 def follow_to_provider(location: str, monday_user: int | None = None) -> str:

@@ -12,14 +12,19 @@ from django.core import mail
 
 from agents import configuration as agents_configuration
 from agents.models import AgentRun
-from connections.configuration import create_connection
 from connections.models import AccountStatus, ConnectedAccount
 from portal.models import ApiKey
 from tests.agents.conftest import OPENAI_KEY, SEED_PROMPT
 from tests.browser.conftest import save_screenshot, sign_in
 from tests.factories import PASSWORD, MembershipFactory, OrganizationFactory
 from tests.fakes.openai_server import OpenAIServer, call, reply
-from tests.monday_support import CLIENT_ID, CLIENT_SECRET, MONDAY_ALICE, emulator_overrides
+from tests.monday_support import (
+    CLIENT_ID,
+    CLIENT_SECRET,
+    MONDAY_ALICE,
+    emulated_connection,
+    emulator_overrides,
+)
 
 pytestmark = pytest.mark.django_db(transaction=True)
 NEW_PASSWORD = "browser-journey-pass-phrase-7"
@@ -34,14 +39,7 @@ def monday_app(monday, live_server):
 
 @pytest.fixture
 def connection(org, monday_app):
-    return create_connection(
-        org=org,
-        name="monday",
-        provider="monday",
-        client_id=CLIENT_ID,
-        client_secret=CLIENT_SECRET,
-        **emulator_overrides(monday_app),
-    )
+    return emulated_connection(org, monday_app)
 
 
 def connect_monday(page) -> None:

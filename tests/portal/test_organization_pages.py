@@ -171,3 +171,17 @@ def test_switching_organizations_from_the_header(org, owner, other_org):
 def test_the_login_password_from_factories_works(org, owner):
     client = Client()
     assert client.login(email=owner.user.email, password=PASSWORD)
+
+
+def test_a_duplicate_invitation_or_a_current_member_is_refused_readably(org, owner, member):
+    client = signed_in(owner)
+    assert _invite(client, "twice@example.test").status_code == 302
+    again = client.post("/members/", {"email": "twice@example.test", "role": "member"}, follow=True)
+    assert "already has a pending invitation" in again.content.decode()
+    assert Invitation.objects.filter(email="twice@example.test").count() == 1
+    assert len(mail.outbox) == 1
+
+    existing = client.post("/members/", {"email": member.user.email, "role": "admin"}, follow=True)
+    assert "is already a member" in existing.content.decode()
+    assert not Invitation.objects.filter(email=member.user.email).exists()
+    assert Membership.objects.get(pk=member.pk).role == Role.MEMBER

@@ -14,11 +14,11 @@ from django.db import IntegrityError, transaction
 from django.http import HttpRequest
 
 from agents.models import Agent
-from connections import audit
-from connections.configuration import validate_endpoint_url
+from audit import trail
+from connections import egress
 from connections.models import Connection
 from connections.providers import get_provider
-from portal.errors import Conflict, Invalid, NotFound
+from core.errors import Conflict, Invalid, NotFound
 
 EDITABLE_FIELDS = (
     "name",
@@ -91,7 +91,9 @@ def clean(org, values: dict[str, Any]) -> dict[str, Any]:
         cleaned["approval_policy"] = values["approval_policy"]
     if "base_url" in values:
         url = str(values["base_url"] or "").strip()
-        cleaned["base_url"] = validate_endpoint_url(url, field="base_url") if url else ""
+        if len(url) > 500:
+            raise Invalid("base_url is longer than 500 characters.", code="invalid_url")
+        cleaned["base_url"] = egress.check_url(url, field="base_url") if url else ""
     if "allowed_connections" in values:
         names = _names(values["allowed_connections"], "allowed_connections")
         known = set(
@@ -106,6 +108,16 @@ def clean(org, values: dict[str, Any]) -> dict[str, Any]:
         _refuse_unknown(names, known_tool_names(org), "Unknown tools: {}.", "unknown_tool")
         cleaned["allowed_tools"] = names
     return cleaned
+
+
+def _require_own_key(agent: Agent) -> None:
+    """DESIGN §12 rule 16: the server-wide model key never goes to an organization's host."""
+    if agent.base_url and not agent.has_secret("api_key_sealed"):
+        raise Invalid(
+            "An agent with its own model base URL needs its own API key: the server-wide "
+            "key is only sent to the server-wide OPENAI_BASE_URL.",
+            code="api_key_required",
+        )
 
 
 def known_tool_names(org) -> list[str]:
@@ -133,6 +145,7 @@ def create_agent(
     agent = Agent(organization=org, created_by=created_by, **cleaned)
     if api_key:
         agent.set_secret("api_key_sealed", api_key)
+    _require_own_key(agent)
     _save(agent, "agent.created", request, cleaned, api_key_changed=bool(api_key), create=True)
     return agent
 
@@ -152,6 +165,7 @@ def update_agent(
         agent.set_secret("api_key_sealed", None)
     elif api_key:
         agent.set_secret("api_key_sealed", api_key)
+    _require_own_key(agent)
     _save(agent, "agent.updated", request, cleaned, api_key_changed=bool(api_key) or clear_api_key)
     return agent
 
@@ -197,7 +211,7 @@ def _uuid_or_none(value: Any) -> uuid.UUID | None:
 
 
 def _audit(agent: Agent, action: str, request, changed: dict, *, api_key_changed: bool) -> None:
-    audit.record(
+    trail.record(
         action=action,
         organization=agent.organization,
         request=request,

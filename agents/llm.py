@@ -8,14 +8,19 @@ connection errors with exponential backoff (`max_retries`).
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
+import httpx2
 import openai
 from django.conf import settings
 from openai.types.chat import ChatCompletion
 
 from agents.models import Agent
+from connections import egress
+from connections.egress import EgressRefused
+from connections.providers.http import GuardedTransport
 
 # Local OpenAI-compatible servers (Ollama, vLLM) accept any key; the SDK insists on one.
 PLACEHOLDER_KEY = "not-needed"
@@ -29,37 +34,85 @@ class ModelNotConfigured(ModelError):
     pass
 
 
+OWN_KEY_REQUIRED = (
+    "This agent sends requests to its own model base URL, so it needs its own API key: "
+    "the server-wide OPENAI_API_KEY is only ever sent to the server-wide OPENAI_BASE_URL."
+)
+
+
+@dataclass(frozen=True)
+class ModelEndpoint:
+    api_key: str = field(repr=False)
+    base_url: str | None
+    # An organization chose the URL: connect through the egress policy.
+    tenant_chosen: bool
+
+
+def model_endpoint(agent: Agent) -> ModelEndpoint:
+    """Where this agent's model calls go, with which key (DESIGN §12 rule 16).
+
+    The server-wide key goes only to the server-wide base URL. An agent with a base URL
+    of its own must bring its own key; an agent with only its own key uses it at the
+    server-wide URL.
+    """
+    own_key = agent.get_secret("api_key_sealed") or ""
+    if agent.base_url:
+        if not own_key:
+            raise ModelNotConfigured(OWN_KEY_REQUIRED)
+        return ModelEndpoint(own_key, agent.base_url, tenant_chosen=True)
+    key = own_key or settings.OPENAI_API_KEY
+    if not key and not settings.OPENAI_BASE_URL:
+        raise ModelNotConfigured(
+            "No model is configured: set OPENAI_API_KEY (and OPENAI_BASE_URL for any "
+            "OpenAI-compatible server such as Azure, vLLM, Ollama or LiteLLM) in the "
+            "environment or .env, or set an API key on the agent."
+        )
+    return ModelEndpoint(key or PLACEHOLDER_KEY, settings.OPENAI_BASE_URL or None, False)
+
+
 def not_configured_reason(agent: Agent) -> str:
     """Why runs of this agent cannot call a model, or "" when they can."""
-    if agent.has_secret("api_key_sealed") or settings.OPENAI_API_KEY:
-        return ""
-    if agent.base_url or settings.OPENAI_BASE_URL:
-        return ""  # a local OpenAI-compatible server without keys
-    return (
-        "No model is configured: set OPENAI_API_KEY (and OPENAI_BASE_URL for any "
-        "OpenAI-compatible server such as Azure, vLLM, Ollama or LiteLLM) in the "
-        "environment or .env, or set an API key on the agent."
-    )
+    try:
+        model_endpoint(agent)
+    except ModelNotConfigured as exc:
+        return str(exc)
+    return ""
 
 
 def client_for(agent: Agent) -> openai.OpenAI:
-    reason = not_configured_reason(agent)
-    if reason:
-        raise ModelNotConfigured(reason)
+    endpoint = model_endpoint(agent)
+    if endpoint.tenant_chosen:
+        try:  # fail fast here; the transport checks again at every connect
+            egress.checked_addresses(*_host_port(endpoint.base_url))
+        except egress.EgressRefused as exc:
+            raise ModelNotConfigured(f"The agent's model base URL is not allowed: {exc}") from None
     return _client(
-        agent.get_secret("api_key_sealed") or settings.OPENAI_API_KEY or PLACEHOLDER_KEY,
-        agent.base_url or settings.OPENAI_BASE_URL or None,
+        endpoint,
         settings.OPENAI_TIMEOUT_SECONDS,
         settings.OPENAI_MAX_RETRIES,
     )
 
 
+def _host_port(url: str) -> tuple[str, int]:
+    parts = urlsplit(url)
+    return parts.hostname or "", parts.port or (443 if parts.scheme == "https" else 80)
+
+
 @functools.lru_cache(maxsize=32)
-def _client(api_key: str, base_url: str | None, timeout: float, max_retries: int) -> openai.OpenAI:
+def _client(endpoint: ModelEndpoint, timeout: float, max_retries: int) -> openai.OpenAI:
     # One client per configuration, reused across runs: building one loads the CA
     # bundle (~10 ms) and reuse keeps its connections alive. The SDK client is thread-safe.
+    # It follows no redirects (a redirect could carry the key elsewhere); an
+    # organization's own base URL is reached only through the egress policy.
+    transport = GuardedTransport() if endpoint.tenant_chosen else httpx2.HTTPTransport()
     return openai.OpenAI(
-        api_key=api_key, base_url=base_url, timeout=timeout, max_retries=max_retries
+        api_key=endpoint.api_key,
+        base_url=endpoint.base_url,
+        timeout=timeout,
+        max_retries=max_retries,
+        http_client=httpx2.Client(
+            transport=transport, follow_redirects=False, trust_env=False, timeout=timeout
+        ),
     )
 
 
@@ -97,7 +150,9 @@ def complete(
         ) from None
     except openai.APITimeoutError:
         raise ModelError("The model server did not answer in time.") from None
-    except openai.APIConnectionError:
+    except openai.APIConnectionError as exc:
+        if isinstance(exc.__cause__, EgressRefused):
+            raise ModelError(f"The model server is not allowed: {exc.__cause__}") from None
         raise ModelError("The model server could not be reached.") from None
     except openai.OpenAIError as exc:
         raise ModelError(f"The model call failed ({type(exc).__name__}).") from None

@@ -8,7 +8,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
 from connections.vault import SealedFieldsMixin
-from portal.tenancy import OrgOwned
+from core.tenancy import OrgOwned
 
 
 class Agent(SealedFieldsMixin, OrgOwned):

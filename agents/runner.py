@@ -23,9 +23,14 @@ from django.utils import timezone
 
 from agents import llm
 from agents.models import Agent, AgentRun, AgentStep, RunStatus
-from connections import audit, oauth, tools
-from connections.models import AccountStatus, AuthorizationRequest, ConnectedAccount, Connection
-from portal.errors import Conflict, Forbidden, Invalid, PortalError
+from audit import trail
+from audit.models import AuditEvent
+from connections import accounts, authorization, tools
+from connections.errors import NeedsReauthorization
+from connections.models import AccountStatus, ConnectedAccount, Connection
+from core.errors import Conflict, Forbidden, Invalid, PortalError
+from portal.callers import Caller
+from portal.identifiers import validate_identifier
 
 logger = logging.getLogger(__name__)
 
@@ -37,32 +42,29 @@ MAX_PROMPT = 20_000
 
 
 def start_run(
-    *,
-    agent: Agent,
-    prompt: str,
-    identifier: str,
-    user=None,
-    api_key=None,
-    request: HttpRequest | None = None,
+    *, agent: Agent, prompt: str, caller: Caller, request: HttpRequest | None = None
 ) -> AgentRun:
+    """Queue a run as the caller (a member as themselves; an API key as the identifier it
+    named, see Caller.acting_as)."""
     prompt = (prompt or "").strip()
     if not prompt:
         raise Invalid("Write a prompt for the agent.", code="prompt_required")
     if len(prompt) > MAX_PROMPT:
         raise Invalid(f"The prompt is longer than {MAX_PROMPT} characters.", code="prompt_too_long")
-    identifier = oauth.validate_identifier(identifier)
+    identifier = validate_identifier(caller.identifier)
     with transaction.atomic():
         run = AgentRun.objects.create(
             organization=agent.organization,
             agent=agent,
-            user=user,
-            api_key=api_key,
+            user=caller.user,
+            api_key=caller.api_key,
             identifier=identifier,
             prompt=prompt,
         )
-        audit.record(
+        trail.record(
             action="agent_run.started",
             organization=agent.organization,
+            caller=caller,
             request=request,
             identifier=identifier,
             target_type="agent_run",
@@ -79,21 +81,18 @@ def _enqueue(run_id) -> None:
     run_agent.enqueue(str(run_id))
 
 
-def may_decide(run: AgentRun, *, user=None, membership=None, api_key=None) -> bool:
+def may_decide(run: AgentRun, *, caller: Caller) -> bool:
     """The run's own user, an owner/admin, or the organization's API key."""
-    if api_key is not None:
-        return api_key.organization_id == run.organization_id
-    if user is None:
+    if caller.organization.pk != run.organization_id:
         return False
-    return (
-        run.user_id == user.pk
-        or run.identifier == user.identifier
-        or (membership is not None and membership.can_manage)
-    )
+    if caller.api_key is not None or caller.can_manage:
+        return True
+    user = caller.user
+    return user is not None and (run.user_id == user.pk or run.identifier == user.identifier)
 
 
 def decide(
-    *, run: AgentRun, approve: bool, decided_by: audit.Actor, request: HttpRequest | None = None
+    *, run: AgentRun, approve: bool, decided_by: trail.Actor, request: HttpRequest | None = None
 ) -> AgentRun:
     """Approve or reject the tool call the run is waiting on, then resume the run."""
     with transaction.atomic():
@@ -110,7 +109,7 @@ def decide(
         AgentStep.objects.filter(run=run, tool_call_id=call["id"]).update(
             outcome=AgentStep.Outcome.APPROVED if approve else AgentStep.Outcome.DECLINED
         )
-        audit.record(
+        trail.record(
             action="agent_run.approved" if approve else "agent_run.rejected",
             organization=run.organization,
             actor=decided_by,
@@ -155,14 +154,15 @@ class _Loop:
         self.run = run
         self.agent = run.agent
         self.org = run.organization
-        self.available = agent_tools(self.agent, self.org, run.identifier)
+        self.caller = run_caller(run)
+        self.available = agent_tools(self.agent, self.caller)
         self.next_index = (run.steps.aggregate(top=Max("index"))["top"] or 0) + 1
         if run.user_id:
-            self.actor = audit.Actor.user(run.user)
+            self.actor = trail.Actor.user(run.user)
         elif run.api_key_id:
-            self.actor = audit.Actor.api_key(run.api_key)
+            self.actor = trail.Actor.api_key(run.api_key)
         else:
-            self.actor = audit.Actor.system(f"agent {self.agent.name}")
+            self.actor = trail.Actor.system(f"agent {self.agent.name}")
 
     def drive(self) -> None:
         run = self.run
@@ -179,7 +179,7 @@ class _Loop:
         if run.pending_tool_calls and not self._tool_calls(run.pending_tool_calls):
             return
         client = llm.client_for(self.agent)
-        specs = [_openai_tool(entry.tool) for entry in self.available.values()]
+        specs = [_openai_tool(entry) for entry in self.available.values()]
         while run.model_calls < self.agent.max_steps:
             started = time.perf_counter()
             reply = llm.complete(client, self.agent, run.messages, specs)
@@ -252,7 +252,7 @@ class _Loop:
                         kind=AgentStep.Kind.TOOL,
                         tool_name=name,
                         tool_call_id=call["id"],
-                        arguments=audit.redact(arguments),
+                        arguments=trail.redact(arguments),
                         outcome=AgentStep.Outcome.AWAITING_APPROVAL,
                         summary="Waiting for the user to approve this write.",
                     )
@@ -268,15 +268,15 @@ class _Loop:
         started = time.perf_counter()
         try:
             result = tools.execute_tool(
-                self.org,
-                self.run.identifier,
-                entry.tool.name,
-                arguments,
-                entry.connection_name,
+                caller=self.caller,
+                tool_name=entry.tool.name,
+                params=arguments,
+                connection_name=entry.connection_name,
                 actor=self.actor,
                 run_id=str(self.run.pk),
+                via="agent",
             )
-        except oauth.NeedsReauthorization as exc:
+        except NeedsReauthorization as exc:
             self._tool_result(call, arguments, error=(exc.code, exc.message), started=started)
             details = exc.details or {}
             _finish(
@@ -330,7 +330,7 @@ class _Loop:
             "kind": AgentStep.Kind.TOOL,
             "tool_name": call["function"]["name"][:64],
             "tool_call_id": call["id"][:100],
-            "arguments": audit.redact(arguments),
+            "arguments": trail.redact(arguments),
             "outcome": outcome or (AgentStep.Outcome.ERROR if error else AgentStep.Outcome.OK),
             "summary": (error[1] if error else content)[:2000],
             "error_code": error[0] if error else "",
@@ -381,23 +381,32 @@ class _Loop:
         return True
 
 
-def agent_tools(agent: Agent, org, identifier: str) -> dict[str, tools.AvailableTool]:
-    """The identifier's tools ∩ the agent's allow-lists (empty list = no restriction)."""
+def run_caller(run: AgentRun) -> Caller:
+    """Whom a run acts as: its identifier, for its user or the API key that started it."""
+    return Caller(
+        organization=run.organization, user=run.user, api_key=run.api_key, identifier=run.identifier
+    )
+
+
+def agent_tools(agent: Agent, caller: Caller) -> dict[str, tools.AvailableTool]:
+    """The caller's tools ∩ the agent's allow-lists (empty list = no restriction), by the
+    name the model sees (qualified when the user has two connections of a provider)."""
     available = {}
-    for entry in tools.list_tools(org, identifier):
+    for entry in tools.list_tools(caller=caller):
         if agent.allowed_connections and entry.connection_name not in agent.allowed_connections:
             continue
         if agent.allowed_tools and entry.tool.name not in agent.allowed_tools:
             continue
-        available[entry.tool.name] = entry
+        available[entry.name] = entry
     return available
 
 
-def _openai_tool(tool) -> dict[str, Any]:
+def _openai_tool(entry: tools.AvailableTool) -> dict[str, Any]:
+    tool = entry.tool
     parameters = {k: v for k, v in tool.input_schema.items() if k != "$schema"}
     return {
         "type": "function",
-        "function": {"name": tool.name, "description": tool.description, "parameters": parameters},
+        "function": {"name": entry.name, "description": tool.description, "parameters": parameters},
     }
 
 
@@ -415,15 +424,10 @@ def _missing_connection(agent: Agent, org, identifier: str) -> Connection | None
 
 def connection_link(connection: Connection, run: AgentRun) -> str:
     """A portal connect link for the run's user; "" for identifiers that are not portal users."""
-    account, _ = oauth.get_or_create_connected_account(
-        org=run.organization, connection=connection, identifier=run.identifier
+    account, _ = accounts.get_or_create_connected_account(
+        organization=run.organization, connection=connection, identifier=run.identifier
     )
-    if account.user_id is None:
-        return ""
-    auth_request = oauth.create_authorization_request(
-        account=account, flow=AuthorizationRequest.Flow.PORTAL, initiated_by=run.user
-    )
-    return oauth.authorization_link(auth_request)
+    return authorization.reconnect_link(account=account) or ""
 
 
 def _finish(
@@ -444,16 +448,16 @@ def _finish(
     run.finished_at = timezone.now()
     with transaction.atomic():
         run.save()
-        audit.record(
+        trail.record(
             action="agent_run.finished",
             organization=run.organization,
-            actor=audit.Actor.system(f"agent {run.agent.name}"),
+            actor=trail.Actor.system(f"agent {run.agent.name}"),
             identifier=run.identifier,
             target_type="agent_run",
             target_id=run.pk,
-            outcome=audit.AuditEvent.Outcome.SUCCESS
+            outcome=AuditEvent.Outcome.SUCCESS
             if status == RunStatus.SUCCEEDED
-            else audit.AuditEvent.Outcome.FAILURE,
+            else AuditEvent.Outcome.FAILURE,
             metadata={
                 "status": status,
                 "reason": reason[:200],
@@ -463,15 +467,15 @@ def _finish(
         )
 
 
-def runs_visible_to(org, *, user=None, membership=None, api_key=None):
+def runs_visible_to(caller: Caller):
     """Runs a caller may see: all of the org for keys and admins; for members, the runs
     they started or that ran as their identifier (e.g. started by their company's backend)."""
-    runs = AgentRun.objects.for_org(org).select_related("agent", "user")
-    if api_key is not None or (membership is not None and membership.can_manage):
+    runs = AgentRun.objects.for_org(caller.organization).select_related("agent", "user")
+    if caller.api_key is not None or caller.can_manage:
         return runs
-    if user is None:
+    if caller.user is None:
         return runs.none()
-    return runs.filter(Q(user=user) | Q(identifier=user.identifier))
+    return runs.filter(Q(user=caller.user) | Q(identifier=caller.user.identifier))
 
 
 def find_run(runs, run_id: Any) -> AgentRun | None:
@@ -512,10 +516,45 @@ def pending_call(run: AgentRun) -> dict[str, Any] | None:
     return {
         "tool_call_id": call["id"],
         "tool_name": call["function"]["name"],
-        "arguments": audit.redact(arguments),
+        "arguments": trail.redact(arguments),
     }
 
 
-def check_may_decide(run: AgentRun, **caller: Any) -> None:
-    if not may_decide(run, **caller):
+def check_may_decide(run: AgentRun, *, caller: Caller) -> None:
+    if not may_decide(run, caller=caller):
         raise Forbidden("Only the run's user or an admin may decide.", code="not_allowed")
+
+
+def end_runs_of_removed_member(*, organization, user, caller: Caller) -> int:
+    """A removed member's unfinished runs end: none waits for an approval, none resumes."""
+    unfinished = (
+        AgentRun.objects.for_org(organization)
+        .filter(
+            Q(user=user) | Q(identifier=user.identifier),
+            status__in=[RunStatus.QUEUED, RunStatus.RUNNING, RunStatus.AWAITING_APPROVAL],
+        )
+        .select_related("agent", "organization")
+    )
+    ended = 0
+    for run in unfinished:
+        with transaction.atomic():
+            locked = AgentRun.objects.select_for_update(of=("self",)).filter(pk=run.pk).first()
+            if locked is None or locked.is_finished:
+                continue
+            if locked.status == RunStatus.AWAITING_APPROVAL and locked.pending_tool_calls:
+                call = locked.pending_tool_calls[0]
+                AgentStep.objects.filter(run=locked, tool_call_id=call["id"]).update(
+                    outcome=AgentStep.Outcome.DECLINED
+                )
+                trail.record(
+                    action="agent_run.rejected",
+                    organization=organization,
+                    caller=caller,
+                    identifier=run.identifier,
+                    target_type="agent_run",
+                    target_id=run.pk,
+                    metadata={"tool": call["function"]["name"], "reason": "member_removed"},
+                )
+        _finish(run, RunStatus.FAILED, "The user was removed from the organization.")
+        ended += 1
+    return ended

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.core.paginator import Paginator
+from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
@@ -11,10 +12,10 @@ from django.views.decorators.http import require_POST
 from agents import configuration, llm, runner
 from agents.forms import AgentForm, RunForm
 from agents.models import Agent, RunStatus
-from connections import audit
+from audit import trail
 from connections.models import Connection
-from portal.decorators import org_page
-from portal.errors import NotFound, PortalError
+from core.decorators import org_page
+from core.errors import NotFound, PortalError
 from portal.models import Membership
 
 # --- Agents ------------------------------------------------------------------------------
@@ -103,8 +104,7 @@ def agent_detail(request: HttpRequest, agent_id) -> HttpResponse:
             run = runner.start_run(
                 agent=agent,
                 prompt=form.cleaned_data["prompt"],
-                identifier=request.user.identifier,
-                user=request.user,
+                caller=request.caller,
                 request=request,
             )
         except PortalError as exc:
@@ -115,8 +115,10 @@ def agent_detail(request: HttpRequest, agent_id) -> HttpResponse:
         "agent": agent,
         "form": form,
         "not_configured": llm.not_configured_reason(agent),
-        "tools": runner.agent_tools(agent, org, request.user.identifier),
-        "runs": runner.runs_visible_to(org, user=request.user).filter(agent=agent)[:10],
+        "tools": runner.agent_tools(agent, request.caller),
+        "runs": runner.runs_visible_to(request.caller)
+        .filter(Q(user=request.user) | Q(identifier=request.caller.identifier))
+        .filter(agent=agent)[:10],
     }
     return render(request, "agents/agent_detail.html", context)
 
@@ -125,9 +127,7 @@ def agent_detail(request: HttpRequest, agent_id) -> HttpResponse:
 
 
 def _visible_runs(request: HttpRequest):
-    return runner.runs_visible_to(
-        request.organization, user=request.user, membership=request.membership
-    )
+    return runner.runs_visible_to(request.caller)
 
 
 def _run(request: HttpRequest, run_id):
@@ -161,12 +161,11 @@ def run_list(request: HttpRequest) -> HttpResponse:
 
 
 def _run_context(request: HttpRequest, run) -> dict:
-    caller = {"user": request.user, "membership": request.membership}
     return {
         "run": run,
         "steps": run.steps.all(),
         "may_decide": run.status == RunStatus.AWAITING_APPROVAL
-        and runner.may_decide(run, **caller),
+        and runner.may_decide(run, caller=request.caller),
         "pending": runner.pending_call(run),
     }
 
@@ -188,12 +187,12 @@ def run_progress(request: HttpRequest, run_id) -> HttpResponse:
 @require_POST
 def run_decide(request: HttpRequest, run_id, decision: str) -> HttpResponse:
     run = _run(request, run_id)
-    runner.check_may_decide(run, user=request.user, membership=request.membership)
+    runner.check_may_decide(run, caller=request.caller)
     try:
         runner.decide(
             run=run,
             approve=decision == "approve",
-            decided_by=audit.Actor.user(request.user),
+            decided_by=trail.Actor.user(request.user),
             request=request,
         )
     except PortalError as exc:

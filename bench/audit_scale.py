@@ -64,7 +64,7 @@ def copy_events(org, count: int) -> float:
                 )
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE connections_auditevent")
-    from connections.models import AuditChain
+    from audit.models import AuditChain
 
     AuditChain.objects.update_or_create(
         key=f"org-{org.pk}", defaults={"last_seq": count, "last_hash": f"{count:064x}"}
@@ -82,11 +82,11 @@ def export_run(org, owner) -> tuple[int, float, float]:
 
     Peak RSS is the process high-water mark: exporting 1,000,000 events after
     100,000 must not raise it if the export streams (tracemalloc would slow it 10×)."""
-    from connections import audit_log
+    from audit import review
 
-    events = audit_log.visible_events(org, membership=owner)
+    events = review.visible_events(org, membership=owner)
     started = time.perf_counter()
-    rows = sum(chunk.count("\n") for chunk in audit_log.export_csv(events)) - 1
+    rows = sum(chunk.count("\n") for chunk in review.export_csv(events)) - 1
     seconds = time.perf_counter() - started
     return rows, seconds, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
@@ -96,8 +96,9 @@ def main() -> None:
         from django.test import Client
         from rest_framework.test import APIClient
 
-        from connections.models import AuditEvent
+        from audit.models import AuditEvent
         from portal.apikeys import mint_api_key
+        from portal.callers import Caller
         from portal.organizations import bootstrap_organization
 
         big, big_owner, _ = bootstrap_organization(name="Big", owner_email="owner@big.test")
@@ -111,7 +112,7 @@ def main() -> None:
             f"{seconds_small:.1f} s (COPY)"
         )
 
-        _, key = mint_api_key(org=big, name="bench", actor_membership=big_owner)
+        _, key = mint_api_key(caller=Caller.of_member(big_owner), name="bench")
         api = APIClient()
         api.credentials(HTTP_AUTHORIZATION=f"Bearer {key}")
         deep_seq = (

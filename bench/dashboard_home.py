@@ -26,8 +26,9 @@ def populate():
     from django.utils import timezone
 
     from agents.models import Agent, AgentRun, RunStatus
+    from audit.models import AuditEvent
     from connections.configuration import create_connection
-    from connections.models import AccountStatus, AuditEvent, ConnectedAccount
+    from connections.models import AccountStatus, ConnectedAccount
     from portal.models import Membership, Role
     from portal.organizations import bootstrap_organization
     from tests.factories import UserFactory

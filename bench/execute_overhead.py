@@ -33,6 +33,7 @@ def setup_world():
 
     from connections.configuration import create_connection
     from portal.apikeys import mint_api_key
+    from portal.callers import Caller
     from portal.organizations import bootstrap_organization
     from tests.fakes.monday import MondayEmulator
     from tests.fakes.monday_api import MondayApi
@@ -57,7 +58,7 @@ def setup_world():
     browser.force_login(owner.user)
     start = browser.post("/connected-accounts/monday/connect/")
     browser.get(callback_path(follow_to_provider(start["Location"])))
-    _, key = mint_api_key(org=org, name="bench", actor_membership=owner)
+    _, key = mint_api_key(caller=Caller.of_member(owner), name="bench")
     return emulator, org, owner.user.identifier, key
 
 
@@ -94,11 +95,11 @@ def main() -> None:
     with bench_database():
         from django.db import connection
 
-        from connections import oauth, tools
+        from connections import tokens, tools
         from connections.models import ConnectedAccount
 
         emulator, org, identifier, key = setup_world()
-        token = oauth.get_access_token(ConnectedAccount.objects.get(identifier=identifier))
+        token = tokens.get_access_token(ConnectedAccount.objects.get(identifier=identifier))
         direct, portal = timed(
             direct_request(emulator, token),
             lambda: tools.execute_tool(org, identifier, "monday_get_me", {}),

@@ -24,7 +24,7 @@ def main() -> None:
         from connections import vault
         from connections.configuration import create_connection
         from connections.models import AccountStatus, ConnectedAccount
-        from connections.oauth import get_access_token
+        from connections.tokens import get_access_token
         from portal.models import Organization
 
         ring = vault.get_keyring()

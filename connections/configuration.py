@@ -1,57 +1,91 @@
-"""Connections: an organization's OAuth app for a provider. Create, update, delete."""
+"""Connections: an organization's OAuth app for a provider. Create, update, delete.
+
+Endpoint overrides are tenant-chosen URLs: they pass the egress policy when saved
+(connections/egress.py) and again whenever the portal connects to them.
+"""
 
 from __future__ import annotations
 
-import ipaddress
+import re
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
-from urllib.parse import urlsplit
 
-from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, close_old_connections, transaction
 from django.http import HttpRequest
 from django.utils.text import slugify
 
-from connections import audit
-from connections.models import Connection
+from audit import trail
+from audit.models import AuditEvent
+from connections import accounts, egress
+from connections.models import ConnectedAccount, Connection
+from connections.oauth_client import ENDPOINTS
 from connections.providers import get_provider
-from portal.errors import Conflict, Invalid, NotFound
+from connections.providers.catalog import Provider, placeholders
+from core.errors import Conflict, Invalid, NotFound
 
-ENDPOINT_FIELDS = ("authorization_url", "token_url", "revoke_url", "api_base_url")
-EDITABLE_FIELDS = ("client_id", "scopes", "enabled", "disabled_tools", *ENDPOINT_FIELDS)
-
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
+ENDPOINT_FIELDS = ENDPOINTS
+EDITABLE_FIELDS = ("client_id", "scopes", "enabled", "disabled_tools", "settings", *ENDPOINT_FIELDS)
+NAME = re.compile(r"^[a-z0-9](?:[a-z0-9-]|_(?!_))*$")
+REVOKE_WORKERS = 8
 
 
-def validate_endpoint_url(url: str, *, field: str) -> str:
-    """https anywhere; plain http only for loopback hosts (emulators) or with DEBUG on."""
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
+def check_endpoint_override(url: str, *, field: str, provider: Provider) -> str:
+    """An override may use the entry's placeholders ({cloud_id}); the rest is a URL that
+    must pass the egress policy."""
+    known = {s.name for s in provider.settings} | set(provider.oauth.keep) | {"client_id"}
+    known |= set(provider.post_connect_keeps)
+    unknown = placeholders(url) - known
+    if unknown:
         raise Invalid(
-            f"{field} must be an absolute http(s) URL.", code="invalid_url", details={field: url}
-        )
-    if parts.scheme == "http" and not (settings.DEBUG or _is_loopback(parts.hostname)):
-        raise Invalid(
-            f"{field} must use https (http is allowed only for localhost).",
-            code="insecure_url",
+            f"{field} names unknown placeholders: {', '.join(sorted(unknown))}.",
+            code="invalid_url",
             details={"field": field},
         )
+    sample = url
+    for name in placeholders(url):
+        sample = sample.replace("{" + name + "}", "x")
+    egress.check_url(sample, field=field)
     return url
 
 
-def _clean(values: dict[str, Any], provider_key: str) -> dict[str, Any]:
-    provider = get_provider(provider_key)
+def _clean_settings(values: Any, provider: Provider) -> dict[str, str]:
+    if values in (None, ""):
+        return {}
+    if not isinstance(values, dict):
+        raise Invalid("settings must be an object.", code="invalid_settings")
+    cleaned = {}
+    for name, value in values.items():
+        setting = provider.setting(str(name))
+        if setting is None:
+            raise Invalid(
+                f"{provider.display_name} has no setting {name!r}.",
+                code="invalid_settings",
+                details={"known": [s.name for s in provider.settings]},
+            )
+        value = str(value or "").strip()
+        if value and not re.fullmatch(setting.pattern, value):
+            raise Invalid(
+                f"{setting.label}: {value!r} is not valid.",
+                code="invalid_settings",
+                details={"setting": setting.name, "help": setting.help},
+            )
+        if value:
+            cleaned[setting.name] = value
+    return cleaned
+
+
+def _clean(values: dict[str, Any], provider: Provider) -> dict[str, Any]:
     cleaned: dict[str, Any] = {}
     for field in ENDPOINT_FIELDS:
         if field in values:
             url = (values[field] or "").strip()
-            cleaned[field] = validate_endpoint_url(url, field=field) if url else ""
+            if len(url) > 500:
+                raise Invalid(f"{field} is longer than 500 characters.", code="invalid_url")
+            cleaned[field] = (
+                check_endpoint_override(url, field=field, provider=provider) if url else ""
+            )
+    if "settings" in values:
+        cleaned["settings"] = _clean_settings(values["settings"], provider)
     if "scopes" in values:
         scopes = values["scopes"]
         if isinstance(scopes, str):
@@ -71,13 +105,13 @@ def _clean(values: dict[str, Any], provider_key: str) -> dict[str, Any]:
             )
         cleaned["scopes"] = sorted(set(scopes))
     if "disabled_tools" in values:
-        tools = values["disabled_tools"] or []
+        names = values["disabled_tools"] or []
         known = {tool.name for tool in provider.tools}
-        if not isinstance(tools, list) or any(t not in known for t in tools):
+        if not isinstance(names, list) or any(t not in known for t in names):
             raise Invalid(
                 "disabled_tools must list tool names of this provider.", code="invalid_tools"
             )
-        cleaned["disabled_tools"] = sorted(set(tools))
+        cleaned["disabled_tools"] = sorted(set(names))
     if "client_id" in values:
         cleaned["client_id"] = str(values["client_id"] or "").strip()[:255]
     if "enabled" in values:
@@ -91,6 +125,7 @@ def create_connection(
     name: str,
     provider: str,
     client_secret: str = "",
+    caller: Any = None,
     request: HttpRequest | None = None,
     **values,
 ) -> Connection:
@@ -98,19 +133,22 @@ def create_connection(
     if spec is None:
         raise Invalid(f"Unknown provider {provider!r}.", code="unknown_provider")
     name = slugify(name or provider)[:64]
-    if not name:
-        raise Invalid("Give the connection a name.", code="name_required")
-    cleaned = _clean(values, provider)
+    if not name or not NAME.match(name) or name == "new":
+        raise Invalid(
+            "Give the connection a name: lowercase letters, digits, '-' and single '_'.",
+            code="name_required",
+        )
+    cleaned = _clean(values, spec)
     cleaned.setdefault("scopes", list(spec.default_scopes))
     connection = Connection(
-        organization=org, name=name, provider=provider, auth_type=spec.auth_type, **cleaned
+        organization=org, name=name, provider=provider, auth_type="oauth2", **cleaned
     )
     if client_secret:
         connection.set_secret("client_secret_sealed", client_secret)
     try:
         with transaction.atomic():
             connection.save(force_insert=True)
-            _audit(connection, "connection.created", request, cleaned, client_secret)
+            _audit(connection, "connection.created", caller, request, cleaned, client_secret)
     except IntegrityError:
         raise Conflict(
             f"A connection named {name!r} already exists.", code="duplicate_name"
@@ -122,30 +160,84 @@ def update_connection(
     *,
     connection: Connection,
     client_secret: str | None = None,
+    caller: Any = None,
     request: HttpRequest | None = None,
     **values,
 ) -> Connection:
-    cleaned = _clean({k: v for k, v in values.items() if k in EDITABLE_FIELDS}, connection.provider)
+    cleaned = _clean(
+        {k: v for k, v in values.items() if k in EDITABLE_FIELDS}, connection.provider_spec
+    )
     for field, value in cleaned.items():
         setattr(connection, field, value)
     if client_secret:
         connection.set_secret("client_secret_sealed", client_secret)
     with transaction.atomic():
         connection.save()
-        _audit(connection, "connection.updated", request, cleaned, client_secret)
+        _audit(connection, "connection.updated", caller, request, cleaned, client_secret)
     return connection
 
 
-def delete_connection(*, connection: Connection, request: HttpRequest | None = None) -> None:
+def delete_connection(
+    *, connection: Connection, caller: Any = None, request: HttpRequest | None = None
+) -> dict[str, int]:
+    """Revoke every account's tokens at the provider (best effort, in parallel), then
+    delete the connection with its accounts. Revocation failures are audited; they
+    never block the delete."""
+    holding = list(
+        ConnectedAccount.objects.for_org(connection.organization)
+        .filter(connection=connection)
+        .exclude(token_set_sealed="")
+        .select_related("connection", "organization")
+    )
+
+    def revoke(account: ConnectedAccount) -> tuple[ConnectedAccount, bool, str]:
+        try:
+            return (account, *accounts.revoke_at_provider(account))
+        finally:
+            close_old_connections()
+
+    with ThreadPoolExecutor(max_workers=REVOKE_WORKERS) as pool:
+        results = list(pool.map(revoke, holding))
+    failed = [(account, error) for account, revoked, error in results if not revoked]
     with transaction.atomic():
-        _audit(connection, "connection.deleted", request, {}, None)
+        for account, error in failed:
+            trail.record(
+                action="connected_account.revoke_failed",
+                organization=connection.organization,
+                caller=caller,
+                request=request,
+                identifier=account.identifier,
+                target_type="connected_account",
+                target_id=account.pk,
+                outcome=AuditEvent.Outcome.FAILURE,
+                metadata={"connection": connection.name, "revoke_error": error},
+            )
+        _audit(
+            connection,
+            "connection.deleted",
+            caller,
+            request,
+            {},
+            None,
+            extra={"accounts_revoked": len(results) - len(failed), "revoke_failures": len(failed)},
+        )
         connection.delete()
+    return {"revoked": len(results) - len(failed), "failed": len(failed)}
 
 
-def _audit(connection: Connection, action: str, request, changed: dict, client_secret) -> None:
-    audit.record(
+def _audit(
+    connection: Connection,
+    action: str,
+    caller: Any,
+    request,
+    changed: dict,
+    client_secret,
+    extra: dict | None = None,
+) -> None:
+    trail.record(
         action=action,
         organization=connection.organization,
+        caller=caller,
         request=request,
         target_type="connection",
         target_id=connection.name,
@@ -153,6 +245,7 @@ def _audit(connection: Connection, action: str, request, changed: dict, client_s
             "provider": connection.provider,
             "changed": sorted(changed),
             "client_secret_changed": bool(client_secret),
+            **(extra or {}),
         },
     )
 
@@ -161,7 +254,7 @@ def get_connection(org, name: str, *, enabled_only: bool = False) -> Connection:
     connections = Connection.objects.for_org(org)
     if enabled_only:
         connections = connections.filter(enabled=True)
-    connection = connections.filter(name=name).first()
+    connection = connections.filter(name=name).first() if isinstance(name, str) else None
     if connection is None:
         raise NotFound(f"No connection named {name!r}.", code="connection_not_found")
     return connection

@@ -1,12 +1,16 @@
 from django import forms
 
-from connections.providers import provider_choices
+from connections.providers.catalog import Provider
+
+ENDPOINT_HELP = "Only for self-hosted servers; may use the provider's placeholders."
 
 
 class ConnectionForm(forms.Form):
-    provider = forms.ChoiceField(choices=provider_choices)
+    """One provider's connection: the OAuth app, its settings (hostname, tenant, …) as
+    fields of their own, scopes, and endpoint overrides."""
+
     name = forms.SlugField(
-        max_length=64, help_text="Unique in the organization; used by the API, e.g. “monday”."
+        max_length=64, help_text="Unique in the organization; used by the API, e.g. “github”."
     )
     client_id = forms.CharField(max_length=255, label="Client ID")
     client_secret = forms.CharField(
@@ -19,20 +23,28 @@ class ConnectionForm(forms.Form):
         required=False, help_text="Space-separated. Empty: the provider's default scopes."
     )
     enabled = forms.BooleanField(required=False, initial=True)
-    authorization_url = forms.URLField(
-        required=False, assume_scheme="https", label="Authorization URL override"
+    authorization_url = forms.CharField(
+        required=False, max_length=500, label="Authorization URL override", help_text=ENDPOINT_HELP
     )
-    token_url = forms.URLField(required=False, assume_scheme="https", label="Token URL override")
-    revoke_url = forms.URLField(
-        required=False, assume_scheme="https", label="Revocation URL override"
-    )
-    api_base_url = forms.URLField(
-        required=False, assume_scheme="https", label="API base URL override"
-    )
+    token_url = forms.CharField(required=False, max_length=500, label="Token URL override")
+    revoke_url = forms.CharField(required=False, max_length=500, label="Revocation URL override")
+    api_base_url = forms.CharField(required=False, max_length=500, label="API base URL override")
 
-    def __init__(self, *args, editing: bool = False, **kwargs) -> None:
+    def __init__(self, *args, provider: Provider, editing: bool = False, **kwargs) -> None:
         super().__init__(*args, **kwargs)
+        self.provider = provider
+        for setting in provider.settings:
+            self.fields[f"setting_{setting.name}"] = forms.CharField(
+                required=False,
+                max_length=255,
+                label=setting.label,
+                help_text=f"{setting.help} Default: {setting.default}.".strip(),
+            )
         if editing:
-            # Name and provider identify the connection; changing them would orphan accounts.
-            del self.fields["provider"]
+            # The name identifies the connection; changing it would break API callers.
             del self.fields["name"]
+
+    def settings(self) -> dict[str, str]:
+        return {
+            s.name: self.cleaned_data.get(f"setting_{s.name}", "") for s in self.provider.settings
+        }

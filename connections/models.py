@@ -1,5 +1,4 @@
-"""Connections domain: an organization's provider apps, connected accounts, OAuth attempts,
-and the audit trail."""
+"""Connections domain: an organization's provider apps, connected accounts and OAuth attempts."""
 
 from __future__ import annotations
 
@@ -8,9 +7,11 @@ import uuid
 from django.db import models
 from django.utils import timezone
 
-from connections.providers import Provider, get_provider
+from connections.oauth_client import ENDPOINTS, ConnectionConfig
+from connections.providers import get_provider
+from connections.providers.catalog import Provider
 from connections.vault import SealedFieldsMixin
-from portal.tenancy import OrgOwned, OrgQuerySet
+from core.tenancy import OrgOwned
 
 
 class Connection(SealedFieldsMixin, OrgOwned):
@@ -30,10 +31,13 @@ class Connection(SealedFieldsMixin, OrgOwned):
     client_secret_sealed = models.TextField(blank=True, default="")
     scopes = models.JSONField(default=list, blank=True)
     enabled = models.BooleanField(default=True)
-    authorization_url = models.URLField(max_length=500, blank=True)
-    token_url = models.URLField(max_length=500, blank=True)
-    revoke_url = models.URLField(max_length=500, blank=True)
-    api_base_url = models.URLField(max_length=500, blank=True)
+    # Per-connection values the catalog entry declares (hostname, tenant, login host).
+    settings = models.JSONField(default=dict, blank=True)
+    # Endpoint overrides (self-hosted servers, emulators); may use the entry's placeholders.
+    authorization_url = models.CharField(max_length=500, blank=True)
+    token_url = models.CharField(max_length=500, blank=True)
+    revoke_url = models.CharField(max_length=500, blank=True)
+    api_base_url = models.CharField(max_length=500, blank=True)
     disabled_tools = models.JSONField(default=list, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -54,9 +58,19 @@ class Connection(SealedFieldsMixin, OrgOwned):
             raise LookupError(f"Provider {self.provider!r} is not in the catalog.")
         return provider
 
-    def endpoint(self, name: str) -> str:
-        """An endpoint URL: the connection's override, else the catalog's default."""
-        return getattr(self, name) or getattr(self.provider_spec, name)
+    def oauth_config(self, *, with_secret: bool = True) -> ConnectionConfig:
+        """What the OAuth client and the transport need; the secret only when asked."""
+        return ConnectionConfig(
+            provider=self.provider_spec,
+            client_id=self.client_id,
+            client_secret=(self.get_secret("client_secret_sealed") or "") if with_secret else "",
+            settings=self.provider_spec.settings_for(self.settings),
+            overrides={name: getattr(self, name) for name in ENDPOINTS if getattr(self, name)},
+        )
+
+    def endpoint(self, name: str, kept: dict[str, str] | None = None) -> str:
+        """An endpoint URL: the connection's override, else the catalog's template."""
+        return self.oauth_config(with_secret=False).endpoint(name, kept)
 
 
 class AccountStatus(models.TextChoices):
@@ -84,7 +98,16 @@ class ConnectedAccount(SealedFieldsMixin, OrgOwned):
     )
     status_reason = models.CharField(max_length=255, blank=True)
     scopes = models.JSONField(default=list, blank=True)
+    # Who the account is at the provider ("who am I" at connect time).
+    provider_account_id = models.CharField(max_length=255, blank=True, default="")
+    provider_account_label = models.CharField(max_length=255, blank=True)
+    # Values kept from the token response or the post-connect hook (instance_url,
+    # cloud_id, team_id): never secrets.
+    provider_data = models.JSONField(default=dict, blank=True)
+    # Among one identifier's accounts on a connection, the one tools use by default.
+    is_default = models.BooleanField(default=True)
     token_set_sealed = models.TextField(blank=True, default="")
+    token_issued_at = models.DateTimeField(null=True, blank=True)
     token_expires_at = models.DateTimeField(null=True, blank=True)
     last_refreshed_at = models.DateTimeField(null=True, blank=True)
     last_used_at = models.DateTimeField(null=True, blank=True)
@@ -96,8 +119,10 @@ class ConnectedAccount(SealedFieldsMixin, OrgOwned):
     class Meta:
         ordering = ["-created_at"]
         constraints = [
+            # Several accounts per person (work and personal), told apart by who they are
+            # at the provider; "" while a first authorization is pending.
             models.UniqueConstraint(
-                fields=["organization", "connection", "identifier"],
+                fields=["organization", "connection", "identifier", "provider_account_id"],
                 name="connected_account_unique",
             )
         ]
@@ -108,6 +133,10 @@ class ConnectedAccount(SealedFieldsMixin, OrgOwned):
 
     def __str__(self) -> str:
         return f"{self.identifier} @ {self.connection_id}"
+
+    @property
+    def display_label(self) -> str:
+        return self.provider_account_label or self.provider_account_id or "not yet identified"
 
 
 class AuthorizationRequest(SealedFieldsMixin, OrgOwned):
@@ -134,7 +163,10 @@ class AuthorizationRequest(SealedFieldsMixin, OrgOwned):
     state = models.CharField(max_length=64, unique=True)
     code_verifier_sealed = models.TextField(blank=True, default="")
     pending_token_set_sealed = models.TextField(blank=True, default="")
-    pending_scopes = models.JSONField(default=list, blank=True)
+    # Scopes asked for beyond the connection's (incremental consent for one tool).
+    requested_scopes = models.JSONField(default=list, blank=True)
+    # "Add another account": the answer becomes a new account unless it is one we have.
+    add_account = models.BooleanField(default=False)
     flow = models.CharField(max_length=10, choices=Flow.choices, default=Flow.PORTAL)
     status = models.CharField(max_length=24, choices=Status.choices, default=Status.PENDING)
     provider = models.CharField(max_length=40)
@@ -160,74 +192,3 @@ class AuthorizationRequest(SealedFieldsMixin, OrgOwned):
     @property
     def is_expired(self) -> bool:
         return self.expires_at <= timezone.now()
-
-
-class AuditChain(models.Model):
-    """The head of one hash chain: one row per organization, plus `global` for account events.
-
-    Writers lock this row, so concurrent appends are serialized and the chain
-    never forks. A prune moves the checkpoint forward so the rest still verifies.
-    """
-
-    key = models.CharField(max_length=40, primary_key=True)
-    last_seq = models.BigIntegerField(default=0)
-    last_hash = models.CharField(max_length=64, default="")
-    checkpoint_seq = models.BigIntegerField(default=0)
-    checkpoint_hash = models.CharField(max_length=64, default="")
-
-    def __str__(self) -> str:
-        return f"{self.key} @ {self.last_seq}"
-
-
-class AuditEvent(models.Model):
-    """Append-only record of something that happened. Never holds a secret."""
-
-    class ActorType(models.TextChoices):
-        USER = "user", "User"
-        API_KEY = "api_key", "API key"
-        SYSTEM = "system", "System"
-        ANONYMOUS = "anonymous", "Anonymous"
-
-    class Outcome(models.TextChoices):
-        SUCCESS = "success", "Success"
-        FAILURE = "failure", "Failure"
-        DENIED = "denied", "Denied"
-
-    # Null for account-level events (sign-up, failed sign-in) that belong to no tenant.
-    organization = models.ForeignKey(
-        "portal.Organization", null=True, blank=True, on_delete=models.CASCADE
-    )
-    chain = models.CharField(max_length=40)
-    seq = models.BigIntegerField()
-    created_at = models.DateTimeField()
-    actor_type = models.CharField(max_length=10, choices=ActorType.choices)
-    actor_id = models.CharField(max_length=64, blank=True)
-    actor_label = models.CharField(max_length=255, blank=True)
-    identifier = models.CharField(max_length=255, blank=True)
-    action = models.CharField(max_length=64)
-    target_type = models.CharField(max_length=64, blank=True)
-    target_id = models.CharField(max_length=255, blank=True)
-    outcome = models.CharField(max_length=10, choices=Outcome.choices, default=Outcome.SUCCESS)
-    metadata = models.JSONField(default=dict, blank=True)
-    request_id = models.CharField(max_length=64, blank=True)
-    ip = models.GenericIPAddressField(null=True, blank=True)
-    user_agent = models.CharField(max_length=255, blank=True)
-    prev_hash = models.CharField(max_length=64, blank=True)
-    hash = models.CharField(max_length=64)
-
-    objects = OrgQuerySet.as_manager()
-
-    class Meta:
-        constraints = [models.UniqueConstraint(fields=["chain", "seq"], name="audit_chain_seq")]
-        indexes = [
-            models.Index(fields=["organization", "-id"], name="audit_org_newest"),
-            models.Index(fields=["organization", "action", "-id"], name="audit_org_action"),
-            models.Index(fields=["organization", "identifier", "-id"], name="audit_org_ident"),
-            # The dashboard's tool activity: one action over a time window.
-            models.Index(
-                fields=["organization", "action", "created_at"], name="audit_org_action_time"
-            ),
-        ]
-
-    def __str__(self) -> str:
-        return f"#{self.pk} {self.action} ({self.outcome})"

@@ -1,15 +1,16 @@
-"""Background work (django-tasks): proactive token refresh, audit retention."""
+"""Background work (django-tasks) of connections: proactive token refresh, and the cleanup
+of authorizations nobody finished."""
 
 from django_tasks import task
 
-from connections import audit_log, oauth
+from connections import authorization, tokens
 
 
 @task()
 def refresh_expiring_tokens() -> dict[str, int]:
-    return oauth.refresh_expiring_accounts()
+    return tokens.refresh_expiring_accounts()
 
 
 @task()
-def prune_audit() -> int:
-    return sum(report.deleted for report in audit_log.prune_all())
+def prune_authorization_requests() -> dict[str, int]:
+    return authorization.prune_authorization_requests()

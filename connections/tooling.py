@@ -1,21 +1,49 @@
-"""What a provider's tool is, what a handler gets, and the errors a handler may raise.
+"""What a provider's tool is, and what its handler gets.
 
-Provider modules declare `Tool`s; `connections.tools` lists and executes them.
-Handlers never see the vault: they get a `ToolContext` with a ready access
-token and an httpx client, and raise the errors below, which the API maps to
-HTTP statuses and the agent runner turns into short text for the model.
+Provider packages declare `Tool`s; `connections.tools` lists and executes them.
+Handlers never see the vault: they get a `ToolContext` with the user's token
+already in hand and call the provider through it (`ctx.get`, `ctx.post`, …),
+which sends through the one transport and maps every failure
+(connections/providers/http.py). The errors they may raise are in
+connections/errors.py (re-exported here).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-import httpx
+from connections.errors import (
+    EgressBlocked,
+    ProviderTimeout,
+    ProviderUnavailable,
+    TokenRejected,
+    ToolConflict,
+    ToolError,
+    ToolForbidden,
+    ToolInvalid,
+    ToolNotFound,
+    ToolRateLimited,
+)
+from connections.providers import http
+from connections.providers.catalog import Provider
 
-from portal.errors import PortalError
+__all__ = [
+    "EgressBlocked",
+    "ProviderTimeout",
+    "ProviderUnavailable",
+    "TokenRejected",
+    "Tool",
+    "ToolConflict",
+    "ToolContext",
+    "ToolError",
+    "ToolForbidden",
+    "ToolInvalid",
+    "ToolNotFound",
+    "ToolRateLimited",
+]
 
 TOOL_NAME = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
 
@@ -37,53 +65,98 @@ class Tool:
 
 @dataclass
 class ToolContext:
-    access_token: str
+    """One call's view of the provider: base URL, the user's token, kept values.
+
+    The token never shows in a repr (DEBUG error pages print frames' locals).
+    """
+
+    provider: Provider
     api_base_url: str
-    http: httpx.Client
-    headers: dict[str, str] = field(default_factory=dict)
-    # Filled by the handler for the audit trail: the provider's HTTP status.
+    access_token: str = field(repr=False)
+    values: Mapping[str, str] = field(default_factory=dict)
+    # Filled for the audit trail: the provider's last HTTP status.
     http_status: int | None = None
 
+    def url(self, path: str) -> str:
+        """A path under the API base ("" is the base itself, e.g. a GraphQL endpoint)."""
+        if path.startswith(("http://", "https://")):
+            raise ValueError("Tools address the provider by path, under its API base.")
+        return self.api_base_url.rstrip("/") + ("/" + path.lstrip("/") if path else "")
 
-class ToolError(PortalError):
-    """A tool call the provider (or the portal) refused; safe to show to a user or a model."""
+    def origin_url(self, path: str) -> str:
+        """A path at the API's origin, outside its base (Atlassian's accessible-resources)."""
+        scheme, _, rest = self.api_base_url.partition("://")
+        return f"{scheme}://{rest.split('/', 1)[0]}/{path.lstrip('/')}"
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: dict[str, Any] | None = None,
+        json: Any = None,
+        data: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
+        absolute_url: str | None = None,
+    ) -> Any:
+        """Send as the user; return the parsed JSON answer (mapped errors otherwise)."""
+        response, body = http.call_api(
+            self.provider,
+            method,
+            absolute_url or self.url(path),
+            access_token=self.access_token,
+            headers=headers,
+            params=_clean(params),
+            json_body=json,
+            data=data,
+        )
+        self.http_status = response.status_code
+        return body
+
+    def raw(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
+        content: bytes | None = None,
+    ) -> http.ProviderResponse:
+        """The provider's answer as it is (the proxy); only a 401 raises (TokenRejected)."""
+        response = http.send_as_user(
+            self.provider,
+            method,
+            self.url(path),
+            access_token=self.access_token,
+            headers=headers,
+            params=params,
+            content=content,
+        )
+        self.http_status = response.status_code
+        return response
+
+    def get(self, path: str, **kwargs: Any) -> Any:
+        return self.request("GET", path, **kwargs)
+
+    def post(self, path: str, **kwargs: Any) -> Any:
+        return self.request("POST", path, **kwargs)
+
+    def patch(self, path: str, **kwargs: Any) -> Any:
+        return self.request("PATCH", path, **kwargs)
+
+    def put(self, path: str, **kwargs: Any) -> Any:
+        return self.request("PUT", path, **kwargs)
+
+    def delete(self, path: str, **kwargs: Any) -> Any:
+        return self.request("DELETE", path, **kwargs)
 
 
-class ToolForbidden(ToolError):
-    status = 403
-    code = "tool_forbidden"
-
-
-class ToolNotFound(ToolError):
-    status = 404
-    code = "not_found"
-
-
-class ToolInvalid(ToolError):
-    status = 422
-    code = "invalid_params"
-
-
-class ToolRateLimited(ToolError):
-    status = 429
-    code = "rate_limited"
-
-    def __init__(self, message: str, *, retry_after: int | None = None) -> None:
-        super().__init__(message, details={"retry_after": retry_after})
-        self.retry_after = retry_after
-
-
-class ProviderUnavailable(ToolError):
-    """5xx, network errors or an unexpected answer: retryable, the account is untouched."""
-
-    status = 502
-    code = "provider_unavailable"
-
-
-class ProviderTimeout(ProviderUnavailable):
-    status = 504
-    code = "provider_timeout"
-
-
-class TokenRejected(Exception):
-    """The provider answered 401 to this access token (internal: triggers refresh + retry)."""
+def _clean(params: dict[str, Any] | None) -> dict[str, Any] | None:
+    """Leave out unset query parameters; booleans as the lowercase words APIs expect."""
+    if params is None:
+        return None
+    return {
+        key: ("true" if value else "false") if isinstance(value, bool) else value
+        for key, value in params.items()
+        if value is not None and value != ""
+    }

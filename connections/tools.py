@@ -1,14 +1,21 @@
 """The per-user tool surface and tool execution as the user (DESIGN §4 flow 7).
 
-`list_tools` offers only tools of the identifier's ACTIVE accounts whose
-required scopes were granted and which the connection has not disabled.
-`execute_tool` validates the input against the tool's JSON Schema before any
-network call, runs the provider handler with the user's own token (refreshing
-once on a 401), maps failures to portal errors, and audits every call.
+`list_tools` offers only tools of the caller's ACTIVE accounts whose required
+scopes were granted and which the connection has not disabled. A tool is
+identified by (connection, tool): when the caller has accounts on two
+connections of one provider (github.com and GitHub Enterprise), its names are
+qualified as `<connection>__<tool>`.
+
+`execute_tool` validates the input against the tool's JSON Schema (and refuses
+text the audit trail could not store) before any network call, then writes the
+call's audit event *ahead* of the provider call (DESIGN §12 rule 17: a pending
+event in its own commit), runs the handler with the user's own token
+(refreshing once on a 401), and completes the event with the outcome.
 """
 
 from __future__ import annotations
 
+import logging
 import time
 import uuid
 from dataclasses import dataclass
@@ -20,21 +27,34 @@ from django.http import HttpRequest
 from django.utils import timezone
 from jsonschema import Draft202012Validator
 
-from connections import audit, oauth
-from connections.http import provider_client
-from connections.models import AccountStatus, AuthorizationRequest, ConnectedAccount
-from connections.providers import PROVIDERS
-from connections.tooling import TokenRejected, Tool, ToolContext, ToolForbidden, ToolInvalid
-from portal.errors import NotFound, PortalError
+from audit import trail
+from audit.models import AuditEvent
+from connections import accounts, authorization, tokens
+from connections.errors import (
+    NeedsReauthorization,
+    TokenRejected,
+    ToolCrashed,
+    ToolForbidden,
+    ToolInvalid,
+)
+from connections.identity import context_for
+from connections.models import AccountStatus, ConnectedAccount
+from connections.providers import providers
+from connections.tooling import Tool
+from core.errors import Conflict, NotFound, PortalError
+from core.prepared import PreparedQuery
+from core.text import first_unstorable_path
 from portal.models import Organization
-from portal.prepared import PreparedQuery
+
+logger = logging.getLogger(__name__)
 
 LAST_USED_RESOLUTION = timedelta(seconds=60)
+QUALIFIER = "__"
 
 
 @cache
 def tool_registry() -> dict[str, Tool]:
-    return {tool.name: tool for provider in PROVIDERS.values() for tool in provider.tools}
+    return {tool.name: tool for provider in providers().values() for tool in provider.tools}
 
 
 @cache
@@ -46,10 +66,12 @@ def _validator(tool_name: str) -> Draft202012Validator:
 class AvailableTool:
     tool: Tool
     connection_name: str
+    name: str  # what callers and models use: the tool's name, qualified when needed
 
     def as_dict(self) -> dict[str, Any]:
         return {
-            "name": self.tool.name,
+            "name": self.name,
+            "tool": self.tool.name,
             "description": self.tool.description,
             "input_schema": self.tool.input_schema,
             "connection_name": self.connection_name,
@@ -59,34 +81,44 @@ class AvailableTool:
         }
 
 
-def _active_accounts(org, identifier: str, connection_name: str | None = None):
-    accounts = (
-        ConnectedAccount.objects.for_org(org)
-        .filter(identifier=identifier, status=AccountStatus.ACTIVE, connection__enabled=True)
+def _allowed(tool: Tool, account: ConnectedAccount) -> bool:
+    return not missing_scopes(tool, account) and tool.name not in account.connection.disabled_tools
+
+
+def missing_scopes(tool: Tool, account: ConnectedAccount) -> list[str]:
+    return sorted(set(tool.required_scopes) - set(account.scopes))
+
+
+def list_tools(*, caller: Any, connection_name: str | None = None) -> list[AvailableTool]:
+    """One query, whatever the number of tools or accounts."""
+    active = (
+        ConnectedAccount.objects.for_org(caller.organization)
+        .filter(identifier=caller.identifier, status=AccountStatus.ACTIVE, connection__enabled=True)
         .select_related("connection")
+        .order_by("connection__name", "-is_default")
     )
     if connection_name:
-        accounts = accounts.filter(connection__name=connection_name)
-    return accounts
-
-
-def _allowed(tool: Tool, account: ConnectedAccount) -> bool:
-    return tool.name not in account.connection.disabled_tools and set(tool.required_scopes) <= set(
-        account.scopes
-    )
-
-
-def list_tools(org, identifier: str, connection_name: str | None = None) -> list[AvailableTool]:
-    """One query, whatever the number of tools or accounts."""
+        active = active.filter(connection__name=connection_name)
+    by_connection: dict[str, list[ConnectedAccount]] = {}
+    for account in active:
+        by_connection.setdefault(account.connection.name, []).append(account)
+    providers_seen: dict[str, int] = {}
+    for connection_accounts in by_connection.values():
+        key = connection_accounts[0].connection.provider
+        providers_seen[key] = providers_seen.get(key, 0) + 1
     available = []
-    for account in _active_accounts(org, identifier, connection_name).order_by("connection__name"):
-        for tool in account.connection.provider_spec.tools:
-            if _allowed(tool, account):
-                available.append(AvailableTool(tool, account.connection.name))
+    for name, connection_accounts in by_connection.items():
+        connection = connection_accounts[0].connection
+        qualify = providers_seen[connection.provider] > 1
+        for tool in connection.provider_spec.tools:
+            if any(_allowed(tool, account) for account in connection_accounts):
+                shown = f"{name}{QUALIFIER}{tool.name}" if qualify else tool.name
+                available.append(AvailableTool(tool, name, shown))
     return available
 
 
 def validate_params(tool: Tool, params: Any) -> dict[str, Any]:
+    """The schema's errors, all of them, with paths; and no text storage can't hold."""
     errors = sorted(_validator(tool.name).iter_errors(params), key=lambda e: e.json_path)
     if errors:
         details = [{"path": error.json_path, "message": error.message} for error in errors]
@@ -95,22 +127,47 @@ def validate_params(tool: Tool, params: Any) -> dict[str, Any]:
             + "; ".join(f"{d['path']}: {d['message']}" for d in details),
             details={"errors": details},
         )
+    try:
+        bad_path = first_unstorable_path(params)
+    except ValueError:
+        bad_path = "$"
+    if bad_path is not None:
+        raise ToolInvalid(
+            f"Invalid input for {tool.name}: {bad_path} contains NUL characters or lone "
+            "surrogates, which are not accepted.",
+            details={"errors": [{"path": bad_path, "message": "unacceptable characters"}]},
+        )
     return params
 
 
+def resolve_tool(name: str, connection_name: str | None) -> tuple[Tool, str | None]:
+    """A tool by its plain or qualified name (`<connection>__<tool>`)."""
+    tool = tool_registry().get(name)
+    if tool is None and QUALIFIER in name:
+        qualifier, _, plain = name.partition(QUALIFIER)
+        tool = tool_registry().get(plain)
+        if tool is not None:
+            if connection_name and connection_name != qualifier:
+                raise ToolInvalid("The tool name names another connection than connection_name.")
+            connection_name = qualifier
+    if tool is None:
+        raise NotFound(f"No tool named {name!r}.", code="tool_not_found")
+    return tool, connection_name
+
+
 def _accounts_for_tool(org, identifier: str, provider: str, connection_name: str = ""):
-    accounts = (
+    accounts_ = (
         ConnectedAccount.objects.for_org(org)
         .filter(identifier=identifier, connection__provider=provider, connection__enabled=True)
         .select_related("connection")
-        .order_by("connection__name")
+        .order_by("connection__name", "-is_default", "-updated_at")
     )
     if connection_name:
-        accounts = accounts.filter(connection__name=connection_name)
-    return accounts[:10]
+        accounts_ = accounts_.filter(connection__name=connection_name)
+    return accounts_[:20]
 
 
-# Every tool call starts here; compiled once (portal/prepared.py explains why).
+# Every tool call starts here; compiled once (core/prepared.py explains why).
 _ACCOUNTS_FOR_TOOL = PreparedQuery(
     _accounts_for_tool, org=Organization, identifier=str, provider=str
 )
@@ -119,138 +176,204 @@ _ACCOUNTS_FOR_TOOL_ON_CONNECTION = PreparedQuery(
 )
 
 
-def _resolve_account(
-    org, identifier: str, tool: Tool, connection_name: str | None
+def resolve_account(
+    *, caller: Any, provider: str, connection_name: str | None, account_id: Any = None
 ) -> ConnectedAccount:
+    """The account a call for this provider uses: on the named connection (or the only
+    one the caller has), the named account (or the only one, or the default)."""
     query, values = _ACCOUNTS_FOR_TOOL, {}
     if connection_name:
         query, values = _ACCOUNTS_FOR_TOOL_ON_CONNECTION, {"connection_name": connection_name}
-    candidates = query.run(org=org, identifier=identifier, provider=tool.provider, **values)
+    candidates = query.run(
+        org=caller.organization, identifier=caller.identifier, provider=provider, **values
+    )
     for candidate in candidates:
-        candidate.organization = org  # known already: no join, no extra query
-    active = [a for a in candidates if a.status == AccountStatus.ACTIVE]
+        candidate.organization = caller.organization  # known already: no join, no query
     if not candidates:
         raise NotFound(
-            f"{identifier!r} has no {tool.provider} account connected.",
+            f"{caller.identifier!r} has no {provider} account connected.",
             code="no_connected_account",
-            details={"provider": tool.provider, "identifier": identifier},
+            details={"provider": provider, "identifier": caller.identifier},
         )
+    connection_names = sorted({c.connection.name for c in candidates})
+    if len(connection_names) > 1:
+        live = sorted({c.connection.name for c in candidates if c.status == AccountStatus.ACTIVE})
+        if len(live) != 1:
+            raise Conflict(
+                f"{caller.identifier!r} has {provider} accounts on several connections: "
+                "name one (connection_name, or the qualified tool name).",
+                code="connection_ambiguous",
+                details={"connections": connection_names},
+            )
+        candidates = [c for c in candidates if c.connection.name == live[0]]
+    active = [a for a in candidates if a.status == AccountStatus.ACTIVE]
     if not active:
         raise needs_reauthorization(candidates[0])
-    account = active[0]
-    if not _allowed(tool, account):
-        missing = sorted(set(tool.required_scopes) - set(account.scopes))
-        raise ToolForbidden(
-            f"{tool.name} is not available to this account"
-            + (f" (missing scopes: {', '.join(missing)})" if missing else " (disabled by an admin)")
-            + ".",
-            code="tool_not_allowed",
-            details={"missing_scopes": missing},
-        )
-    return account
+    return accounts.choose_account(active, account_id)
 
 
-def needs_reauthorization(account: ConnectedAccount) -> oauth.NeedsReauthorization:
-    """409 with a fresh link when the account's owner is a portal user who can finish it."""
-    error = oauth._needs_reauthorization(account)
-    link = None
-    if account.user_id is not None and account.connection.enabled:
-        auth_request = oauth.create_authorization_request(
-            account=account, flow=AuthorizationRequest.Flow.PORTAL
-        )
-        link = oauth.authorization_link(auth_request)
-    error.details["authorization_link"] = link
+def needs_reauthorization(account: ConnectedAccount, *, request: HttpRequest | None = None):
+    """409 with a link, when the account's owner is a portal user who can finish it."""
+    error = accounts.needs_reauthorization(account)
+    error.details["authorization_link"] = authorization.reconnect_link(
+        account=account, request=request
+    )
     return error
 
 
-def _run(tool: Tool, account: ConnectedAccount, params: dict, ctx_box: list) -> Any:
-    try:
-        return _call_with_refresh(tool, account, params, ctx_box)
-    except oauth.NeedsReauthorization:
-        account.refresh_from_db(fields=["status", "status_reason"])
-        raise needs_reauthorization(account) from None
-
-
-def _call_with_refresh(tool: Tool, account: ConnectedAccount, params: dict, ctx_box: list) -> Any:
-    connection = account.connection
-    token = oauth.get_access_token(account, reread=False)  # the row was read just now
-    for attempt in (1, 2):
-        ctx = ToolContext(
-            access_token=token,
-            api_base_url=connection.endpoint("api_base_url"),
-            http=provider_client(),
-            headers=dict(connection.provider_spec.api_headers),
+def _check_allowed(tool: Tool, account: ConnectedAccount, request: HttpRequest | None) -> None:
+    if tool.name in account.connection.disabled_tools:
+        raise ToolForbidden(
+            f"{tool.name} is disabled on {account.connection.name} by an admin.",
+            code="tool_not_allowed",
+            details={"missing_scopes": []},
         )
-        ctx_box[:] = [ctx]
+    missing = missing_scopes(tool, account)
+    if missing:
+        # Incremental consent: a link that asks for what is missing, in addition.
+        raise ToolForbidden(
+            f"{tool.name} needs scopes this account has not granted: {', '.join(missing)}. "
+            "Authorize again to grant them.",
+            code="insufficient_scope",
+            details={
+                "missing_scopes": missing,
+                "authorization_link": authorization.reconnect_link(
+                    account=account, extra_scopes=tuple(missing), request=request
+                ),
+            },
+        )
+
+
+def call_as(account: ConnectedAccount, call: Any, ctx_box: list | None = None) -> Any:
+    """Run `call(ctx)` with the account's token; on a 401, refresh once (only if the stored
+    token is still the one that failed, DESIGN §7 rule 7) and retry."""
+    token = tokens.get_access_token(account, reread=False)  # the row was read just now
+    for attempt in (1, 2):
+        ctx = context_for(account.connection, token, account.provider_data or {})
+        if ctx_box is not None:
+            ctx_box[:] = [ctx]
         try:
-            return tool.handler(ctx, params)
+            return call(ctx)
         except TokenRejected:
             if attempt == 2:
-                oauth._expire(account, "The provider rejected a freshly refreshed token.")
-                raise oauth.NeedsReauthorization("Re-authorization needed.") from None
-            # DESIGN §7 rule 7: refresh only if the stored token is still the one that failed.
-            token = oauth.refresh_access_token(account, failed_access_token=token)
+                tokens.expire(account, "The provider rejected a freshly refreshed token.")
+                raise NeedsReauthorization("Re-authorization needed.") from None
+            token = tokens.refresh_access_token(account, failed_access_token=token)
     raise AssertionError("unreachable")
 
 
+def run_on_account(
+    account: ConnectedAccount, call: Any, *, ctx_box: list, request: HttpRequest | None
+) -> Any:
+    """call_as, with failures a person can act on: a reconnect link when the account
+    needs authorizing, and a logged ToolCrashed when provider code broke on an answer."""
+    try:
+        return call_as(account, call, ctx_box)
+    except NeedsReauthorization:
+        account.refresh_from_db(fields=["status", "status_reason"])
+        raise needs_reauthorization(account, request=request) from None
+    except PortalError:
+        raise
+    except Exception:
+        logger.exception("%s code failed on the provider's answer", account.connection.provider)
+        raise ToolCrashed(
+            "The tool failed on the provider's answer; the error was logged."
+        ) from None
+
+
+def _outcome(error: PortalError | None) -> str:
+    if error is None:
+        return AuditEvent.Outcome.SUCCESS
+    return AuditEvent.Outcome.DENIED if error.status in (403, 409) else AuditEvent.Outcome.FAILURE
+
+
 def execute_tool(
-    org,
-    identifier: str,
+    *,
+    caller: Any,
     tool_name: str,
     params: Any,
     connection_name: str | None = None,
-    *,
-    actor: audit.Actor | None = None,
-    request: HttpRequest | None = None,
+    account_id: Any = None,
     run_id: str | None = None,
+    via: str = "api",
+    actor: trail.Actor | None = None,
+    request: HttpRequest | None = None,
 ) -> dict[str, Any]:
-    """Run one tool as the identifier's connected account → {"data", "execution_id"}."""
+    """Run one tool as the caller's connected account → {"data", "execution_id"}."""
     execution_id = uuid.uuid4().hex
     started = time.perf_counter()
-    tool = tool_registry().get(tool_name)
-    ctx_box: list[ToolContext] = []
-    outcome, status, error = audit.AuditEvent.Outcome.SUCCESS, 200, None
-    account = None
+    actor = actor or trail.Actor.of(caller)
+    base = {
+        "tool": str(tool_name)[:100],
+        "connection": connection_name,
+        "execution_id": execution_id,
+        "params": params if isinstance(params, dict) else str(params)[:200],
+        "run_id": run_id,
+        "via": via,
+    }
+    ctx_box: list = []
+    intent = None
+    data, error = None, None
     try:
-        if tool is None:
-            raise NotFound(f"No tool named {tool_name!r}.", code="tool_not_found")
+        tool, connection_name = resolve_tool(str(tool_name), connection_name)
         validate_params(tool, params)
-        account = _resolve_account(org, identifier, tool, connection_name)
-        data = _run(tool, account, params, ctx_box)
-    except PortalError as exc:
-        error, status = exc, exc.status
-        outcome = (
-            audit.AuditEvent.Outcome.DENIED
-            if exc.status in (403, 409)
-            else audit.AuditEvent.Outcome.FAILURE
+        account = resolve_account(
+            caller=caller,
+            provider=tool.provider,
+            connection_name=connection_name,
+            account_id=account_id,
         )
-    latency_ms = round((time.perf_counter() - started) * 1000, 1)
-    if account is not None and (
-        account.last_used_at is None or timezone.now() - account.last_used_at > LAST_USED_RESOLUTION
-    ):
-        ConnectedAccount.objects.filter(pk=account.pk).update(last_used_at=timezone.now())
-    audit.record(
-        action="tool.executed",
-        organization=org,
-        actor=actor,
-        request=request,
-        identifier=identifier,
-        target_type="tool",
-        target_id=tool_name[:255],
-        outcome=outcome,
-        metadata={
-            "tool": tool_name[:100],
-            "connection": account.connection.name if account else connection_name,
-            "execution_id": execution_id,
-            "status": status,
-            "provider_status": ctx_box[0].http_status if ctx_box else None,
-            "latency_ms": latency_ms,
-            "params": params if isinstance(params, dict) else str(params)[:200],
-            "error": error.code if error else None,
-            "run_id": run_id,
-        },
-    )
+        _check_allowed(tool, account, request)
+        base |= {
+            "tool": tool.name,
+            "connection": account.connection.name,
+            "account": str(account.pk),
+        }
+        intent = trail.begin(
+            action="tool.executed",
+            started_action="tool.started",
+            organization=caller.organization,
+            actor=actor,
+            request=request,
+            identifier=caller.identifier,
+            target_type="tool",
+            target_id=tool.name,
+            metadata=base,
+        )
+        data = run_on_account(
+            account, lambda ctx: tool.handler(ctx, params), ctx_box=ctx_box, request=request
+        )
+        _touch(account)
+    except PortalError as exc:
+        error = exc
+    metadata = {
+        **base,
+        "status": error.status if error else 200,
+        "provider_status": ctx_box[0].http_status if ctx_box else None,
+        "latency_ms": round((time.perf_counter() - started) * 1000, 1),
+        "error": error.code if error else None,
+    }
+    if intent is not None:
+        trail.complete(intent, outcome=_outcome(error), request=request, metadata=metadata)
+    else:  # refused before any provider call: one event says so
+        trail.record(
+            action="tool.executed",
+            organization=caller.organization,
+            actor=actor,
+            request=request,
+            identifier=caller.identifier,
+            target_type="tool",
+            target_id=str(tool_name)[:255],
+            outcome=_outcome(error),
+            metadata=metadata,
+        )
     if error is not None:
         error.details = {**(error.details or {}), "execution_id": execution_id}
         raise error
     return {"data": data, "execution_id": execution_id}
+
+
+def _touch(account: ConnectedAccount) -> None:
+    now = timezone.now()
+    if account.last_used_at is None or now - account.last_used_at > LAST_USED_RESOLUTION:
+        ConnectedAccount.objects.filter(pk=account.pk).update(last_used_at=now)

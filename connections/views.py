@@ -1,98 +1,107 @@
 """Pages: connections (owners/admins), the per-user connect page, the OAuth redirects,
-and the admin list of connected accounts."""
+the admin list of connected accounts, and the tool explorer."""
 
 from __future__ import annotations
 
 import json
-from urllib.parse import urlencode
+import uuid
 
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.db.models import Count, Q
-from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from connections import audit, audit_log, configuration, explorer, oauth, tools
-from connections.forms import ConnectionForm
-from connections.models import (
-    AccountStatus,
-    AuditEvent,
-    AuthorizationRequest,
-    ConnectedAccount,
-    Connection,
+from connections import (
+    accounts,
+    authorization,
+    configuration,
+    explorer,
+    setup_guide,
+    tools,
 )
-from connections.providers import PROVIDERS
-from portal.decorators import org_page
-from portal.errors import NotFound, PortalError
+from connections.errors import AuthorizationFailed
+from connections.forms import ConnectionForm
+from connections.models import AccountStatus, AuthorizationRequest, ConnectedAccount, Connection
+from connections.providers import get_provider
+from core.decorators import org_page
+from core.errors import Invalid, NotFound, PortalError
 
 # --- Connections (owners/admins) ------------------------------------------------------
 
 
-@org_page(manager=True, on_error="connections")
+@org_page(manager=True)
 def connection_list(request: HttpRequest) -> HttpResponse:
-    form = ConnectionForm(request.POST or None, initial={"provider": "monday", "name": "monday"})
-    if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
-        try:
-            connection = configuration.create_connection(
-                org=request.organization,
-                request=request,
-                name=data["name"],
-                provider=data["provider"],
-                **_connection_values(data),
-            )
-        except PortalError as exc:
-            form.add_error(None, exc.message)
-        else:
-            messages.success(request, f"Connection “{connection.name}” created.")
-            return redirect("connection_detail", name=connection.name)
+    """The organization's connections, and every provider one can add."""
     connections = Connection.objects.for_org(request.organization)
-    redirect_uris = [
-        (provider.display_name, oauth.provider_redirect_uri(provider.key, request))
-        for provider in PROVIDERS.values()
-        if provider.is_oauth2
-    ]
     return render(
         request,
         "connections/connection_list.html",
-        {"form": form, "connections": connections, "redirect_uris": redirect_uris},
+        {"connections": connections, "catalog": setup_guide.providers_for_setup(request=request)},
     )
 
 
-def _connection_values(data: dict) -> dict:
-    values = {
-        key: data[key]
-        for key in (
-            "client_id",
-            "enabled",
-            "authorization_url",
-            "token_url",
-            "revoke_url",
-            "api_base_url",
-        )
-    }
+def _connection_values(form: ConnectionForm) -> dict:
+    data = form.cleaned_data
+    values = {key: data[key] for key in ("client_id", "enabled", *configuration.ENDPOINT_FIELDS)}
+    values["settings"] = form.settings()
     if data.get("scopes"):
         values["scopes"] = data["scopes"]
     values["client_secret"] = data.get("client_secret") or ""
     return values
 
 
+@org_page(manager=True, on_error="connections")
+def connection_new(request: HttpRequest, provider: str) -> HttpResponse:
+    """Set up one provider: where to register the app, the redirect URI, then the form."""
+    spec = get_provider(provider)
+    if spec is None:
+        raise NotFound("No such provider.")
+    form = ConnectionForm(
+        request.POST or None, provider=spec, initial={"name": spec.key, "enabled": True}
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            connection = configuration.create_connection(
+                org=request.organization,
+                caller=request.caller,
+                request=request,
+                name=form.cleaned_data["name"],
+                provider=spec.key,
+                **_connection_values(form),
+            )
+        except PortalError as exc:
+            form.add_error(None, exc.message)
+        else:
+            messages.success(request, f"Connection “{connection.name}” created.")
+            return redirect("connection_detail", name=connection.name)
+    return render(
+        request,
+        "connections/connection_new.html",
+        {"form": form, "guide": setup_guide.describe(spec, request=request)},
+    )
+
+
 @org_page(manager=True)
 def connection_detail(request: HttpRequest, name: str) -> HttpResponse:
     connection = configuration.get_connection(request.organization, name)
+    spec = connection.provider_spec
     initial = {
         "client_id": connection.client_id,
         "scopes": " ".join(connection.scopes),
         "enabled": connection.enabled,
         **{field: getattr(connection, field) for field in configuration.ENDPOINT_FIELDS},
+        **{f"setting_{k}": v for k, v in (connection.settings or {}).items()},
     }
-    form = ConnectionForm(request.POST or None, initial=initial, editing=True)
+    form = ConnectionForm(request.POST or None, provider=spec, initial=initial, editing=True)
     if request.method == "POST" and form.is_valid():
         try:
             configuration.update_connection(
-                connection=connection, request=request, **_connection_values(form.cleaned_data)
+                connection=connection,
+                caller=request.caller,
+                request=request,
+                **_connection_values(form),
             )
         except PortalError as exc:
             form.add_error(None, exc.message)
@@ -102,7 +111,7 @@ def connection_detail(request: HttpRequest, name: str) -> HttpResponse:
     context = {
         "connection": connection,
         "form": form,
-        "redirect_uri": oauth.redirect_uri_for(connection, request),
+        "guide": setup_guide.describe(spec, request=request),
         "account_counts": _status_counts(connection),
     }
     return render(request, "connections/connection_detail.html", context)
@@ -117,8 +126,19 @@ def _status_counts(connection: Connection) -> dict[str, int]:
 @require_POST
 def connection_delete(request: HttpRequest, name: str) -> HttpResponse:
     connection = configuration.get_connection(request.organization, name)
-    configuration.delete_connection(connection=connection, request=request)
-    messages.success(request, f"Connection “{name}” deleted, with its connected accounts.")
+    result = configuration.delete_connection(
+        connection=connection, caller=request.caller, request=request
+    )
+    note = (
+        f" {result['failed']} revocation(s) at the provider failed (audited)."
+        if result["failed"]
+        else ""
+    )
+    messages.success(
+        request,
+        f"Connection “{name}” deleted; {result['revoked']} account token(s) revoked at the "
+        f"provider.{note}",
+    )
     return redirect("connections")
 
 
@@ -129,46 +149,91 @@ def connection_delete(request: HttpRequest, name: str) -> HttpResponse:
 def connected_accounts(request: HttpRequest) -> HttpResponse:
     org = request.organization
     connections = Connection.objects.for_org(org).filter(enabled=True)
-    accounts = {
-        account.connection_id: account
-        for account in ConnectedAccount.objects.for_org(org).filter(
-            identifier=request.user.identifier
-        )
-    }
-    rows = [(connection, accounts.get(connection.pk)) for connection in connections]
+    mine: dict = {}
+    for account in (
+        ConnectedAccount.objects.for_org(org)
+        .filter(identifier=request.caller.identifier)
+        .order_by("-is_default", "created_at")
+    ):
+        mine.setdefault(account.connection_id, []).append(account)
+    rows = []
+    for connection in connections:
+        own = [
+            a
+            for a in mine.get(connection.pk, [])
+            if a.status not in (AccountStatus.PENDING_AUTH, AccountStatus.DISCONNECTED)
+            or a.provider_account_id
+        ]
+        rows.append((connection, own))
     return render(request, "connections/connected_accounts.html", {"rows": rows})
+
+
+def _own_account(request: HttpRequest, connection: Connection) -> ConnectedAccount | None:
+    """The account the form names (by id, among the caller's own), else their default."""
+    own = (
+        ConnectedAccount.objects.for_org(request.organization)
+        .select_related("connection", "organization")
+        .filter(connection=connection, identifier=request.caller.identifier)
+        .order_by("-is_default", "-updated_at")
+    )
+    account_id = request.POST.get("account_id", "")
+    if account_id:
+        try:
+            return own.filter(pk=uuid.UUID(account_id)).first()
+        except ValueError:
+            return None
+    return own.first()
 
 
 @org_page(on_error="connected_accounts")
 @require_POST
 def connect(request: HttpRequest, name: str) -> HttpResponse:
-    """Start the portal flow for the signed-in user's own identifier."""
+    """Start the portal flow for the signed-in user's own identifier: connect, reconnect
+    one account (account_id), or add another account at the provider (add=1)."""
     connection = configuration.get_connection(request.organization, name, enabled_only=True)
-    account, _ = oauth.get_or_create_connected_account(
-        org=request.organization,
-        connection=connection,
-        identifier=request.user.identifier,
+    account = _own_account(request, connection) if request.POST.get("account_id") else None
+    if request.POST.get("account_id") and account is None:
+        raise NotFound("You have no such account on this connection.")
+    if account is None:
+        account, _ = accounts.get_or_create_connected_account(
+            organization=request.organization,
+            connection=connection,
+            identifier=request.caller.identifier,
+            request=request,
+        )
+    auth_request = authorization.create_authorization_request(
+        account=account,
+        caller=request.caller,
+        initiated_by=request.user,
+        add_account=request.POST.get("add") == "1",
         request=request,
     )
-    auth_request = oauth.create_authorization_request(
-        account=account, initiated_by=request.user, request=request
-    )
-    return redirect(oauth.provider_authorization_url(auth_request))
+    return redirect(authorization.provider_authorization_url(auth_request))
 
 
 @org_page(on_error="connected_accounts")
 @require_POST
 def disconnect_own(request: HttpRequest, name: str) -> HttpResponse:
-    account = (
-        ConnectedAccount.objects.for_org(request.organization)
-        .select_related("connection", "organization")
-        .filter(connection__name=name, identifier=request.user.identifier)
-        .first()
-    )
+    connection = configuration.get_connection(request.organization, name)
+    account = _own_account(request, connection)
     if account is None:
         raise NotFound("You have no account on this connection.")
-    oauth.disconnect(account=account, request=request)
-    messages.success(request, f"{account.connection.name} disconnected.")
+    accounts.disconnect(account=account, request=request)
+    messages.success(request, f"{account.connection.name} ({account.display_label}) disconnected.")
+    return redirect("connected_accounts")
+
+
+@org_page(on_error="connected_accounts")
+@require_POST
+def make_default(request: HttpRequest, name: str) -> HttpResponse:
+    connection = configuration.get_connection(request.organization, name)
+    account = _own_account(request, connection)
+    if account is None:
+        raise NotFound("You have no such account on this connection.")
+    if account.status != AccountStatus.ACTIVE:
+        raise Invalid("Only an active account can be the default.", code="account_not_active")
+    accounts.set_default(account=account, request=request)
+    messages.success(request, f"Tools now use {account.display_label} by default.")
     return redirect("connected_accounts")
 
 
@@ -183,22 +248,24 @@ def oauth_authorize(request: HttpRequest, auth_request_id) -> HttpResponse:
     if auth_request is None:
         return _oauth_error(request, "This authorization link is not valid.", status=404)
     try:
-        return redirect(oauth.provider_authorization_url(auth_request))
-    except oauth.AuthorizationFailed as exc:
+        return redirect(authorization.provider_authorization_url(auth_request))
+    except AuthorizationFailed as exc:
         return _oauth_error(request, exc.message)
 
 
 def oauth_callback(request: HttpRequest, provider: str) -> HttpResponse:
     try:
-        result = oauth.complete_authorization(
+        result = authorization.complete_authorization(
             provider_key=provider, params=request.GET.dict(), request=request
         )
-    except oauth.AuthorizationFailed as exc:
+    except AuthorizationFailed as exc:
         return _oauth_error(request, exc.message)
     if result.activated:
+        account = result.account
         messages.success(
             request,
-            f"Your {result.account.connection.provider_spec.display_name} account is connected.",
+            f"Your {account.connection.provider_spec.display_name} account is connected"
+            + (f" as {account.provider_account_label}." if account.provider_account_label else "."),
         )
     return redirect(result.redirect_url)
 
@@ -217,21 +284,23 @@ def _oauth_error(request: HttpRequest, message: str, status: int = 400) -> HttpR
 @org_page(manager=True, on_error="connected_accounts_admin")
 def connected_accounts_admin(request: HttpRequest) -> HttpResponse:
     org = request.organization
-    accounts = (
+    listed = (
         ConnectedAccount.objects.for_org(org)
         .select_related("connection", "user")
         .order_by("connection__name", "identifier")
     )
     filters = {key: request.GET.get(key, "").strip() for key in ("connection", "status", "q")}
     if filters["connection"]:
-        accounts = accounts.filter(connection__name=filters["connection"])
+        listed = listed.filter(connection__name=filters["connection"])
     if filters["status"]:
-        accounts = accounts.filter(status=filters["status"])
+        listed = listed.filter(status=filters["status"])
     if filters["q"]:
-        accounts = accounts.filter(
-            Q(identifier__icontains=filters["q"]) | Q(user__email__icontains=filters["q"])
+        listed = listed.filter(
+            Q(identifier__icontains=filters["q"])
+            | Q(user__email__icontains=filters["q"])
+            | Q(provider_account_label__icontains=filters["q"])
         )
-    page = Paginator(accounts, 50).get_page(request.GET.get("page"))
+    page = Paginator(listed, 50).get_page(request.GET.get("page"))
     context = {
         "page": page,
         "filters": filters,
@@ -252,7 +321,7 @@ def admin_disconnect(request: HttpRequest, account_id) -> HttpResponse:
     )
     if account is None:
         raise NotFound("No such connected account.")
-    oauth.disconnect(account=account, request=request)
+    accounts.disconnect(account=account, request=request)
     messages.success(request, f"{account.identifier} disconnected from {account.connection.name}.")
     return redirect("connected_accounts_admin")
 
@@ -262,17 +331,14 @@ def admin_disconnect(request: HttpRequest, account_id) -> HttpResponse:
 
 @org_page()
 def tool_list(request: HttpRequest) -> HttpResponse:
-    available = tools.list_tools(request.organization, request.user.identifier)
+    available = tools.list_tools(caller=request.caller)
     return render(request, "connections/tool_list.html", {"available": available})
 
 
 @org_page()
 def tool_detail(request: HttpRequest, tool_name: str) -> HttpResponse:
     """A form generated from the tool's schema; runs it as the signed-in user."""
-    available = {
-        entry.tool.name: entry
-        for entry in tools.list_tools(request.organization, request.user.identifier)
-    }
+    available = {entry.name: entry for entry in tools.list_tools(caller=request.caller)}
     entry = available.get(tool_name)
     if entry is None:
         raise NotFound("This tool is not available to your connected accounts.")
@@ -281,11 +347,11 @@ def tool_detail(request: HttpRequest, tool_name: str) -> HttpResponse:
         try:
             params = explorer.params_from_form(entry.tool, request.POST)
             context["result"] = tools.execute_tool(
-                request.organization,
-                request.user.identifier,
-                tool_name,
-                params,
-                entry.connection_name,
+                caller=request.caller,
+                tool_name=entry.tool.name,
+                params=params,
+                connection_name=entry.connection_name,
+                via="explorer",
                 request=request,
             )
             context["result_json"] = json.dumps(context["result"]["data"], indent=2)
@@ -293,100 +359,3 @@ def tool_detail(request: HttpRequest, tool_name: str) -> HttpResponse:
             context["error"] = exc
     template = "connections/_tool_result.html" if request.htmx else "connections/tool_detail.html"
     return render(request, template, context)
-
-
-# --- Audit log review ---------------------------------------------------------------------
-
-
-def _audit_events(request: HttpRequest):
-    return audit_log.visible_events(
-        request.organization, membership=request.membership, user=request.user
-    )
-
-
-@org_page()
-def audit_list(request: HttpRequest) -> HttpResponse:
-    filters = audit_log.Filters.from_query(request.GET)
-    error, page = "", None
-    try:
-        page = audit_log.page(filters.apply(_audit_events(request)), request.GET.get("before"))
-    except PortalError as exc:
-        error = exc.message
-    context = {
-        "filters": filters,
-        "query": urlencode(filters.as_query()),
-        "page": page,
-        "error": error,
-        "outcomes": AuditEvent.Outcome.choices,
-        "connection_names": Connection.objects.for_org(request.organization).values_list(
-            "name", flat=True
-        ),
-        "sees_all": request.membership.can_read_audit,
-    }
-    return render(request, "connections/audit_list.html", context, status=400 if error else 200)
-
-
-@org_page()
-def audit_detail(request: HttpRequest, event_id: int) -> HttpResponse:
-    event = _audit_events(request).filter(pk=event_id).first()
-    if event is None:
-        raise NotFound("No such event.")
-    context = {"event": event, "metadata": json.dumps(event.metadata, indent=2, sort_keys=True)}
-    return render(request, "connections/audit_detail.html", context)
-
-
-@org_page()
-def audit_chain_status(request: HttpRequest) -> HttpResponse:
-    """Loaded after the page (htmx): verifying a long chain takes a moment."""
-    if not request.membership.can_read_audit:
-        raise NotFound("Only owners, admins and auditors verify the chain.")
-    report = audit.verify_organization(request.organization)
-    return render(request, "connections/_audit_chain.html", {"report": report})
-
-
-@org_page()
-def audit_export(request: HttpRequest, fmt: str) -> HttpResponse:
-    filters = audit_log.Filters.from_query(request.GET)
-    try:
-        events = filters.apply(_audit_events(request))
-    except PortalError as exc:
-        return render(
-            request,
-            "connections/audit_list.html",
-            {"filters": filters, "error": exc.message, "page": None},
-            status=400,
-        )
-    stamp = timezone.now().strftime("%Y%m%d-%H%M%S")
-    if fmt == "csv":
-        response = StreamingHttpResponse(audit_log.export_csv(events), content_type="text/csv")
-    else:
-        response = StreamingHttpResponse(
-            audit_log.export_jsonl(events), content_type="application/x-ndjson"
-        )
-    response["Content-Disposition"] = (
-        f'attachment; filename="audit-{request.organization.slug}-{stamp}.{fmt}"'
-    )
-    audit.record(
-        action="audit.exported",
-        organization=request.organization,
-        request=request,
-        target_type="audit_log",
-        target_id=fmt,
-        metadata={"filters": filters.as_query()},
-    )
-    return response
-
-
-@org_page(on_error="audit")
-@require_POST
-def audit_retention(request: HttpRequest) -> HttpResponse:
-    audit_log.set_retention(
-        org=request.organization,
-        days=request.POST.get("days"),
-        actor_membership=request.membership,
-        request=request,
-    )
-    messages.success(
-        request, f"Events are now kept for {request.organization.audit_retention_days} days."
-    )
-    return redirect("audit")

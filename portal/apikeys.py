@@ -12,11 +12,11 @@ from django.db import transaction
 from django.http import HttpRequest
 from django.utils import timezone
 
-from connections import audit
-from portal.errors import Invalid, NotFound
-from portal.models import ApiKey, Membership, Organization
-from portal.organizations import require_manager
-from portal.prepared import PreparedQuery
+from audit import trail
+from core.errors import Invalid, NotFound
+from core.prepared import PreparedQuery
+from portal.callers import Caller
+from portal.models import ApiKey
 
 KEY_PATTERN = re.compile(r"^ap_([A-Za-z0-9]{8})_([A-Za-z0-9_-]{20,128})$")
 PREFIX_ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789"
@@ -35,15 +35,14 @@ def _hash(secret: str) -> str:
 
 def mint_api_key(
     *,
-    org: Organization,
+    caller: Caller,
     name: str,
-    actor_membership: Membership | None,
     expires_at: datetime | None = None,
     request: HttpRequest | None = None,
 ) -> tuple[ApiKey, str]:
     """Create a key; the returned plaintext is shown once and never stored."""
-    require_manager(org, actor_membership)
-    created_by = actor_membership.user
+    caller.require_manager()
+    org, created_by = caller.organization, caller.user
     name = (name or "").strip()
     if not name:
         raise Invalid(
@@ -64,10 +63,10 @@ def mint_api_key(
             created_by=created_by,
             expires_at=expires_at,
         )
-        audit.record(
+        trail.record(
             action="api_key.created",
             organization=org,
-            actor=audit.Actor.user(created_by),
+            caller=caller,
             request=request,
             target_type="api_key",
             target_id=prefix,
@@ -76,7 +75,7 @@ def mint_api_key(
     return key, f"ap_{prefix}_{secret}"
 
 
-# Every API request authenticates here; compiled once (portal/prepared.py says why).
+# Every API request authenticates here; compiled once (core/prepared.py says why).
 _KEY_BY_PREFIX = PreparedQuery(
     lambda prefix: ApiKey.objects.select_related("organization").filter(prefix=prefix)[:1],
     prefix=str,
@@ -102,14 +101,9 @@ def authenticate_api_key(raw: str) -> ApiKey:
     return key
 
 
-def revoke_api_key(
-    *,
-    org: Organization,
-    key_id: int,
-    actor_membership: Membership | None,
-    request: HttpRequest | None = None,
-) -> ApiKey:
-    require_manager(org, actor_membership)
+def revoke_api_key(*, caller: Caller, key_id: int, request: HttpRequest | None = None) -> ApiKey:
+    caller.require_manager()
+    org = caller.organization
     with transaction.atomic():
         key = ApiKey.objects.for_org(org).select_for_update().filter(pk=key_id).first()
         if key is None:
@@ -117,9 +111,10 @@ def revoke_api_key(
         if key.revoked_at is None:
             key.revoked_at = timezone.now()
             key.save(update_fields=["revoked_at"])
-            audit.record(
+            trail.record(
                 action="api_key.revoked",
                 organization=org,
+                caller=caller,
                 request=request,
                 target_type="api_key",
                 target_id=key.prefix,

@@ -9,7 +9,7 @@ from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
 
-from portal.tenancy import OrgOwned, OrgQuerySet
+from core.tenancy import OrgOwned, OrgQuerySet
 
 
 class UserManager(BaseUserManager):

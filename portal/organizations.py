@@ -10,13 +10,15 @@ from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
+from django.dispatch import Signal
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.text import slugify
 
-from connections import audit
-from portal.errors import Conflict, Forbidden, Invalid, NotFound
+from audit import trail
+from core.errors import Conflict, Forbidden, Invalid, NotFound
+from portal.callers import Caller
 from portal.models import Invitation, Membership, Organization, Role, User
 
 INVITATION_MAX_AGE = timedelta(days=7)
@@ -41,10 +43,10 @@ def create_organization(
     with transaction.atomic():
         org = Organization.objects.create(name=name[:100], slug=_unique_slug(name))
         Membership.objects.create(organization=org, user=owner, role=Role.OWNER)
-        audit.record(
+        trail.record(
             action="organization.created",
             organization=org,
-            actor=audit.Actor.user(owner),
+            actor=trail.Actor.user(owner),
             request=request,
             target_type="organization",
             target_id=org.slug,
@@ -65,41 +67,41 @@ def _owner_count(org: Organization) -> int:
     return Membership.objects.for_org(org).filter(role=Role.OWNER).count()
 
 
-def require_manager(org: Organization, actor_membership: Membership | None) -> None:
-    if actor_membership is None or not actor_membership.can_manage:
-        raise Forbidden("Only owners and admins can do this.")
-
-
-def _check_role_grant(actor_membership: Membership | None, role: str) -> None:
+def _check_role_grant(caller: Caller, role: str) -> None:
     if role not in Role.values:
         raise Invalid(f"Unknown role {role!r}.", code="invalid_role")
     # Admins manage members but cannot mint owners: ownership is granted by owners.
-    if role == Role.OWNER and (actor_membership is None or actor_membership.role != Role.OWNER):
+    if role == Role.OWNER and caller.role != Role.OWNER:
         raise Forbidden("Only owners can make someone an owner.")
 
 
+def _lock_organization(org: Organization) -> None:
+    """Serialize every change to the organization's owners on its row (DESIGN: the last
+    owner). Locking only the membership being changed would let two concurrent
+    removals of two different owners both see "another owner is left"."""
+    Organization.objects.select_for_update().filter(pk=org.pk).first()
+
+
 def change_role(
-    *,
-    org: Organization,
-    membership_id: int,
-    role: str,
-    actor_membership: Membership | None,
-    request: HttpRequest | None = None,
+    *, caller: Caller, membership_id: int, role: str, request: HttpRequest | None = None
 ) -> Membership:
+    org = caller.organization
     with transaction.atomic():
+        _lock_organization(org)
         membership = _locked_membership(org, membership_id)  # a foreign id is a 404 first
-        require_manager(org, actor_membership)
-        _check_role_grant(actor_membership, role)
-        if membership.role == Role.OWNER and actor_membership.role != Role.OWNER:
+        caller.require_manager()
+        _check_role_grant(caller, role)
+        if membership.role == Role.OWNER and caller.role != Role.OWNER:
             raise Forbidden("Only owners can change another owner's role.")
         old_role = membership.role
         if old_role == Role.OWNER and role != Role.OWNER and _owner_count(org) <= 1:
             raise Conflict("An organization keeps at least one owner.", code="last_owner")
         membership.role = role
         membership.save(update_fields=["role"])
-        audit.record(
+        trail.record(
             action="member.role_changed",
             organization=org,
+            caller=caller,
             request=request,
             target_type="user",
             target_id=membership.user.email,
@@ -109,7 +111,6 @@ def change_role(
 
 
 def _locked_membership(org: Organization, membership_id: int) -> Membership:
-    # Locking the org's owner rows would be finer; one row lock per change is enough here.
     try:
         return (
             Membership.objects.for_org(org)
@@ -121,30 +122,41 @@ def _locked_membership(org: Organization, membership_id: int) -> Membership:
         raise NotFound("No such member.") from None
 
 
+# Sent after a removal commits (sender: Organization; organization, user, actor). The
+# apps that hold a member's things clean up: connections disconnects their accounts,
+# agents ends their runs. portal cannot import those apps, so it announces instead.
+member_removed = Signal()
+
+
 def remove_member(
-    *,
-    org: Organization,
-    membership_id: int,
-    actor_membership: Membership | None,
-    request: HttpRequest | None = None,
+    *, caller: Caller, membership_id: int, request: HttpRequest | None = None
 ) -> None:
+    org = caller.organization
     with transaction.atomic():
+        _lock_organization(org)
         membership = _locked_membership(org, membership_id)
-        leaving_self = actor_membership is not None and membership.pk == actor_membership.pk
+        leaving_self = caller.membership is not None and membership.pk == caller.membership.pk
         if not leaving_self:
-            require_manager(org, actor_membership)
-            if membership.role == Role.OWNER and actor_membership.role != Role.OWNER:
+            caller.require_manager()
+            if membership.role == Role.OWNER and caller.role != Role.OWNER:
                 raise Forbidden("Only owners can remove an owner.")
         if membership.role == Role.OWNER and _owner_count(org) <= 1:
             raise Conflict("An organization keeps at least one owner.", code="last_owner")
         membership.delete()
-        audit.record(
+        trail.record(
             action="member.left" if leaving_self else "member.removed",
             organization=org,
+            caller=caller,
             request=request,
             target_type="user",
             target_id=membership.user.email,
             metadata={"role": membership.role},
+        )
+        user = membership.user
+        transaction.on_commit(
+            lambda: member_removed.send(
+                sender=Organization, organization=org, user=user, caller=caller
+            )
         )
 
 
@@ -163,15 +175,11 @@ def invitation_url(invitation: Invitation, request: HttpRequest | None = None) -
 
 
 def invite(
-    *,
-    org: Organization,
-    email: str,
-    role: str,
-    actor_membership: Membership | None,
-    request: HttpRequest | None = None,
+    *, caller: Caller, email: str, role: str, request: HttpRequest | None = None
 ) -> Invitation:
-    require_manager(org, actor_membership)
-    _check_role_grant(actor_membership, role)
+    org = caller.organization
+    caller.require_manager()
+    _check_role_grant(caller, role)
     email = User.objects.normalize_email(email.strip()).lower()
     if not email or "@" not in email:
         raise Invalid("Enter a valid email address.", code="invalid_email")
@@ -186,12 +194,13 @@ def invite(
                 organization=org,
                 email=email,
                 role=role,
-                invited_by=actor_membership.user,
+                invited_by=caller.user,
                 expires_at=timezone.now() + INVITATION_MAX_AGE,
             )
-            audit.record(
+            trail.record(
                 action="invitation.created",
                 organization=org,
+                caller=caller,
                 request=request,
                 target_type="invitation",
                 target_id=invitation.pk,
@@ -202,7 +211,8 @@ def invite(
             f"{email} already has a pending invitation.", code="duplicate_invitation"
         ) from None
     send_mail(
-        subject=f"[Agent Portal] {actor_membership.user.email} invited you to {org.name}",
+        subject=f"[Agent Portal] {caller.user.email if caller.user else org.name} invited you "
+        f"to {org.name}",
         message=(
             f"You have been invited to join {org.name} on Agent Portal as {role}.\n\n"
             f"Accept or decline: {invitation_url(invitation, request)}\n\n"
@@ -266,10 +276,10 @@ def accept_invitation(*, token: str, user: User, request: HttpRequest | None = N
         invitation.status = Invitation.Status.ACCEPTED
         invitation.responded_at = timezone.now()
         invitation.save(update_fields=["status", "responded_at"])
-        audit.record(
+        trail.record(
             action="invitation.accepted",
             organization=org,
-            actor=audit.Actor.user(user),
+            actor=trail.Actor.user(user),
             request=request,
             target_type="invitation",
             target_id=invitation.pk,
@@ -286,10 +296,10 @@ def decline_invitation(*, token: str, user: User, request: HttpRequest | None = 
         invitation.status = Invitation.Status.DECLINED
         invitation.responded_at = timezone.now()
         invitation.save(update_fields=["status", "responded_at"])
-        audit.record(
+        trail.record(
             action="invitation.declined",
             organization=invitation.organization,
-            actor=audit.Actor.user(user),
+            actor=trail.Actor.user(user),
             request=request,
             target_type="invitation",
             target_id=invitation.pk,
@@ -297,13 +307,10 @@ def decline_invitation(*, token: str, user: User, request: HttpRequest | None = 
 
 
 def revoke_invitation(
-    *,
-    org: Organization,
-    invitation_id: int,
-    actor_membership: Membership | None,
-    request: HttpRequest | None = None,
+    *, caller: Caller, invitation_id: int, request: HttpRequest | None = None
 ) -> Invitation:
-    require_manager(org, actor_membership)
+    org = caller.organization
+    caller.require_manager()
     with transaction.atomic():
         invitation = (
             Invitation.objects.for_org(org).select_for_update().filter(pk=invitation_id).first()
@@ -314,9 +321,10 @@ def revoke_invitation(
         invitation.status = Invitation.Status.REVOKED
         invitation.responded_at = timezone.now()
         invitation.save(update_fields=["status", "responded_at"])
-        audit.record(
+        trail.record(
             action="invitation.revoked",
             organization=org,
+            caller=caller,
             request=request,
             target_type="invitation",
             target_id=invitation.pk,

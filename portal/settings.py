@@ -59,8 +59,18 @@ if not VAULT_KEYS and not DEBUG and not TESTING:
 # Account events (sign-up, failed sign-in) belong to no organization; kept this long.
 AUDIT_GLOBAL_RETENTION_DAYS = int(os.environ.get("AUDIT_GLOBAL_RETENTION_DAYS", "365"))
 
-# Every call to a provider (OAuth endpoints, tool APIs) gives up after this long.
+# Every call to a provider's API gives up after this long; token endpoints get their own,
+# generous timeout (a refresh that times out may have rotated the token at the provider).
 PROVIDER_HTTP_TIMEOUT_SECONDS = float(os.environ.get("PROVIDER_HTTP_TIMEOUT_SECONDS", "10"))
+PROVIDER_TOKEN_TIMEOUT_SECONDS = float(os.environ.get("PROVIDER_TOKEN_TIMEOUT_SECONDS", "30"))
+# Larger provider answers are refused while they stream in.
+PROVIDER_MAX_RESPONSE_BYTES = int(os.environ.get("PROVIDER_MAX_RESPONSE_BYTES", str(10 * 2**20)))
+
+# The egress policy (connections/egress.py): private, loopback and link-local addresses are
+# refused for every tenant-chosen URL unless listed here (CIDRs or host names), e.g. for an
+# on-prem GitHub Enterprise. Development (make run) and the tests list loopback here;
+# DEBUG never opens anything by itself.
+EGRESS_ALLOW_PRIVATE = env_list("EGRESS_ALLOW_PRIVATE", "127.0.0.0/8,::1" if TESTING else "")
 
 OPENAI_API_KEY = os.environ.get("OPENAI_API_KEY", "")
 OPENAI_BASE_URL = os.environ.get("OPENAI_BASE_URL", "")
@@ -69,7 +79,13 @@ OPENAI_MAX_RETRIES = int(os.environ.get("OPENAI_MAX_RETRIES", "2"))
 
 # The public URL of this portal, used in links that leave the browser session
 # (invitation emails, OAuth redirect URIs). Empty: built from the request.
-PORTAL_BASE_URL = os.environ.get("PORTAL_BASE_URL", "").rstrip("/")
+PORTAL_BASE_URL = os.environ.get("PORTAL_BASE_URL", "http://testserver" if TESTING else "")
+PORTAL_BASE_URL = PORTAL_BASE_URL.rstrip("/")
+if not PORTAL_BASE_URL and not DEBUG:
+    raise ImproperlyConfigured(
+        "PORTAL_BASE_URL is not set: with DEBUG off the portal needs its public URL "
+        "(e.g. https://portal.example.com) for OAuth redirect URIs and the links it sends."
+    )
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -90,15 +106,18 @@ INSTALLED_APPS = [
     "django_tasks",
     "django_tasks_db",
     "portal",
+    "audit",
     "connections",
     "agents",
+    "front",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    "portal.middleware.RequestIdMiddleware",
-    "portal.middleware.ContentSecurityPolicyMiddleware",
+    "core.middleware.RequestIdMiddleware",
+    "core.middleware.ContentSecurityPolicyMiddleware",
+    "core.middleware.InputGuardMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -249,14 +268,14 @@ REST_FRAMEWORK = {
         "portal.api.authentication.ApiKeyAuthentication",
         "portal.api.authentication.SessionAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["portal.api.permissions.IsOrganizationCaller"],
-    "DEFAULT_THROTTLE_CLASSES": ["portal.api.throttling.CallerRateThrottle"],
+    "DEFAULT_PERMISSION_CLASSES": ["core.api.permissions.IsOrganizationCaller"],
+    "DEFAULT_THROTTLE_CLASSES": ["core.api.throttling.CallerRateThrottle"],
     "DEFAULT_THROTTLE_RATES": {"caller": os.environ.get("API_RATE_LIMIT", "1200/min")},
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["core.api.parsers.SafeJSONParser"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "EXCEPTION_HANDLER": "portal.api.errors.exception_handler",
-    "DEFAULT_PAGINATION_CLASS": "portal.api.pagination.CursorPagination",
+    "EXCEPTION_HANDLER": "core.api.errors.exception_handler",
+    "DEFAULT_PAGINATION_CLASS": "core.api.pagination.CursorPagination",
     "PAGE_SIZE": 50,
     "UNAUTHENTICATED_USER": None,
 }
@@ -276,7 +295,7 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
-        "portal.api.schema.add_error_responses",
+        "core.api.schema.add_error_responses",
     ],
     # Swagger UI served from our own static files, never a CDN.
     "SWAGGER_UI_DIST": "SIDECAR",
@@ -307,6 +326,8 @@ CONTENT_SECURITY_POLICY = os.environ.get(
     "img-src 'self' data:; object-src 'none'; base-uri 'self'; frame-ancestors 'none'",
 )
 SECURE_CONTENT_TYPE_NOSNIFF = True
+# Error pages and reports never print a secret held in a local variable (core/reporting.py).
+DEFAULT_EXCEPTION_REPORTER_FILTER = "core.reporting.SecretsFilter"
 SECURE_REFERRER_POLICY = "same-origin"
 if not DEBUG:
     SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", True)

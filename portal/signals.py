@@ -5,14 +5,14 @@ from allauth.mfa.signals import authenticator_added, authenticator_removed
 from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
 from django.dispatch import receiver
 
-from connections import audit
+from audit import trail
 from portal.models import Membership
 
 
 def _record_account_event(action: str, user, request, outcome: str = "success", **metadata):
-    audit.record(
+    trail.record(
         action=action,
-        actor=audit.Actor.user(user) if user is not None else audit.Actor.anonymous(),
+        actor=trail.Actor.user(user) if user is not None else trail.Actor.anonymous(),
         request=request,
         target_type="user",
         target_id=user.email if user is not None else metadata.get("email", ""),
@@ -31,10 +31,10 @@ def on_logged_in(sender, request, user, **kwargs):
     _record_account_event("account.signed_in", user, request)
     # Each organization's admins see their members' sign-ins in their own log.
     for membership in Membership.objects.filter(user=user).select_related("organization"):
-        audit.record(
+        trail.record(
             action="member.signed_in",
             organization=membership.organization,
-            actor=audit.Actor.user(user),
+            actor=trail.Actor.user(user),
             request=request,
             target_type="user",
             target_id=user.email,

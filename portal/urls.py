@@ -4,11 +4,12 @@ from django.shortcuts import render
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
+from core.api.errors import json_error_response
+from core.middleware import is_api_path
 from portal import views
-from portal.api.errors import json_error_response
 
 urlpatterns = [
-    path("", views.home, name="home"),
+    path("", include("front.urls")),
     path("healthz", views.health, name="health"),
     path("welcome/", views.onboarding, name="onboarding"),
     path("orgs/<slug:slug>/switch/", views.switch_organization, name="switch_organization"),
@@ -23,11 +24,13 @@ urlpatterns = [
     path("invitations/<str:token>/", views.respond_to_invitation, name="invitation_respond"),
     path("api-keys/", views.api_keys, name="api_keys"),
     path("api-keys/<int:key_id>/revoke/", views.revoke_api_key, name="api_key_revoke"),
+    path("", include("audit.urls")),
     path("", include("connections.urls")),
     path("", include("agents.urls")),
     path("accounts/", include("allauth.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include("portal.api.urls")),
+    path("api/v1/", include("audit.api.urls")),
     path("api/v1/", include("connections.api.urls")),
     path("api/v1/", include("agents.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api_schema"),
@@ -35,17 +38,20 @@ urlpatterns = [
 ]
 
 
-def _is_api(request: HttpRequest) -> bool:
-    return request.path.startswith("/api/")
+def handler400(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    message = "The request could not be understood."
+    if is_api_path(request.path):
+        return json_error_response(400, "bad_request", message)
+    return render(request, "error.html", {"status": 400, "message": message}, status=400)
 
 
 def handler404(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
-    if _is_api(request):
+    if is_api_path(request.path):
         return json_error_response(404, "not_found", "Not found.")
     return render(request, "404.html", status=404)
 
 
 def handler500(request: HttpRequest) -> HttpResponse:
-    if _is_api(request):
+    if is_api_path(request.path):
         return json_error_response(500, "server_error", "Something went wrong on our side.")
     return render(request, "500.html", status=500)

@@ -10,31 +10,12 @@ from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
-from connections import audit_log
-from portal import apikeys, dashboard, organizations
-from portal.decorators import org_page
-from portal.errors import NotFound, PortalError
+from core.decorators import org_page
+from core.errors import NotFound, PortalError
+from portal import apikeys, organizations
 from portal.forms import ApiKeyForm, InviteForm, OrganizationForm, RoleForm
 from portal.middleware import SESSION_ORG_KEY
 from portal.models import ApiKey, Invitation, Membership
-
-
-@org_page()
-def home(request: HttpRequest) -> HttpResponse:
-    org, membership = request.organization, request.membership
-    context = {"membership": membership}
-    if membership.can_read_audit:
-        context["recent_events"] = audit_log.org_events(org).order_by("-seq")[:10]
-    if membership.can_manage:
-        context["member_count"] = Membership.objects.for_org(org).count()
-        context["pending_invitation_count"] = Invitation.objects.for_org(org).pending().count()
-        context["active_key_count"] = ApiKey.objects.for_org(org).usable().count()
-        context.update(dashboard.manager_summary(org))
-        steps = dashboard.setup_steps(org, request.user)
-        context["setup_steps"] = None if all(step.done for step in steps) else steps
-    else:
-        context.update(dashboard.member_summary(org, request.user))
-    return render(request, "portal/home.html", context)
 
 
 @login_required
@@ -79,10 +60,9 @@ def members(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         if form.is_valid():
             invitation = organizations.invite(
-                org=org,
+                caller=request.caller,
                 email=form.cleaned_data["email"],
                 role=form.cleaned_data["role"],
-                actor_membership=membership,
                 request=request,
             )
             messages.success(request, f"Invitation sent to {invitation.email}.")
@@ -105,10 +85,9 @@ def members(request: HttpRequest) -> HttpResponse:
 @require_POST
 def change_member_role(request: HttpRequest, membership_id: int) -> HttpResponse:
     changed = organizations.change_role(
-        org=request.organization,
+        caller=request.caller,
         membership_id=membership_id,
         role=request.POST.get("role", ""),
-        actor_membership=request.membership,
         request=request,
     )
     messages.success(request, f"{changed.user.email} is now {changed.get_role_display()}.")
@@ -120,9 +99,8 @@ def change_member_role(request: HttpRequest, membership_id: int) -> HttpResponse
 def remove_member(request: HttpRequest, membership_id: int) -> HttpResponse:
     leaving = request.membership.pk == membership_id
     organizations.remove_member(
-        org=request.organization,
+        caller=request.caller,
         membership_id=membership_id,
-        actor_membership=request.membership,
         request=request,
     )
     if leaving:
@@ -137,9 +115,8 @@ def remove_member(request: HttpRequest, membership_id: int) -> HttpResponse:
 @require_POST
 def revoke_invitation(request: HttpRequest, invitation_id: int) -> HttpResponse:
     invitation = organizations.revoke_invitation(
-        org=request.organization,
+        caller=request.caller,
         invitation_id=invitation_id,
-        actor_membership=request.membership,
         request=request,
     )
     messages.success(request, f"Invitation to {invitation.email} revoked.")
@@ -182,10 +159,9 @@ def api_keys(request: HttpRequest) -> HttpResponse:
     new_key = None
     if request.method == "POST" and form.is_valid():
         key, new_key = apikeys.mint_api_key(
-            org=org,
+            caller=request.caller,
             name=form.cleaned_data["name"],
             expires_at=form.cleaned_data["expires_at"],
-            actor_membership=request.membership,
             request=request,
         )
         messages.success(request, f"API key “{key.name}” created. Copy it now: it is shown once.")
@@ -203,9 +179,8 @@ def api_keys(request: HttpRequest) -> HttpResponse:
 @require_POST
 def revoke_api_key(request: HttpRequest, key_id: int) -> HttpResponse:
     key = apikeys.revoke_api_key(
-        org=request.organization,
+        caller=request.caller,
         key_id=key_id,
-        actor_membership=request.membership,
         request=request,
     )
     messages.success(request, f"API key “{key.name}” revoked.")

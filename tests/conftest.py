@@ -7,6 +7,7 @@ from django.test import Client
 from rest_framework.test import APIClient
 
 from portal.apikeys import mint_api_key
+from portal.callers import Caller
 from portal.models import Role
 from tests.factories import MembershipFactory, OrganizationFactory
 
@@ -83,7 +84,7 @@ def member_client(member):
 
 @pytest.fixture
 def api_key(owner):
-    _, plaintext = mint_api_key(org=owner.organization, name="backend", actor_membership=owner)
+    _, plaintext = mint_api_key(caller=Caller.of_member(owner), name="backend")
     return plaintext
 
 
@@ -96,9 +97,7 @@ def api(api_key) -> APIClient:
 
 @pytest.fixture
 def other_api(other_owner) -> APIClient:
-    _, plaintext = mint_api_key(
-        org=other_owner.organization, name="other", actor_membership=other_owner
-    )
+    _, plaintext = mint_api_key(caller=Caller.of_member(other_owner), name="other")
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {plaintext}")
     return client

@@ -17,10 +17,11 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from agents.models import Agent, AgentRun
-from connections import audit
+from audit import trail
 from connections.configuration import create_connection
 from connections.models import ConnectedAccount
 from portal.apikeys import mint_api_key
+from portal.callers import Caller
 from portal.models import Invitation, Role
 from tests.conftest import signed_in
 from tests.factories import MembershipFactory
@@ -38,6 +39,7 @@ EXEMPT = {
     # A catalog name, not an organization's object; per-user availability is tested
     # in tests/connections/test_tool_explorer.py.
     "tool_detail": "catalog tool name",
+    "connection_new": "catalog provider key",
 }
 
 
@@ -100,12 +102,12 @@ OBJECTS_OF_ORG_A: dict[str, Callable] = {
     "slug": lambda org, owner: org.slug,
     "membership_id": lambda org, owner: MembershipFactory(organization=org).pk,
     "invitation_id": lambda org, owner: _invitation(org, owner).pk,
-    "key_id": lambda org, owner: mint_api_key(org=org, name="k", actor_membership=owner)[0].pk,
+    "key_id": lambda org, owner: mint_api_key(caller=Caller.of_member(owner), name="k")[0].pk,
     "name": lambda org, owner: _account(org, owner).connection.name,
     "account_id": lambda org, owner: _account(org, owner).pk,
     "agent_id": lambda org, owner: _agent(org).pk,
     "run_id": lambda org, owner: _run(org, owner).pk,
-    "event_id": lambda org, owner: audit.record(action="test.event", organization=org).pk,
+    "event_id": lambda org, owner: trail.record(action="test.event", organization=org).pk,
 }
 
 
@@ -142,7 +144,7 @@ def test_other_organization_gets_404_for_every_method(route, pattern, org, owner
     if is_api:
         outsider = APIClient()
         outsider.force_login(other_owner.user)  # session caller of org B, with CSRF off
-        _, key = mint_api_key(org=other_owner.organization, name="b", actor_membership=other_owner)
+        _, key = mint_api_key(caller=Caller.of_member(other_owner), name="b")
         key_client = APIClient()
         key_client.credentials(HTTP_AUTHORIZATION=f"Bearer {key}")
         clients = [outsider, key_client]
@@ -159,7 +161,7 @@ def test_other_organization_gets_404_for_every_method(route, pattern, org, owner
 
     # Control: the same path is not a 404 for org A, so the 404 above is about tenancy.
     if is_api:
-        _, own_key = mint_api_key(org=org, name="a", actor_membership=owner)
+        _, own_key = mint_api_key(caller=Caller.of_member(owner), name="a")
         insider = APIClient()
         insider.credentials(HTTP_AUTHORIZATION=f"Bearer {own_key}")
     else:

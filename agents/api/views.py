@@ -11,11 +11,10 @@ from rest_framework.views import APIView
 from agents import configuration, runner
 from agents.api import serializers as s
 from agents.models import Agent, RunStatus
-from connections import audit
-from connections.api.views import caller_identifier
-from portal.api.pagination import CursorPagination
-from portal.api.permissions import IsOrganizationCaller, IsOrganizationManager
-from portal.errors import NotFound
+from audit import trail
+from core.api.pagination import CursorPagination
+from core.api.permissions import IsOrganizationCaller, IsOrganizationManager
+from core.errors import NotFound
 
 
 class NewestFirst(CursorPagination):
@@ -23,17 +22,7 @@ class NewestFirst(CursorPagination):
 
 
 def _org(request: Request):
-    return request._request.organization
-
-
-def _caller(request: Request) -> dict:
-    django_request = request._request
-    api_key = getattr(django_request, "api_key", None)
-    return {
-        "user": None if api_key else request.user,
-        "membership": getattr(django_request, "membership", None),
-        "api_key": api_key,
-    }
+    return request.caller.organization
 
 
 class ManagersWrite(IsOrganizationManager):
@@ -66,10 +55,7 @@ class AgentListView(generics.ListAPIView):
         data = dict(serializer.validated_data)
         data.pop("clear_api_key", None)
         agent = configuration.create_agent(
-            org=_org(request),
-            created_by=_caller(request)["user"],
-            request=request._request,
-            **data,
+            org=_org(request), created_by=request.caller.user, request=request, **data
         )
         return Response(s.AgentSerializer(agent).data, status=status.HTTP_201_CREATED)
 
@@ -89,14 +75,14 @@ class AgentDetailView(APIView):
         serializer = s.AgentSerializer(agent, data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
         agent = configuration.update_agent(
-            agent=agent, request=request._request, **serializer.validated_data
+            agent=agent, request=request, **serializer.validated_data
         )
         return Response(s.AgentSerializer(agent).data)
 
     @extend_schema(summary="Delete an agent and its runs", responses={204: None})
     def delete(self, request, agent_id):
         configuration.delete_agent(
-            agent=configuration.get_agent(_org(request), agent_id), request=request._request
+            agent=configuration.get_agent(_org(request), agent_id), request=request
         )
         return Response(status=status.HTTP_204_NO_CONTENT)
 
@@ -112,21 +98,18 @@ class StartRunView(APIView):
         serializer = s.StartRunSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        caller = _caller(request)
         run = runner.start_run(
             agent=agent,
             prompt=data["prompt"],
-            identifier=caller_identifier(request, data.get("identifier")),
-            user=caller["user"],
-            api_key=caller["api_key"],
-            request=request._request,
+            caller=request.caller.acting_as(data.get("identifier")),
+            request=request,
         )
         run.refresh_from_db()  # the immediate task backend may already have finished it
         return Response(s.AgentRunSerializer(run).data, status=status.HTTP_202_ACCEPTED)
 
 
 def _runs(request: Request):
-    return runner.runs_visible_to(_org(request), **_caller(request))
+    return runner.runs_visible_to(request.caller)
 
 
 def _run(request: Request, run_id):
@@ -174,10 +157,13 @@ class RunDecisionView(APIView):
     @extend_schema(request=None, responses=s.AgentRunSerializer)
     def post(self, request, run_id):
         run = _run(request, run_id)
-        caller = _caller(request)
-        runner.check_may_decide(run, **caller)
-        actor = audit.Actor.from_request(request._request)
-        runner.decide(run=run, approve=self.approve, decided_by=actor, request=request._request)
+        runner.check_may_decide(run, caller=request.caller)
+        runner.decide(
+            run=run,
+            approve=self.approve,
+            decided_by=trail.Actor.of(request.caller),
+            request=request,
+        )
         return Response(s.AgentRunSerializer(_run(request, run_id)).data)
 
 

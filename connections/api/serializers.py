@@ -1,9 +1,8 @@
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from connections import oauth
-from connections.audit_log import EVENT_FIELDS
-from connections.models import AuditEvent, ConnectedAccount, Connection
+from connections import authorization
+from connections.models import ConnectedAccount, Connection
 
 
 class ConnectionSerializer(serializers.ModelSerializer):
@@ -14,6 +13,15 @@ class ConnectionSerializer(serializers.ModelSerializer):
     redirect_uri = serializers.SerializerMethodField()
     scopes = serializers.ListField(child=serializers.CharField(), required=False)
     disabled_tools = serializers.ListField(child=serializers.CharField(), required=False)
+    settings = serializers.DictField(
+        child=serializers.CharField(allow_blank=True, max_length=255),
+        required=False,
+        help_text="Per-connection values the provider declares (hostname, tenant, login host).",
+    )
+    authorization_url = serializers.CharField(required=False, allow_blank=True, max_length=500)
+    token_url = serializers.CharField(required=False, allow_blank=True, max_length=500)
+    revoke_url = serializers.CharField(required=False, allow_blank=True, max_length=500)
+    api_base_url = serializers.CharField(required=False, allow_blank=True, max_length=500)
 
     class Meta:
         model = Connection
@@ -26,6 +34,7 @@ class ConnectionSerializer(serializers.ModelSerializer):
             "has_client_secret",
             "scopes",
             "enabled",
+            "settings",
             "authorization_url",
             "token_url",
             "revoke_url",
@@ -42,7 +51,7 @@ class ConnectionSerializer(serializers.ModelSerializer):
         return connection.has_secret("client_secret_sealed")
 
     def get_redirect_uri(self, connection: Connection) -> str:
-        return oauth.redirect_uri_for(connection, self.context.get("request"))
+        return authorization.redirect_uri_for(connection, self.context.get("request"))
 
 
 class ConnectionUpdateSerializer(ConnectionSerializer):
@@ -63,6 +72,9 @@ class ConnectedAccountSerializer(serializers.ModelSerializer):
             "connection_name",
             "provider",
             "identifier",
+            "provider_account_id",
+            "provider_account_label",
+            "is_default",
             "status",
             "status_reason",
             "scopes",
@@ -79,8 +91,19 @@ class ConnectedAccountCreateSerializer(serializers.Serializer):
 
 
 class AuthorizationLinkSerializer(ConnectedAccountCreateSerializer):
-    user_verify_url = serializers.URLField(required=False, allow_blank=True, max_length=1000)
+    user_verify_url = serializers.URLField(
+        required=False,
+        allow_blank=True,
+        max_length=1000,
+        help_text="API keys only: where the person's browser goes to be confirmed by your "
+        "backend (identifiers that are not portal users).",
+    )
     state = serializers.CharField(required=False, allow_blank=True, max_length=500)
+    add_account = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text="Connect another account at the same provider (work and personal).",
+    )
 
 
 class AuthorizationLinkResponseSerializer(serializers.Serializer):
@@ -101,7 +124,11 @@ class VerifyResponseSerializer(serializers.Serializer):
 
 
 class ToolSerializer(serializers.Serializer):
-    name = serializers.CharField()
+    name = serializers.CharField(
+        help_text="The name to call it by: qualified as <connection>__<tool> when the "
+        "identifier has accounts on several connections of the provider."
+    )
+    tool = serializers.CharField(help_text="The tool's own name in the catalog.")
     description = serializers.CharField()
     input_schema = serializers.JSONField()
     connection_name = serializers.CharField()
@@ -126,6 +153,9 @@ class ExecuteSerializer(serializers.Serializer):
     identifier = serializers.CharField(max_length=255, required=False, trim_whitespace=False)
     params = ToolParamsField(required=False, default=dict)
     connection_name = serializers.CharField(max_length=64, required=False)
+    account_id = serializers.UUIDField(
+        required=False, help_text="Which account, when the identifier has several here."
+    )
 
 
 class ExecuteResponseSerializer(serializers.Serializer):
@@ -133,7 +163,59 @@ class ExecuteResponseSerializer(serializers.Serializer):
     execution_id = serializers.CharField()
 
 
-class AuditEventSerializer(serializers.ModelSerializer):
-    class Meta:
-        model = AuditEvent
-        fields = list(EVENT_FIELDS)
+class ProxySerializer(serializers.Serializer):
+    connection_name = serializers.CharField(max_length=64)
+    identifier = serializers.CharField(max_length=255, required=False, trim_whitespace=False)
+    account_id = serializers.UUIDField(required=False)
+    method = serializers.ChoiceField(choices=["GET", "POST", "PUT", "PATCH", "DELETE"])
+    path = serializers.CharField(
+        max_length=2000,
+        allow_blank=True,
+        trim_whitespace=False,
+        help_text="Under the connection's API base URL, e.g. /user/repos.",
+    )
+    query = serializers.DictField(required=False)
+    headers = serializers.DictField(child=serializers.CharField(max_length=1000), required=False)
+    body = serializers.JSONField(required=False)
+
+
+class ProxyResponseSerializer(serializers.Serializer):
+    status = serializers.IntegerField()
+    headers = serializers.DictField(child=serializers.CharField())
+    body = serializers.JSONField(allow_null=True)
+    execution_id = serializers.CharField()
+
+
+class ProviderToolSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    description = serializers.CharField()
+    required_scopes = serializers.ListField(child=serializers.CharField())
+    write = serializers.BooleanField()
+
+
+class ProviderSettingSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    label = serializers.CharField()
+    default = serializers.CharField()
+    help = serializers.CharField()
+
+
+class ProviderScopeSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    description = serializers.CharField()
+
+
+class ProviderSerializer(serializers.Serializer):
+    key = serializers.CharField()
+    display_name = serializers.CharField()
+    docs_url = serializers.CharField()
+    register_url = serializers.CharField()
+    setup_notes = serializers.CharField()
+    redirect_uri = serializers.CharField()
+    default_scopes = serializers.ListField(child=serializers.CharField())
+    scopes_needed_by_tools = serializers.ListField(child=serializers.CharField())
+    scopes = ProviderScopeSerializer(many=True)
+    settings = ProviderSettingSerializer(many=True)
+    refresh = serializers.BooleanField()
+    revoke = serializers.BooleanField()
+    tools = ProviderToolSerializer(many=True)

@@ -3,10 +3,8 @@ from django.urls import path
 from connections.api import views
 
 urlpatterns = [
-    path("audit-events", views.AuditEventListView.as_view(), name="api_audit_events"),
-    path(
-        "audit-events/<int:event_id>", views.AuditEventDetailView.as_view(), name="api_audit_event"
-    ),
+    path("providers", views.ProviderListView.as_view(), name="api_providers"),
+    path("proxy", views.ProxyView.as_view(), name="api_proxy"),
     path("tools", views.ToolListView.as_view(), name="api_tools"),
     path("tools/execute", views.ToolExecuteView.as_view(), name="api_tools_execute"),
     path("connections", views.ConnectionListView.as_view(), name="api_connections"),
@@ -26,5 +24,10 @@ urlpatterns = [
         "connected-accounts/<uuid:account_id>",
         views.ConnectedAccountDetailView.as_view(),
         name="api_connected_account",
+    ),
+    path(
+        "connected-accounts/<uuid:account_id>/default",
+        views.DefaultAccountView.as_view(),
+        name="api_connected_account_default",
     ),
 ]

@@ -1,37 +1,29 @@
-"""REST API of connections and connected accounts. Thin: parse, call a service, shape."""
+"""REST API of providers, connections, connected accounts, tools and the proxy.
+
+Thin: parse, ask the request's Caller who acts, call one service, shape the answer.
+"""
 
 from __future__ import annotations
 
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, status
-from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from connections import audit_log, configuration, oauth, tools
+from connections import accounts, authorization, configuration, proxy, setup_guide, tools
 from connections.api import serializers as s
-from connections.models import AccountStatus, AuditEvent, AuthorizationRequest, ConnectedAccount
-from portal.api.pagination import CursorPagination
-from portal.api.permissions import IsApiKeyCaller, IsOrganizationManager, is_api_key_request
-from portal.errors import Forbidden, Invalid, NotFound
+from connections.models import AccountStatus, AuthorizationRequest, ConnectedAccount
+from core.api.permissions import IsApiKeyCaller, IsOrganizationManager
+from core.errors import Invalid, NotFound
 
 
-def caller_identifier(request: Request, requested: str | None) -> str:
-    """API keys act for any identifier they name; a browser session only for its own user."""
-    if is_api_key_request(request):
-        if not requested:
-            raise Invalid("identifier is required with an API key.", code="identifier_required")
-        return oauth.validate_identifier(requested)
-    if requested is not None:
-        raise Forbidden(
-            "Signed-in users act as themselves; do not send an identifier.",
-            code="identifier_not_allowed",
-        )
-    return request.user.identifier
-
-
-def _org(request: Request):
-    return request._request.organization
+class ProviderListView(APIView):
+    @extend_schema(
+        summary="The provider catalog: tools, scopes, settings and the redirect URI to register",
+        responses=s.ProviderSerializer(many=True),
+    )
+    def get(self, request):
+        return Response(setup_guide.providers_for_setup(request=request))
 
 
 class ConnectionListView(generics.ListCreateAPIView):
@@ -40,7 +32,7 @@ class ConnectionListView(generics.ListCreateAPIView):
     pagination_class = None
 
     def get_queryset(self):
-        return configuration.Connection.objects.for_org(_org(self.request))
+        return configuration.Connection.objects.for_org(self.request.caller.organization)
 
     @extend_schema(summary="List connections", responses=s.ConnectionSerializer(many=True))
     def get(self, request, *args, **kwargs):
@@ -51,7 +43,10 @@ class ConnectionListView(generics.ListCreateAPIView):
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         connection = configuration.create_connection(
-            org=_org(request), request=request._request, **serializer.validated_data
+            org=request.caller.organization,
+            caller=request.caller,
+            request=request,
+            **serializer.validated_data,
         )
         return Response(self.get_serializer(connection).data, status=status.HTTP_201_CREATED)
 
@@ -60,7 +55,7 @@ class ConnectionDetailView(APIView):
     permission_classes = [IsOrganizationManager]
 
     def _connection(self, request, name):
-        return configuration.get_connection(_org(request), name)
+        return configuration.get_connection(request.caller.organization, name)
 
     @extend_schema(summary="Get a connection", responses=s.ConnectionSerializer)
     def get(self, request, name):
@@ -77,41 +72,48 @@ class ConnectionDetailView(APIView):
         serializer = s.ConnectionUpdateSerializer(connection, data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
         configuration.update_connection(
-            connection=connection, request=request._request, **serializer.validated_data
+            connection=connection,
+            caller=request.caller,
+            request=request,
+            **serializer.validated_data,
         )
         return Response(s.ConnectionSerializer(connection, context={"request": request}).data)
 
-    @extend_schema(summary="Delete a connection and its connected accounts", responses={204: None})
+    @extend_schema(
+        summary="Delete a connection: revoke its accounts' tokens, then delete them",
+        responses={204: None},
+    )
     def delete(self, request, name):
         configuration.delete_connection(
-            connection=self._connection(request, name), request=request._request
+            connection=self._connection(request, name), caller=request.caller, request=request
         )
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-def _accounts(request: Request):
+def _accounts(request):
     """Connected accounts the caller may see: all of the org for keys, own for sessions."""
-    accounts = ConnectedAccount.objects.for_org(_org(request)).select_related("connection")
-    if not is_api_key_request(request):
-        accounts = accounts.filter(identifier=request.user.identifier)
-    return accounts
+    caller = request.caller
+    visible = ConnectedAccount.objects.for_org(caller.organization).select_related("connection")
+    if not caller.is_api_key:
+        visible = visible.filter(identifier=caller.identifier)
+    return visible
 
 
 class ConnectedAccountListView(generics.ListAPIView):
     serializer_class = s.ConnectedAccountSerializer
 
     def get_queryset(self):
-        accounts = _accounts(self.request)
+        visible = _accounts(self.request)
         params = self.request.query_params
         if params.get("connection_name"):
-            accounts = accounts.filter(connection__name=params["connection_name"])
+            visible = visible.filter(connection__name=params["connection_name"])
         if params.get("identifier"):
-            accounts = accounts.filter(identifier=params["identifier"])
+            visible = visible.filter(identifier=params["identifier"])
         if params.get("status"):
             if params["status"] not in AccountStatus.values:
                 raise Invalid(f"Unknown status {params['status']!r}.", code="invalid_status")
-            accounts = accounts.filter(status=params["status"])
-        return accounts.order_by("-created_at")
+            visible = visible.filter(status=params["status"])
+        return visible.order_by("-created_at")
 
     @extend_schema(
         summary="List connected accounts",
@@ -135,13 +137,13 @@ class ConnectedAccountListView(generics.ListAPIView):
         serializer = s.ConnectedAccountCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        identifier = caller_identifier(request, data.get("identifier"))
-        connection = configuration.get_connection(_org(request), data["connection_name"])
-        account, created = oauth.get_or_create_connected_account(
-            org=_org(request),
+        caller = request.caller.acting_as(data.get("identifier"))
+        connection = configuration.get_connection(caller.organization, data["connection_name"])
+        account, created = accounts.get_or_create_connected_account(
+            organization=caller.organization,
             connection=connection,
-            identifier=identifier,
-            request=request._request,
+            identifier=caller.identifier,
+            request=request,
         )
         return Response(
             s.ConnectedAccountSerializer(account).data,
@@ -149,25 +151,39 @@ class ConnectedAccountListView(generics.ListAPIView):
         )
 
 
-class ConnectedAccountDetailView(APIView):
-    def _account(self, request, account_id):
-        account = _accounts(request).select_related("organization").filter(pk=account_id).first()
-        if account is None:
-            raise NotFound("No such connected account.")
-        return account
+def _account(request, account_id) -> ConnectedAccount:
+    account = _accounts(request).select_related("organization").filter(pk=account_id).first()
+    if account is None:
+        raise NotFound("No such connected account.")
+    return account
 
+
+class ConnectedAccountDetailView(APIView):
     @extend_schema(summary="Get a connected account", responses=s.ConnectedAccountSerializer)
     def get(self, request, account_id):
-        return Response(s.ConnectedAccountSerializer(self._account(request, account_id)).data)
+        return Response(s.ConnectedAccountSerializer(_account(request, account_id)).data)
 
     @extend_schema(
         summary="Disconnect: revoke at the provider and erase the tokens",
         responses=s.ConnectedAccountSerializer,
     )
     def delete(self, request, account_id):
-        account = oauth.disconnect(
-            account=self._account(request, account_id), request=request._request
-        )
+        account = accounts.disconnect(account=_account(request, account_id), request=request)
+        return Response(s.ConnectedAccountSerializer(account).data)
+
+
+class DefaultAccountView(APIView):
+    @extend_schema(
+        summary="Make this the account tool calls use by default (of its identifier, on its "
+        "connection)",
+        request=None,
+        responses=s.ConnectedAccountSerializer,
+    )
+    def post(self, request, account_id):
+        account = _account(request, account_id)
+        if account.status != AccountStatus.ACTIVE:
+            raise Invalid("Only an active account can be the default.", code="account_not_active")
+        accounts.set_default(account=account, request=request)
         return Response(s.ConnectedAccountSerializer(account).data)
 
 
@@ -181,27 +197,30 @@ class AuthorizationLinkView(APIView):
         serializer = s.AuthorizationLinkSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        identifier = caller_identifier(request, data.get("identifier"))
+        caller = request.caller.acting_as(data.get("identifier"))
         connection = configuration.get_connection(
-            _org(request), data["connection_name"], enabled_only=True
+            caller.organization, data["connection_name"], enabled_only=True
         )
-        account, _ = oauth.get_or_create_connected_account(
-            org=_org(request),
+        account, _ = accounts.get_or_create_connected_account(
+            organization=caller.organization,
             connection=connection,
-            identifier=identifier,
-            request=request._request,
+            identifier=caller.identifier,
+            request=request,
         )
-        is_session = not is_api_key_request(request)
-        auth_request = oauth.create_authorization_request(
+        auth_request = authorization.create_authorization_request(
             account=account,
-            flow=AuthorizationRequest.Flow.API,
+            caller=caller,
+            flow=AuthorizationRequest.Flow.API
+            if caller.is_api_key
+            else AuthorizationRequest.Flow.PORTAL,
             user_verify_url=data.get("user_verify_url", ""),
             client_state=data.get("state", ""),
-            initiated_by=request.user if is_session else None,
-            request=request._request,
+            initiated_by=caller.user,
+            add_account=data.get("add_account", False),
+            request=request,
         )
         body = {
-            "link": oauth.authorization_link(auth_request, request._request),
+            "link": authorization.authorization_link(auth_request, request),
             "expires_at": auth_request.expires_at,
             "auth_request_id": auth_request.pk,
             "connected_account": s.ConnectedAccountSerializer(account).data,
@@ -221,11 +240,11 @@ class VerifyView(APIView):
         serializer = s.VerifySerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        account, redirect_url = oauth.verify_authorization(
-            org=_org(request),
+        account, redirect_url = authorization.verify_authorization(
+            caller=request.caller,
             auth_request_id=data["auth_request_id"],
             identifier=data["identifier"],
-            request=request._request,
+            request=request,
         )
         return Response(
             {
@@ -242,9 +261,9 @@ class ToolListView(APIView):
         responses=s.ToolListSerializer,
     )
     def get(self, request):
-        identifier = caller_identifier(request, request.query_params.get("identifier"))
+        caller = request.caller.acting_as(request.query_params.get("identifier"))
         available = tools.list_tools(
-            _org(request), identifier, request.query_params.get("connection_name") or None
+            caller=caller, connection_name=request.query_params.get("connection_name") or None
         )
         return Response({"tools": [tool.as_dict() for tool in available]})
 
@@ -260,63 +279,36 @@ class ToolExecuteView(APIView):
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         result = tools.execute_tool(
-            _org(request),
-            caller_identifier(request, data.get("identifier")),
-            data["tool_name"],
-            data.get("params", {}),
-            data.get("connection_name"),
-            request=request._request,
+            caller=request.caller.acting_as(data.get("identifier")),
+            tool_name=data["tool_name"],
+            params=data.get("params", {}),
+            connection_name=data.get("connection_name"),
+            account_id=data.get("account_id"),
+            request=request,
         )
         return Response(result)
 
 
-def _audit_events(request: Request):
-    django_request = request._request
-    return audit_log.visible_events(
-        _org(request),
-        membership=getattr(django_request, "membership", None),
-        user=None if is_api_key_request(request) else request.user,
-        api_key=getattr(django_request, "api_key", None),
+class ProxyView(APIView):
+    @extend_schema(
+        summary="Call the provider's API as the identifier's account (paths under the "
+        "connection's API base)",
+        request=s.ProxySerializer,
+        responses=s.ProxyResponseSerializer,
     )
-
-
-AUDIT_FILTERS = [
-    OpenApiParameter("action", str, description="exact, or a prefix ending in '.' (tool.)"),
-    OpenApiParameter("actor", str, description="actor email/label (contains) or id"),
-    OpenApiParameter("identifier", str),
-    OpenApiParameter("connection_name", str),
-    OpenApiParameter(
-        "outcome", str, enum=["", *AuditEvent.Outcome.values], description="empty: any"
-    ),
-    OpenApiParameter("since", str, description="ISO date or date-time"),
-    OpenApiParameter("until", str, description="ISO date or date-time"),
-    OpenApiParameter("q", str, description="free text over the target"),
-]
-
-
-class NewestInChain(CursorPagination):
-    ordering = "-seq"  # the organization's chain order: walks the (chain, seq) index
-
-
-class AuditEventListView(generics.ListAPIView):
-    """API keys, owners, admins and auditors: the organization's events; members: their own."""
-
-    serializer_class = s.AuditEventSerializer
-    pagination_class = NewestInChain
-
-    def get_queryset(self):
-        filters = audit_log.Filters.from_query(self.request.query_params)
-        return filters.apply(_audit_events(self.request))
-
-    @extend_schema(summary="List audit events, newest first", parameters=AUDIT_FILTERS)
-    def get(self, request, *args, **kwargs):
-        return super().get(request, *args, **kwargs)
-
-
-class AuditEventDetailView(APIView):
-    @extend_schema(summary="Get an audit event", responses=s.AuditEventSerializer)
-    def get(self, request, event_id: int):
-        event = _audit_events(request).filter(pk=event_id).first()
-        if event is None:
-            raise NotFound("No such event.", code="event_not_found")
-        return Response(s.AuditEventSerializer(event).data)
+    def post(self, request):
+        serializer = s.ProxySerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        result = proxy.proxy_request(
+            caller=request.caller.acting_as(data.get("identifier")),
+            connection_name=data["connection_name"],
+            method=data["method"],
+            path=data["path"],
+            query=data.get("query"),
+            headers=data.get("headers"),
+            body=data.get("body"),
+            account_id=data.get("account_id"),
+            request=request,
+        )
+        return Response(result)

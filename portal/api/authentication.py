@@ -6,6 +6,7 @@ from rest_framework import authentication, exceptions
 from rest_framework.request import Request
 
 from portal.apikeys import InvalidApiKey, authenticate_api_key
+from portal.callers import Caller
 
 
 class ApiKeyCaller:
@@ -39,10 +40,12 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
             key = authenticate_api_key(raw_key.strip())
         except InvalidApiKey as exc:
             raise exceptions.AuthenticationFailed(str(exc)) from None
+        # The request's Caller (portal/callers.py): the key's organization, admin rights.
         django_request = request._request
         django_request.api_key = key
         django_request.organization = key.organization
         django_request.membership = None
+        django_request.caller = Caller.of_api_key(key)
         return ApiKeyCaller(key), key
 
     def authenticate_header(self, request: Request) -> str:

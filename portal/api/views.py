@@ -12,7 +12,7 @@ from portal.models import Membership
 class OrganizationView(APIView):
     @extend_schema(responses=OrganizationSerializer, summary="The caller's organization")
     def get(self, request):
-        return Response(OrganizationSerializer(request._request.organization).data)
+        return Response(OrganizationSerializer(request.caller.organization).data)
 
 
 class MemberListView(generics.ListAPIView):
@@ -23,4 +23,4 @@ class MemberListView(generics.ListAPIView):
         return super().get(request, *args, **kwargs)
 
     def get_queryset(self):
-        return Membership.objects.for_org(self.request._request.organization).select_related("user")
+        return Membership.objects.for_org(self.request.caller.organization).select_related("user")

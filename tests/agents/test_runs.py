@@ -9,7 +9,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from agents.models import AgentRun, AgentStep, RunStatus
-from connections.models import AuditEvent
+from audit.models import AuditEvent
 from tests.agents.conftest import OPENAI_KEY, SEED_PROMPT
 from tests.conftest import signed_in
 from tests.factories import MembershipFactory

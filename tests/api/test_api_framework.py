@@ -70,7 +70,7 @@ def test_an_invalid_cursor_is_400(api):
 def test_throttling_is_429_with_retry_after(api):
     from rest_framework.settings import api_settings
 
-    from portal.api.throttling import CallerRateThrottle
+    from core.api.throttling import CallerRateThrottle
 
     rates = {**api_settings.DEFAULT_THROTTLE_RATES, "caller": "3/min"}
     original = CallerRateThrottle.THROTTLE_RATES

@@ -97,7 +97,9 @@ def test_verify_after_expiry_is_refused(api, monday, monday_connection):
     body = {"auth_request_id": params["auth_request_id"], "identifier": "customer-user-42"}
     response = api.post("/api/v1/connected-accounts/verify", body, format="json")
     assert response.status_code == 409
-    assert ConnectedAccount.objects.get().status == AccountStatus.PENDING_VERIFICATION
+    # The tokens it held are erased and the account waits for a new authorization.
+    assert ConnectedAccount.objects.get().status == AccountStatus.PENDING_AUTH
+    assert AuthorizationRequest.objects.get().pending_token_set_sealed == ""
 
 
 def test_an_external_identifier_needs_a_verify_url(api, monday_connection):
@@ -133,6 +135,9 @@ def test_account_json_never_contains_a_token(api, monday, monday_connection):
         "connection_name",
         "provider",
         "identifier",
+        "provider_account_id",
+        "provider_account_label",
+        "is_default",
         "status",
         "status_reason",
         "scopes",

@@ -14,6 +14,7 @@ from django.urls import get_resolver
 from rest_framework.test import APIClient
 
 from portal.apikeys import mint_api_key
+from portal.callers import Caller
 from tests.test_tenancy import OBJECTS_OF_ORG_A, _path, _walk
 
 FIELDS = [
@@ -47,7 +48,7 @@ def test_odd_input_never_gets_a_500(route, pattern, org, owner, settings):
     for name in pattern.pattern.regex.groupindex:
         assert name in OBJECTS_OF_ORG_A
     path = _path(route, pattern, org, owner)
-    _, key = mint_api_key(org=org, name="fuzz", actor_membership=owner)
+    _, key = mint_api_key(caller=Caller.of_member(owner), name="fuzz")
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {key}")
     seen = set()

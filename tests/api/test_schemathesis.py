@@ -19,6 +19,7 @@ from hypothesis import HealthCheck, settings
 from schemathesis.config import SchemathesisConfig
 
 from portal.apikeys import mint_api_key
+from portal.callers import Caller
 
 
 def _openapi() -> dict:
@@ -49,7 +50,7 @@ def api_key(org, owner):
     # As Django's test client does: keep the test's connection (and transaction) open.
     request_started.disconnect(close_old_connections)
     request_finished.disconnect(close_old_connections)
-    yield mint_api_key(org=org, name="schemathesis", actor_membership=owner)[1]
+    yield mint_api_key(caller=Caller.of_member(owner), name="schemathesis")[1]
     request_started.connect(close_old_connections)
     request_finished.connect(close_old_connections)
 

@@ -1,6 +1,6 @@
 """GET /api/v1/tools and POST /api/v1/tools/execute."""
 
-from connections.models import AuditEvent
+from audit.models import AuditEvent
 
 
 def execute(client, **body):

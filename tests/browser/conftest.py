@@ -57,7 +57,9 @@ def chromium():
 
 
 @pytest.fixture
-def page(chromium, live_server, request):
+def page(chromium, live_server, request, settings):
+    # The portal's public URL is the live server's (redirect URIs, links).
+    settings.PORTAL_BASE_URL = live_server.url
     context = chromium.new_context(base_url=live_server.url, accept_downloads=True)
     context.set_default_timeout(10_000)
     tab = context.new_page()

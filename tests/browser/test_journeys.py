@@ -70,6 +70,7 @@ def test_sign_up_and_create_an_organization(page):
 def test_an_owner_adds_a_monday_connection_pointed_at_the_emulator(page, org, owner, monday_app):
     sign_in(page, owner.user.email, PASSWORD)
     page.goto("/connections/")
+    page.get_by_role("link", name="Set up monday.com").click()
     page.fill("input[name=name]", "monday")
     page.fill("input[name=client_id]", CLIENT_ID)
     page.fill("input[name=client_secret]", CLIENT_SECRET)
@@ -77,7 +78,7 @@ def test_an_owner_adds_a_monday_connection_pointed_at_the_emulator(page, org, ow
         page.fill(f"input[name={field}]", url)
     page.locator("main form button[type=submit]").last.click()
     page.wait_for_url(re.compile(r".*/connections/monday/$"))
-    redirect_uri = page.get_by_label("Redirect URI").input_value()
+    redirect_uri = page.get_by_label("Redirect URI", exact=True).input_value()
     assert redirect_uri.endswith("/oauth/callback/monday/")
     assert CLIENT_SECRET not in page.content()
     save_screenshot(page, "2-connection-added")

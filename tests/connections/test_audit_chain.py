@@ -11,13 +11,13 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection
 
-from connections import audit
-from connections.models import AuditChain, AuditEvent
+from audit import chain, trail
+from audit.models import AuditChain, AuditEvent
 
 
 def _append(org, n: int, **fields) -> list[AuditEvent]:
     return [
-        audit.record(action="test.event", organization=org, target_id=str(i), **fields)
+        trail.record(action="test.event", organization=org, target_id=str(i), **fields)
         for i in range(n)
     ]
 
@@ -25,8 +25,8 @@ def _append(org, n: int, **fields) -> list[AuditEvent]:
 def test_an_untouched_chain_verifies_with_its_count(org, other_org):
     _append(org, 5)
     _append(other_org, 2)
-    assert audit.verify_organization(org).ok and audit.verify_organization(org).count == 5
-    assert audit.verify_organization(other_org).count == 2
+    assert chain.verify_organization(org).ok and chain.verify_organization(org).count == 5
+    assert chain.verify_organization(other_org).count == 2
     events = list(AuditEvent.objects.for_org(org).order_by("seq"))
     assert [e.seq for e in events] == [1, 2, 3, 4, 5]
     assert all(b.prev_hash == a.hash for a, b in itertools.pairwise(events))
@@ -44,7 +44,7 @@ def test_an_untouched_chain_verifies_with_its_count(org, other_org):
 def test_an_edited_event_is_named_as_the_first_broken_one(org, change):
     events = _append(org, 4)
     AuditEvent.objects.filter(pk=events[2].pk).update(**change)
-    report = audit.verify_organization(org)
+    report = chain.verify_organization(org)
     assert not report.ok
     assert report.broken_event_id == events[2].pk and report.count == 2
     assert "hash" in report.reason
@@ -53,9 +53,9 @@ def test_an_edited_event_is_named_as_the_first_broken_one(org, change):
 def test_a_deleted_middle_event_and_a_truncated_tail_are_detected(org):
     events = _append(org, 5)
     AuditEvent.objects.filter(pk=events[4].pk).delete()
-    assert "missing" in audit.verify_organization(org).reason
+    assert "missing" in chain.verify_organization(org).reason
     AuditEvent.objects.filter(pk=events[1].pk).delete()
-    report = audit.verify_organization(org)
+    report = chain.verify_organization(org)
     assert report.broken_seq == 3 and "missing" in report.reason
 
 
@@ -81,7 +81,7 @@ def test_concurrent_writers_never_fork_the_chain(org):
         try:
             start.wait()
             for i in range(per_thread):
-                audit.record(action="test.concurrent", organization=org, target_id=f"{n}-{i}")
+                trail.record(action="test.concurrent", organization=org, target_id=f"{n}-{i}")
         except BaseException as exc:
             errors.append(exc)
         finally:
@@ -93,13 +93,13 @@ def test_concurrent_writers_never_fork_the_chain(org):
     for worker in workers:
         worker.join()
     assert not errors, errors
-    report = audit.verify_organization(org)
+    report = chain.verify_organization(org)
     assert report.ok and report.count == threads * per_thread
-    assert AuditChain.objects.get(key=audit.chain_key(org)).last_seq == threads * per_thread
+    assert AuditChain.objects.get(key=chain.chain_key(org)).last_seq == threads * per_thread
 
 
 def test_metadata_is_redacted_before_it_is_stored(org):
-    event = audit.record(
+    event = trail.record(
         action="test.redaction",
         organization=org,
         metadata={
@@ -114,4 +114,4 @@ def test_metadata_is_redacted_before_it_is_stored(org):
     for secret in ("hunter2", "tok-123", "cs-9", "ap_x"):
         assert secret not in text
     assert stored["nested"]["board"] == 7 and len(stored["long"]) < 1000
-    assert audit.verify_organization(org).ok
+    assert chain.verify_organization(org).ok

@@ -14,14 +14,14 @@ from django.core.management import call_command
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from connections import audit, audit_log
-from connections.models import AuditChain, AuditEvent
+from audit import chain, review, trail
+from audit.models import AuditChain, AuditEvent
 from tests.conftest import signed_in
 
 
 def _event(org, action="tool.executed", *, age=timedelta(0), **fields) -> AuditEvent:
     """An event as if recorded `age` ago (call _rechain after back-dating)."""
-    event = audit.record(action=action, organization=org, **fields)
+    event = trail.record(action=action, organization=org, **fields)
     if age:
         AuditEvent.objects.filter(pk=event.pk).update(created_at=timezone.now() - age)
     return event
@@ -30,10 +30,10 @@ def _event(org, action="tool.executed", *, age=timedelta(0), **fields) -> AuditE
 def _rechain(*orgs) -> None:
     """Re-link the chains after back-dating, as if the events had been recorded back then."""
     for org in orgs:
-        key, previous = audit.chain_key(org), ""
+        key, previous = chain.chain_key(org), ""
         for event in AuditEvent.objects.filter(chain=key).order_by("seq"):
             event.prev_hash = previous
-            event.hash = previous = audit.compute_hash(event)
+            event.hash = previous = chain.compute_hash(event)
             event.save(update_fields=["prev_hash", "hash"])
         AuditChain.objects.filter(key=key).update(last_hash=previous)
 
@@ -46,7 +46,7 @@ def _only(ids, history) -> set[int]:
 @pytest.fixture
 def history(org, member, other_org):
     """A small history: tool runs as the member, a connection change, another org's event."""
-    actor = audit.Actor.user(member.user)
+    actor = trail.Actor.user(member.user)
     events = {
         "mine_ok": _event(
             org,
@@ -69,7 +69,7 @@ def history(org, member, other_org):
         "connection": _event(
             org,
             "connection.updated",
-            actor=audit.Actor.system("admin"),
+            actor=trail.Actor.system("admin"),
             target_type="connection",
             target_id="monday",
             age=timedelta(days=10),
@@ -251,23 +251,23 @@ def test_pruning_keeps_the_rest_verifiable_and_is_idempotent(org, other_org):
     remaining = set(AuditEvent.objects.for_org(org).values_list("pk", flat=True))
     assert not remaining & {e.pk for e in old}
     assert {e.pk for e in recent} <= remaining
-    report = audit.verify_organization(org)
+    report = chain.verify_organization(org)
     assert report.ok and report.count == 4  # 3 recent + the audit.pruned event
     assert AuditEvent.objects.filter(pk=other_old.pk).exists()
-    assert audit.verify_organization(other_org).ok
+    assert chain.verify_organization(other_org).ok
 
     call_command("prune_audit", stdout=out)  # again: nothing more
     assert out.getvalue().strip().endswith("Pruned 0 events.")
-    assert audit.verify_organization(org).count == 4
+    assert chain.verify_organization(org).count == 4
 
 
 def test_pruning_in_batches_moves_the_checkpoint_each_time(org, monkeypatch):
-    monkeypatch.setattr(audit_log, "PRUNE_BATCH", 3)  # a setting of the loop, not our logic
+    monkeypatch.setattr(review, "PRUNE_BATCH", 3)  # a setting of the loop, not our logic
     org.audit_retention_days = 1
     org.save()
     for i in range(8):
         _event(org, target_id=str(i), age=timedelta(days=2))
     _rechain(org)
-    report = audit_log.prune_organization(org)
+    report = review.prune_organization(org)
     assert report.deleted == 8 and report.checkpoint_seq == 8
-    assert audit.verify_organization(org).ok
+    assert chain.verify_organization(org).ok

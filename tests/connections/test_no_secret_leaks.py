@@ -7,8 +7,9 @@ from datetime import timedelta
 from django.test import Client
 from django.utils import timezone
 
-from connections import oauth
-from connections.models import AuditEvent, AuthorizationRequest, ConnectedAccount
+from audit.models import AuditEvent
+from connections import tokens
+from connections.models import AuthorizationRequest, ConnectedAccount
 from tests.conftest import signed_in
 from tests.monday_support import CLIENT_SECRET, callback_path, follow_to_provider, query_of
 
@@ -62,7 +63,7 @@ def test_secrets_never_leave_the_vault(caplog, api, owner, member, monday, monda
     # A refresh, a failing refresh, and a disconnect.
     account = ConnectedAccount.objects.get(identifier=member.user.identifier)
     ConnectedAccount.objects.filter(pk=account.pk).update(token_expires_at=timezone.now())
-    oauth.get_access_token(account)
+    tokens.get_access_token(account)
     external = ConnectedAccount.objects.get(identifier="ext-1")
     keep(api.delete(f"/api/v1/connected-accounts/{external.pk}"))
     keep(browser.post("/connected-accounts/monday/disconnect/"))

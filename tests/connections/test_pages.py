@@ -13,9 +13,8 @@ def test_an_admin_adds_a_connection_and_sees_the_redirect_uri(owner_client, org)
     blank_form = owner_client.get("/connections/").content.decode()
     assert 'value="http://testserver/oauth/callback/monday/"' in blank_form
     response = owner_client.post(
-        "/connections/",
+        "/connections/new/monday/",
         {
-            "provider": "monday",
             "name": "monday",
             "client_id": "cid",
             "client_secret": "shh-its-secret",
@@ -31,9 +30,8 @@ def test_an_admin_adds_a_connection_and_sees_the_redirect_uri(owner_client, org)
 
 def test_a_remote_http_endpoint_is_refused_with_a_message(owner_client, org):
     response = owner_client.post(
-        "/connections/",
+        "/connections/new/monday/",
         {
-            "provider": "monday",
             "name": "monday",
             "client_id": "cid",
             "token_url": "http://auth.example.com/token",

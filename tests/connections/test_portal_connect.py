@@ -5,8 +5,9 @@ from datetime import timedelta
 
 from django.utils import timezone
 
-from connections.models import AccountStatus, AuditEvent, AuthorizationRequest, ConnectedAccount
-from connections.providers import PROVIDERS
+from audit.models import AuditEvent
+from connections.models import AccountStatus, AuthorizationRequest, ConnectedAccount
+from connections.providers import providers
 from tests.conftest import signed_in
 from tests.monday_support import (
     MONDAY_BOB,
@@ -127,8 +128,9 @@ def test_a_callback_naming_another_issuer_is_refused(
     member_client, member, monday, monday_connection, monkeypatch
 ):
     # RFC 9207: a provider whose catalog entry declares an issuer; `iss`, when sent, must match.
-    spec = PROVIDERS["monday"]
-    monkeypatch.setitem(PROVIDERS, "monday", replace(spec, issuer="https://auth.monday.test"))
+    spec = providers()["monday"]
+    issuing = replace(spec, oauth=replace(spec.oauth, issuer="https://auth.monday.test"))
+    monkeypatch.setitem(providers(), "monday", issuing)
     start = member_client.post("/connected-accounts/monday/connect/")
     path = callback_path(follow_to_provider(start["Location"]))
 

@@ -7,7 +7,7 @@ import pytest
 from django.db import connections
 from django.utils import timezone
 
-from connections import oauth
+from connections import accounts, errors, tokens
 from connections.models import AccountStatus, ConnectedAccount
 from tests.monday_support import connect_via_portal
 
@@ -19,18 +19,20 @@ def account(member_client, member, monday, monday_connection):
 
 
 def tokens_of(account):
-    return oauth._token_set(ConnectedAccount.objects.get(pk=account.pk))
+    return accounts.token_set(ConnectedAccount.objects.get(pk=account.pk))
 
 
 def expire(account):
     ConnectedAccount.objects.filter(pk=account.pk).update(
-        token_expires_at=timezone.now() + timedelta(seconds=30)
+        # An hour-long token, 30 seconds before it expires.
+        token_issued_at=timezone.now() - timedelta(hours=1),
+        token_expires_at=timezone.now() + timedelta(seconds=30),
     )
 
 
 def test_a_fresh_token_is_returned_without_calling_the_provider(account, monday):
     before = monday.refresh_count
-    assert oauth.get_access_token(account) == tokens_of(account)["access_token"]
+    assert tokens.get_access_token(account) == tokens_of(account)["access_token"]
     assert monday.refresh_count == before
 
 
@@ -38,7 +40,7 @@ def test_a_token_within_five_minutes_of_expiry_is_refreshed_and_rotated(account,
     old = tokens_of(account)
     expire(account)
 
-    token = oauth.get_access_token(account)
+    token = tokens.get_access_token(account)
 
     new = tokens_of(account)
     assert monday.refresh_count == 1
@@ -53,7 +55,7 @@ def test_a_refresh_without_a_refresh_token_keeps_the_old_one(account, monday):
     monday.omit_refresh_token_on_refresh = True
     old = tokens_of(account)
     expire(account)
-    oauth.get_access_token(account)
+    tokens.get_access_token(account)
     assert tokens_of(account)["refresh_token"] == old["refresh_token"]
 
 
@@ -71,8 +73,8 @@ def test_invalid_grant_marks_the_account_expired_with_a_reason(account, monday):
     monday.revoke_all_for_user(101)
     expire(account)
 
-    with pytest.raises(oauth.NeedsReauthorization):
-        oauth.get_access_token(account)
+    with pytest.raises(errors.NeedsReauthorization):
+        tokens.get_access_token(account)
 
     account.refresh_from_db()
     assert account.status == AccountStatus.EXPIRED
@@ -86,8 +88,8 @@ def test_a_provider_error_leaves_the_account_as_it_was(account, monday, status):
     monday.fail_next_token_requests(1, status=status)
     expire(account)
 
-    with pytest.raises(oauth.ProviderUnavailable):
-        oauth.get_access_token(account)
+    with pytest.raises(errors.ProviderUnavailable):
+        tokens.get_access_token(account)
 
     account.refresh_from_db()
     assert account.status == AccountStatus.ACTIVE
@@ -96,13 +98,13 @@ def test_a_provider_error_leaves_the_account_as_it_was(account, monday, status):
 
 
 def test_a_timeout_is_retryable_and_leaves_the_account_as_it_was(account, monday, settings):
-    settings.PROVIDER_HTTP_TIMEOUT_SECONDS = 0.3
+    settings.PROVIDER_TOKEN_TIMEOUT_SECONDS = 0.3
     monday.token_delay = 1.0
     before = tokens_of(account)
     expire(account)
 
-    with pytest.raises(oauth.ProviderTimeout) as raised:
-        oauth.get_access_token(account)
+    with pytest.raises(errors.ProviderTimeout) as raised:
+        tokens.get_access_token(account)
 
     assert raised.value.status == 504
     assert tokens_of(account) == before
@@ -111,10 +113,10 @@ def test_a_timeout_is_retryable_and_leaves_the_account_as_it_was(account, monday
 
 def test_a_rejected_token_is_refreshed_only_if_it_is_still_the_stored_one(account, monday):
     stale = tokens_of(account)["access_token"]
-    fresh = oauth.refresh_access_token(account, failed_access_token=stale)
+    fresh = tokens.refresh_access_token(account, failed_access_token=stale)
     assert monday.refresh_count == 1
     # A second caller that also saw `stale` fail gets the fresh token, no second refresh.
-    assert oauth.refresh_access_token(account, failed_access_token=stale) == fresh
+    assert tokens.refresh_access_token(account, failed_access_token=stale) == fresh
     assert monday.refresh_count == 1
 
 
@@ -156,7 +158,7 @@ def test_twenty_concurrent_callers_cause_exactly_one_refresh(
     expire(account)
     monday.token_delay = 0.2  # widen the race window
 
-    results, errors = _concurrently(20, lambda: oauth.get_access_token(account))
+    results, errors = _concurrently(20, lambda: tokens.get_access_token(account))
 
     assert errors == []
     assert monday.refresh_count == 1
@@ -173,7 +175,7 @@ def test_twenty_callers_rejected_with_the_same_token_cause_one_refresh(
     stale = tokens_of(account)["access_token"]
 
     results, errors = _concurrently(
-        20, lambda: oauth.refresh_access_token(account, failed_access_token=stale)
+        20, lambda: tokens.refresh_access_token(account, failed_access_token=stale)
     )
 
     assert errors == []

@@ -4,9 +4,10 @@ import pytest
 from django.db import connection as db
 from django.test.utils import CaptureQueriesContext
 
-from connections import oauth, tools
-from connections.models import AccountStatus, AuditEvent, ConnectedAccount, Connection
-from connections.oauth import NeedsReauthorization
+from audit.models import AuditEvent
+from connections import accounts, tools
+from connections.errors import NeedsReauthorization
+from connections.models import AccountStatus, ConnectedAccount, Connection
 from connections.tooling import (
     ProviderUnavailable,
     ToolForbidden,
@@ -14,10 +15,16 @@ from connections.tooling import (
     ToolNotFound,
     ToolRateLimited,
 )
+from tests.callers import as_identifier
+
+
+def execute(org, identifier, name, params):
+    caller = as_identifier(org, identifier)
+    return tools.execute_tool(caller=caller, tool_name=name, params=params)
 
 
 def run(org, who, name, **params):
-    return tools.execute_tool(org, who.user.identifier, name, params)["data"]
+    return execute(org, who.user.identifier, name, params)["data"]
 
 
 def test_every_tool_name_is_valid_and_prefixed(db):
@@ -108,9 +115,7 @@ def test_add_and_list_updates(org, alice, boards):
 def test_invalid_params_list_every_error_and_send_nothing(org, alice, monday):
     before = len(monday.api.api_requests)
     with pytest.raises(ToolInvalid) as raised:
-        tools.execute_tool(
-            org, alice.user.identifier, "monday_create_item", {"board_id": "abc", "extra": 1}
-        )
+        execute(org, alice.user.identifier, "monday_create_item", {"board_id": "abc", "extra": 1})
     paths = {e["path"] for e in raised.value.details["errors"]}
     assert {"$.board_id", "$"} <= paths
     assert "item_name" in raised.value.message and "extra" in raised.value.message
@@ -120,7 +125,7 @@ def test_invalid_params_list_every_error_and_send_nothing(org, alice, monday):
 def test_a_user_without_access_to_the_board_gets_403_and_nothing_changes(org, bob, boards):
     before = dict(boards.items)
     with pytest.raises(ToolForbidden) as raised:
-        tools.execute_tool(
+        execute(
             org,
             bob.user.identifier,
             "monday_create_item",
@@ -176,7 +181,7 @@ def test_a_503_becomes_502_and_the_account_stays_active(org, alice, monday):
 
 def test_a_401_refreshes_once_and_retries(org, alice, monday):
     account = ConnectedAccount.objects.get(identifier=alice.user.identifier)
-    token = oauth._token_set(account)["access_token"]
+    token = accounts.token_set(account)["access_token"]
     monday.expire_access_token(token)
     assert run(org, alice, "monday_get_me")["name"] == "Alice"
     assert monday.refresh_count == 1
@@ -195,13 +200,17 @@ def test_revoked_at_the_provider_expires_the_account_with_a_link(org, alice, mon
 
 
 def test_list_tools_follows_granted_scopes_and_disabled_tools(org, alice):
-    names = {t.tool.name for t in tools.list_tools(org, alice.user.identifier)}
+    names = {
+        t.tool.name for t in tools.list_tools(caller=as_identifier(org, alice.user.identifier))
+    }
     assert "monday_create_item" in names and len(names) == 12
     account = ConnectedAccount.objects.get(identifier=alice.user.identifier)
     account.scopes = ["boards:read", "me:read"]
     account.save()
     Connection.objects.update(disabled_tools=["monday_get_me"])
-    names = {t.tool.name for t in tools.list_tools(org, alice.user.identifier)}
+    names = {
+        t.tool.name for t in tools.list_tools(caller=as_identifier(org, alice.user.identifier))
+    }
     assert "monday_create_item" not in names and "monday_get_me" not in names
     assert "monday_list_boards" in names
     with pytest.raises(ToolForbidden):
@@ -210,19 +219,19 @@ def test_list_tools_follows_granted_scopes_and_disabled_tools(org, alice):
 
 def test_list_tools_costs_one_query_however_many_accounts(org, alice, owner):
     with CaptureQueriesContext(db) as captured:
-        tools.list_tools(org, alice.user.identifier)
+        tools.list_tools(caller=as_identifier(org, alice.user.identifier))
     assert len(captured) <= 3
 
 
 def test_no_account_means_404_and_other_orgs_accounts_are_invisible(org, other_org, alice):
     with pytest.raises(Exception) as raised:
-        tools.execute_tool(other_org, alice.user.identifier, "monday_get_me", {})
+        execute(other_org, alice.user.identifier, "monday_get_me", {})
     assert raised.value.status == 404
 
 
 def test_every_execution_is_audited_with_redacted_params(org, alice):
     with pytest.raises(ToolInvalid):
-        tools.execute_tool(
+        execute(
             org,
             alice.user.identifier,
             "monday_add_update",

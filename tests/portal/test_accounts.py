@@ -12,7 +12,7 @@ from django.core.management import CommandError, call_command
 from django.test import Client
 from rest_framework.test import APIClient
 
-from connections.models import AuditEvent
+from audit.models import AuditEvent
 from portal.models import Membership, Organization, User
 from tests.factories import PASSWORD, MembershipFactory, UserFactory
 

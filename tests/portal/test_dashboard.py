@@ -9,9 +9,10 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from agents.models import Agent, AgentRun, RunStatus
-from connections import audit
+from audit import trail
+from audit.models import AuditEvent
 from connections.configuration import create_connection
-from connections.models import AccountStatus, AuditEvent, ConnectedAccount
+from connections.models import AccountStatus, ConnectedAccount
 from tests.conftest import signed_in
 from tests.factories import MembershipFactory
 
@@ -29,7 +30,7 @@ def _account(org, conn, membership, status=AccountStatus.ACTIVE, failures=0):
 
 
 def _tool_event(org, outcome, age: timedelta):
-    event = audit.record(action="tool.executed", organization=org, outcome=outcome)
+    event = trail.record(action="tool.executed", organization=org, outcome=outcome)
     AuditEvent.objects.filter(pk=event.pk).update(created_at=timezone.now() - age)
 
 

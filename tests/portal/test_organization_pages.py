@@ -11,7 +11,7 @@ from django.core import mail
 from django.test import Client
 from django.utils import timezone
 
-from connections.models import AuditEvent
+from audit.models import AuditEvent
 from portal.models import Invitation, Membership, Organization, Role
 from tests.conftest import signed_in
 from tests.factories import PASSWORD, MembershipFactory, UserFactory

@@ -7,8 +7,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from connections.models import AccountStatus, ConnectedAccount, Connection
+from core.prepared import PreparedQuery
 from portal.models import Organization
-from portal.prepared import PreparedQuery
 
 
 def accounts_query(org, identifier, provider, connection_name=""):

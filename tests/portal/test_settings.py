@@ -30,6 +30,7 @@ def _production(tmp_path, **overrides: str) -> dict[str, str]:
         "SECRET_KEY": secrets.token_urlsafe(50),
         "VAULT_KEYS": _vault_keys(),
         "ALLOWED_HOSTS": "portal.example.com",
+        "PORTAL_BASE_URL": "https://portal.example.com",
         "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
     }
     env.update(overrides)
@@ -47,7 +48,7 @@ def _manage(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
     )
 
 
-@pytest.mark.parametrize("missing", ["SECRET_KEY", "VAULT_KEYS"])
+@pytest.mark.parametrize("missing", ["SECRET_KEY", "VAULT_KEYS", "PORTAL_BASE_URL"])
 def test_production_start_up_refuses_a_missing_secret(tmp_path, missing):
     result = _manage(_production(tmp_path, **{missing: None}), "check")
     assert result.returncode != 0

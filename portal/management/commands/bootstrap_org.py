@@ -1,7 +1,8 @@
 from django.core.management.base import BaseCommand, CommandError
 
+from core.errors import PortalError
 from portal.apikeys import mint_api_key
-from portal.errors import PortalError
+from portal.callers import Caller
 from portal.organizations import bootstrap_organization
 
 
@@ -30,5 +31,5 @@ class Command(BaseCommand):
         if password:
             self.stdout.write(f"Password: {password}")
         if api_key:
-            _, plaintext = mint_api_key(org=org, name="bootstrap", actor_membership=membership)
+            _, plaintext = mint_api_key(caller=Caller.of_member(membership), name="bootstrap")
             self.stdout.write(plaintext)

@@ -1,0 +1,33 @@
+from django.core.management.base import BaseCommand, CommandError
+
+from audit import chain
+from portal.models import Organization
+
+
+class Command(BaseCommand):
+    help = "Verify the audit hash chains. Exits 1 naming the first broken event."
+
+    def add_arguments(self, parser) -> None:
+        parser.add_argument("--org", help="Only this organization's chain (its slug).")
+
+    def handle(self, *args, org: str | None, **options) -> None:
+        if org:
+            organization = Organization.objects.filter(slug=org).first()
+            if organization is None:
+                raise CommandError(f"No organization with slug {org!r}.")
+            keys = [chain.chain_key(organization)]
+        else:
+            keys = chain.all_chain_keys()
+        total = 0
+        for key in keys:
+            report = chain.verify_chain(key)
+            if not report.ok:
+                where = (
+                    f"event #{report.broken_event_id}" if report.broken_event_id else "chain end"
+                )
+                raise CommandError(
+                    f"BROKEN {key}: {where} (seq {report.broken_seq}): {report.reason}; "
+                    f"{report.count} events verified before it."
+                )
+            total += report.count
+        self.stdout.write(f"OK {total} events")

@@ -1,0 +1,346 @@
+"""Reviewing the audit trail: who may see which events, filters, keyset pages, streamed
+exports, and retention (pruning with a checkpoint so the rest of the chain verifies).
+
+Pages, the API and `prune_audit` call these; the chain status comes from
+`chain.verify_chain`, the code `verify_audit` runs.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, fields
+from datetime import datetime, time, timedelta
+from typing import Any
+
+from django.db import transaction
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+from django.utils.dateparse import parse_date, parse_datetime
+
+from audit import trail
+from audit.chain import GLOBAL_CHAIN, chain_key
+from audit.models import AuditChain, AuditEvent
+from core.errors import Forbidden, Invalid
+
+PAGE_SIZE = 50
+EXPORT_CHUNK = 2000
+PRUNE_BATCH = 5000
+# An event's public fields: the API's, and the export columns, in this order.
+EVENT_FIELDS = (
+    "id",
+    "created_at",
+    "chain",
+    "seq",
+    "actor_type",
+    "actor_id",
+    "actor_label",
+    "identifier",
+    "action",
+    "target_type",
+    "target_id",
+    "outcome",
+    "metadata",
+    "request_id",
+    "ip",
+    "user_agent",
+    "prev_hash",
+    "hash",
+)
+
+
+# --- Who sees what ------------------------------------------------------------------------
+
+
+def visible_events(caller) -> QuerySet[AuditEvent]:
+    """Owners, admins, auditors and API keys: the organization's events. Members: events
+    they caused or that concern their identifier (what agents did as them)."""
+    events = org_events(caller.organization)
+    if caller.can_read_audit:
+        return events
+    if caller.user is None:
+        return events.none()
+    return events.filter(
+        Q(actor_type=AuditEvent.ActorType.USER, actor_id=str(caller.user.pk))
+        | Q(identifier=caller.user.identifier)
+    )
+
+
+def org_events(org) -> QuerySet[AuditEvent]:
+    """The organization's events: its own hash chain. Pages walk the chain's
+    (chain, seq) index newest first, so they never scan other tenants' rows, however
+    many newer rows those tenants wrote."""
+    return AuditEvent.objects.for_org(org).filter(chain=chain_key(org))
+
+
+# --- Filters ------------------------------------------------------------------------------
+
+
+@dataclass
+class Filters:
+    action: str = ""
+    actor: str = ""
+    identifier: str = ""
+    connection_name: str = ""
+    outcome: str = ""
+    since: str = ""
+    until: str = ""
+    q: str = ""
+
+    @classmethod
+    def from_query(cls, query: Any) -> Filters:
+        """From request.GET (or any mapping); values are trimmed and capped."""
+        return cls(**{f.name: str(query.get(f.name, "") or "").strip()[:255] for f in fields(cls)})
+
+    def as_query(self) -> dict[str, str]:
+        return {f.name: getattr(self, f.name) for f in fields(self) if getattr(self, f.name)}
+
+    def apply(self, events: QuerySet[AuditEvent]) -> QuerySet[AuditEvent]:
+        """Narrow events; a value that cannot be understood is an Invalid (400/422)."""
+        if self.action:
+            # "tool." matches every tool.* action; anything else matches exactly.
+            events = (
+                events.filter(action__startswith=self.action)
+                if self.action.endswith(".")
+                else events.filter(action=self.action)
+            )
+        if self.actor:
+            events = events.filter(Q(actor_label__icontains=self.actor) | Q(actor_id=self.actor))
+        if self.identifier:
+            events = events.filter(identifier=self.identifier)
+        if self.connection_name:
+            events = events.filter(
+                Q(metadata__connection=self.connection_name)
+                | Q(target_type="connection", target_id=self.connection_name)
+            )
+        if self.outcome:
+            if self.outcome not in AuditEvent.Outcome.values:
+                raise Invalid(
+                    f"outcome must be one of {', '.join(AuditEvent.Outcome.values)}.",
+                    code="invalid_filter",
+                )
+            events = events.filter(outcome=self.outcome)
+        if self.since:
+            events = events.filter(created_at__gte=_moment(self.since, "since", end=False))
+        if self.until:
+            events = events.filter(created_at__lte=_moment(self.until, "until", end=True))
+        if self.q:
+            events = events.filter(Q(target_id__icontains=self.q) | Q(target_type=self.q))
+        return events
+
+
+def _moment(value: str, name: str, *, end: bool) -> datetime:
+    """An ISO date (the whole day) or date-time; naive values are in the portal's time zone."""
+    message = f"{name} must be a date (2026-11-24) or a date and time (2026-11-24T09:30)."
+    try:
+        moment = parse_datetime(value)
+        if moment is None:
+            day = parse_date(value)
+            if day is None:
+                raise Invalid(message, code="invalid_filter")
+            moment = datetime.combine(day, time.max if end else time.min)
+        if timezone.is_naive(moment):
+            moment = timezone.make_aware(moment)
+    except (ValueError, OverflowError):  # well-formed but impossible: 2026-13-45, 0000-00-00
+        raise Invalid(message, code="invalid_filter") from None
+    return moment
+
+
+# --- Keyset pages -------------------------------------------------------------------------
+
+
+@dataclass
+class Page:
+    events: list[AuditEvent]
+    next_before: int | None  # pass as ?before= for the next (older) page
+
+
+def page(events: QuerySet[AuditEvent], before: str | int | None, size: int = PAGE_SIZE) -> Page:
+    """Newest first, `size` events older than chain position `before`:
+    WHERE seq < before ORDER BY seq DESC LIMIT size + 1, the same cost at any depth."""
+    if before not in (None, ""):
+        try:
+            events = events.filter(seq__lt=int(before))
+        except (TypeError, ValueError):
+            raise Invalid("before must be an event position.", code="invalid_cursor") from None
+    rows = list(events.order_by("-seq")[: size + 1])
+    more = len(rows) > size
+    rows = rows[:size]
+    return Page(rows, rows[-1].seq if more and rows else None)
+
+
+# --- Exports (streamed: never the whole set in memory) ------------------------------------
+
+
+class _Echo:
+    def write(self, value: str) -> str:
+        return value
+
+
+def _rows(events: QuerySet[AuditEvent]) -> Iterator[tuple]:
+    # Tuples, not model instances: an export reads millions of rows.
+    return events.order_by("-seq").values_list(*EVENT_FIELDS).iterator(chunk_size=EXPORT_CHUNK)
+
+
+CREATED_AT, METADATA = EVENT_FIELDS.index("created_at"), EVENT_FIELDS.index("metadata")
+
+
+def export_csv(events: QuerySet[AuditEvent]) -> Iterable[str]:
+    writer = csv.writer(_Echo())
+
+    def lines() -> Iterator[str]:
+        yield writer.writerow(EVENT_FIELDS)
+        for row in _rows(events):
+            row = list(row)
+            row[CREATED_AT] = row[CREATED_AT].isoformat()
+            row[METADATA] = json.dumps(row[METADATA], sort_keys=True)
+            yield writer.writerow([_csv_safe(value) for value in row])
+
+    return _batched(lines())
+
+
+def _batched(lines: Iterator[str], size: int = 500) -> Iterator[str]:
+    """Join lines into larger chunks: fewer, bigger writes to the client."""
+    chunk: list[str] = []
+    for line in lines:
+        chunk.append(line)
+        if len(chunk) == size:
+            yield "".join(chunk)
+            chunk = []
+    if chunk:
+        yield "".join(chunk)
+
+
+def _csv_safe(value: Any) -> Any:
+    # Spreadsheet formula injection: a cell must not start with = + - @ (OWASP).
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return "" if value is None else value
+
+
+def export_jsonl(events: QuerySet[AuditEvent]) -> Iterable[str]:
+    return _batched(
+        json.dumps(dict(zip(EVENT_FIELDS, row, strict=True)), default=str) + "\n"
+        for row in _rows(events)
+    )
+
+
+# --- Retention ----------------------------------------------------------------------------
+
+
+@dataclass
+class PruneReport:
+    chain: str
+    deleted: int
+    checkpoint_seq: int
+
+
+def prune_chain(key: str, cutoff: datetime, *, organization=None) -> PruneReport:
+    """Delete the chain's events older than `cutoff`, oldest first, in batches. Each batch
+    moves the chain's checkpoint to the last deleted event in the same transaction, so
+    `verify_chain` verifies what remains and an interrupted prune resumes cleanly."""
+    deleted = 0
+    while True:
+        with transaction.atomic():
+            head = AuditChain.objects.select_for_update().filter(key=key).first()
+            if head is None:
+                return PruneReport(key, 0, 0)
+            batch = list(
+                AuditEvent.objects.filter(chain=key, seq__gt=head.checkpoint_seq)
+                .order_by("seq")
+                .values("seq", "hash", "created_at")[:PRUNE_BATCH]
+            )
+            prunable = []
+            for row in batch:
+                if row["created_at"] >= cutoff:
+                    break
+                prunable.append(row)
+            if not prunable:
+                break
+            last = prunable[-1]
+            count, _ = AuditEvent.objects.filter(
+                chain=key, seq__gt=head.checkpoint_seq, seq__lte=last["seq"]
+            ).delete()
+            head.checkpoint_seq, head.checkpoint_hash = last["seq"], last["hash"]
+            head.save(update_fields=["checkpoint_seq", "checkpoint_hash"])
+            deleted += count
+        if len(prunable) < len(batch) or len(batch) < PRUNE_BATCH:
+            break
+    if deleted:
+        trail.record(
+            action="audit.pruned",
+            organization=organization,
+            actor=trail.Actor.system("retention"),
+            target_type="audit_chain",
+            target_id=key,
+            metadata={"deleted": deleted, "checkpoint_seq": head.checkpoint_seq},
+        )
+    return PruneReport(key, deleted, head.checkpoint_seq)
+
+
+def prune_organization(org, *, now: datetime | None = None) -> PruneReport:
+    cutoff = (now or timezone.now()) - timedelta(days=org.audit_retention_days)
+    return prune_chain(chain_key(org), cutoff, organization=org)
+
+
+def set_retention(*, caller, days: Any, request=None) -> None:
+    """Owners set how long their organization's events are kept (1 to 3,650 days)."""
+    if caller.role != "owner":
+        raise Forbidden("Only owners set the retention period.", code="owners_only")
+    try:
+        days = int(days)
+    except (TypeError, ValueError):
+        raise Invalid("Retention is a number of days.", code="invalid_retention") from None
+    if not 1 <= days <= 3650:
+        raise Invalid("Retention must be between 1 and 3,650 days.", code="invalid_retention")
+    org = caller.organization
+    old = org.audit_retention_days
+    with transaction.atomic():
+        org.audit_retention_days = days
+        org.save(update_fields=["audit_retention_days"])
+        trail.record(
+            action="audit.retention_changed",
+            organization=org,
+            caller=caller,
+            request=request,
+            target_type="organization",
+            target_id=org.slug,
+            metadata={"old_days": old, "new_days": days},
+        )
+
+
+def prune_all(*, now: datetime | None = None) -> list[PruneReport]:
+    """Every organization by its own retention; account events by AUDIT_GLOBAL_RETENTION_DAYS."""
+    from django.conf import settings
+
+    from portal.models import Organization
+
+    now = now or timezone.now()
+    reports = [prune_organization(org, now=now) for org in Organization.objects.order_by("pk")]
+    cutoff = now - timedelta(days=settings.AUDIT_GLOBAL_RETENTION_DAYS)
+    reports.append(prune_chain(GLOBAL_CHAIN, cutoff))
+    return reports
+
+
+# --- How an event's outcome reads -------------------------------------------------------
+
+
+def label_outcomes(events: list[AuditEvent], *, now: datetime | None = None) -> list[AuditEvent]:
+    """Set `outcome_label` on each event. A pending (write-ahead) event reads "started"
+    once its completion is on record, "in progress" while it is not, and "outcome
+    unknown" when it has waited longer than any call may take (one query a page)."""
+    now = now or timezone.now()
+    pending = [e.pk for e in events if e.outcome == AuditEvent.Outcome.PENDING]
+    still_open = trail.open_intent_ids(pending) if pending else set()
+    for event in events:
+        event.outcome_class, event.outcome_label = event.outcome, event.get_outcome_display()
+        if event.outcome != AuditEvent.Outcome.PENDING:
+            continue
+        if event.pk not in still_open:
+            event.outcome_class, event.outcome_label = "info", "Started"
+        elif now - event.created_at > trail.STALE_AFTER:
+            event.outcome_class, event.outcome_label = "unknown", "Outcome unknown"
+        else:
+            event.outcome_label = "In progress"
+    return events

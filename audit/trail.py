@@ -1,0 +1,340 @@
+"""The audit trail's one way in: `record()` for every event, and write-ahead intents.
+
+Appends lock the chain head row (SELECT … FOR UPDATE on PostgreSQL; SQLite's
+IMMEDIATE transactions serialize writers), so concurrent writers never fork a
+chain (audit/chain.py says what the hash covers).
+
+Write-ahead (DESIGN §12 rule 17): an action with a side effect elsewhere (a tool
+call at a provider) is `begin`-ed first — a `pending` event and an OpenIntent row
+in their own commit — and `complete`-d after. Nothing can happen at the provider
+without its event already on disk; if the process dies in between, the intent
+stays open and `close_stale_intents` records the outcome as unknown.
+
+Whatever the text, the audit write never fails on it: NUL characters and lone
+surrogates (which PostgreSQL cannot store) are written as visible escapes.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import timedelta
+from functools import cache
+from typing import Any
+
+from django.db import connection, transaction
+from django.db.models import Field
+from django.http import HttpRequest
+from django.utils import timezone
+
+from audit.chain import GLOBAL_CHAIN, chain_key, compute_hash
+from audit.models import AuditChain, AuditEvent, OpenIntent
+from core.text import storable
+
+__all__ = ["GLOBAL_CHAIN", "Actor", "Intent", "begin", "complete", "record", "redact"]
+
+SECRET_KEY_PATTERN = re.compile(
+    r"(pass(word)?|secret|token|api[_-]?key|authorization|auth|cookie|credential|"
+    r"private|code_verifier|^code$|session)",
+    re.IGNORECASE,
+)
+REDACTED = "[redacted]"
+MAX_STRING = 200
+
+
+@dataclass(frozen=True)
+class Actor:
+    type: str
+    id: str = ""
+    label: str = ""
+
+    @classmethod
+    def user(cls, user: Any) -> Actor:
+        return cls(AuditEvent.ActorType.USER, str(user.pk), user.email)
+
+    @classmethod
+    def api_key(cls, key: Any) -> Actor:
+        return cls(AuditEvent.ActorType.API_KEY, key.prefix, key.name)
+
+    @classmethod
+    def system(cls, label: str = "portal") -> Actor:
+        return cls(AuditEvent.ActorType.SYSTEM, "", label)
+
+    @classmethod
+    def anonymous(cls) -> Actor:
+        return cls(AuditEvent.ActorType.ANONYMOUS)
+
+    @classmethod
+    def of(cls, caller: Any) -> Actor:
+        """The actor of a portal.callers.Caller: its API key, else its user."""
+        if caller.api_key is not None:
+            return cls.api_key(caller.api_key)
+        if caller.user is not None:
+            return cls.user(caller.user)
+        return cls.system()
+
+    @classmethod
+    def from_request(cls, request: HttpRequest | None) -> Actor:
+        """The API key a request authenticated with, else its user, else anonymous."""
+        if request is None:
+            return cls.system()
+        api_key = getattr(request, "api_key", None)
+        if api_key is not None:
+            return cls.api_key(api_key)
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated:
+            return cls.user(user)
+        return cls.anonymous()
+
+
+def redact(value: Any, *, key: str = "") -> Any:
+    """Remove values under secret-looking keys and cut long strings, recursively."""
+    if key and SECRET_KEY_PATTERN.search(key):
+        return REDACTED
+    if isinstance(value, Mapping):
+        return {storable(str(k)): redact(v, key=str(k)) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [redact(v) for v in value[:50]]
+    if isinstance(value, str):
+        value = storable(value)
+        return value[:MAX_STRING] + f"… ({len(value)} chars)" if len(value) > MAX_STRING else value
+    if value is None or isinstance(value, (bool, int, float)):
+        return value
+    return storable(str(value))
+
+
+def _request_context(request: HttpRequest | None) -> dict[str, Any]:
+    if request is None:
+        return {"request_id": "", "ip": None, "user_agent": ""}
+    return {
+        "request_id": getattr(request, "request_id", "")[:64],
+        "ip": request.META.get("REMOTE_ADDR") or None,
+        "user_agent": storable(request.META.get("HTTP_USER_AGENT", ""))[:255],
+    }
+
+
+# The head table is AuditChain's; constant SQL, parameters bound.
+READ_HEAD_SQL = f"SELECT last_seq, last_hash FROM {AuditChain._meta.db_table} WHERE key = %s"  # noqa: S608
+LOCK_HEAD_SQL = READ_HEAD_SQL + " FOR UPDATE"
+UPDATE_HEAD_SQL = (
+    f"UPDATE {AuditChain._meta.db_table} SET last_seq = %s, last_hash = %s WHERE key = %s"  # noqa: S608
+)
+
+
+@cache
+def _insert_statement(vendor: str) -> tuple[str, tuple[Field, ...], bool]:
+    """INSERT for one event, built once per database vendor from the model's fields."""
+    fields = tuple(f for f in AuditEvent._meta.concrete_fields if not f.primary_key)
+    quote = connection.ops.quote_name
+    returning = connection.features.can_return_columns_from_insert
+    # Only the model's own table and column names go into the text; values are bound.
+    sql = (
+        f"INSERT INTO {quote(AuditEvent._meta.db_table)} "  # noqa: S608
+        f"({', '.join(quote(f.column) for f in fields)}) "
+        f"VALUES ({', '.join(['%s'] * len(fields))})"
+        + (f" RETURNING {quote(AuditEvent._meta.pk.column)}" if returning else "")
+    )
+    return sql, fields, returning
+
+
+def _insert(event: AuditEvent) -> None:
+    """Plain SQL: this runs on every audited action, and the ORM's query compilation
+    costs more than the query itself here. Values are prepared by each field."""
+    sql, fields, returning = _insert_statement(connection.vendor)
+    values = [field.get_db_prep_save(getattr(event, field.attname), connection) for field in fields]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, values)
+        event.pk = (
+            cursor.fetchone()[0]
+            if returning
+            else connection.ops.last_insert_id(cursor, AuditEvent._meta.db_table, "id")
+        )
+    event._state.adding = False
+    event._state.db = connection.alias
+
+
+def _lock_chain_head(key: str) -> tuple[int, str]:
+    """Lock the chain's head row (creating it on first use); return (last seq, last hash)."""
+    sql = LOCK_HEAD_SQL if connection.features.has_select_for_update else READ_HEAD_SQL
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [key])
+        row = cursor.fetchone()
+    if row is not None:
+        return row[0], row[1]
+    AuditChain.objects.get_or_create(key=key)  # first event of this chain
+    return _lock_chain_head(key)
+
+
+def record(
+    *,
+    action: str,
+    organization: Any | None = None,
+    actor: Actor | None = None,
+    caller: Any | None = None,
+    request: HttpRequest | None = None,
+    identifier: str = "",
+    target_type: str = "",
+    target_id: Any = "",
+    outcome: str = AuditEvent.Outcome.SUCCESS,
+    metadata: Mapping[str, Any] | None = None,
+) -> AuditEvent:
+    """Append one event to its organization's chain, inside the caller's transaction.
+
+    The actor is `actor`, else the `caller`'s, else the request's.
+    """
+    key = chain_key(organization)
+    # Round-trip through JSON so the hash is computed over exactly what the DB returns.
+    clean_metadata = json.loads(json.dumps(redact(dict(metadata or {})), default=str))
+    actor = actor or (Actor.of(caller) if caller is not None else Actor.from_request(request))
+    with transaction.atomic():
+        last_seq, last_hash = _lock_chain_head(key)
+        event = AuditEvent(
+            organization=organization,
+            chain=key,
+            seq=last_seq + 1,
+            created_at=timezone.now(),
+            actor_type=actor.type,
+            actor_id=storable(actor.id)[:64],
+            actor_label=storable(actor.label)[:255],
+            identifier=storable(identifier)[:255],
+            action=action,
+            target_type=storable(target_type)[:64],
+            target_id=storable(str(target_id))[:255],
+            outcome=outcome,
+            metadata=clean_metadata,
+            prev_hash=last_hash,
+            **_request_context(request),
+        )
+        event.hash = compute_hash(event)
+        _insert(event)
+        with connection.cursor() as cursor:
+            cursor.execute(UPDATE_HEAD_SQL, [event.seq, event.hash, key])
+    return event
+
+
+# --- Write-ahead intents --------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Intent:
+    """A begun action: complete it with `complete()`."""
+
+    event_id: int
+    action: str
+    organization: Any | None
+    actor: Actor
+    identifier: str
+    target_type: str
+    target_id: str
+
+
+def begin(
+    *,
+    action: str,
+    started_action: str,
+    organization: Any | None,
+    actor: Actor,
+    request: HttpRequest | None = None,
+    identifier: str = "",
+    target_type: str = "",
+    target_id: Any = "",
+    metadata: Mapping[str, Any] | None = None,
+) -> Intent:
+    """Record that `action` starts (`started_action`, outcome pending) and commit it.
+
+    Call it outside any transaction: the point is that the event is durable
+    before the side effect happens.
+    """
+    with transaction.atomic():
+        event = record(
+            action=started_action,
+            organization=organization,
+            actor=actor,
+            request=request,
+            identifier=identifier,
+            target_type=target_type,
+            target_id=target_id,
+            outcome=AuditEvent.Outcome.PENDING,
+            metadata=metadata,
+        )
+        OpenIntent.objects.create(event=event, action=action, created_at=event.created_at)
+    return Intent(
+        event.pk, action, organization, actor, event.identifier, target_type, event.target_id
+    )
+
+
+def complete(
+    intent: Intent,
+    *,
+    outcome: str,
+    request: HttpRequest | None = None,
+    metadata: Mapping[str, Any] | None = None,
+) -> AuditEvent:
+    """Record the action's result and close its intent, in one commit.
+
+    The commit does not wait for its WAL flush on PostgreSQL (synchronous_commit off):
+    the durable record is the pending event written before the action; a crash that
+    loses this completion leaves the intent open, and the outcome reads "unknown" —
+    never "nothing happened".
+    """
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL synchronous_commit = off")
+        event = record(
+            action=intent.action,
+            organization=intent.organization,
+            actor=intent.actor,
+            request=request,
+            identifier=intent.identifier,
+            target_type=intent.target_type,
+            target_id=intent.target_id,
+            outcome=outcome,
+            metadata={**(metadata or {}), "started_event": intent.event_id},
+        )
+        OpenIntent.objects.filter(event_id=intent.event_id).delete()
+    return event
+
+
+STALE_AFTER = timedelta(minutes=15)
+
+
+def close_stale_intents(*, older_than: timedelta = STALE_AFTER) -> int:
+    """Record "outcome unknown" for actions begun long ago and never completed."""
+    closed = 0
+    stale = (
+        OpenIntent.objects.filter(created_at__lt=timezone.now() - older_than)
+        .select_related("event", "event__organization")
+        .order_by("created_at")
+    )
+    for intent in stale[:1000]:
+        started = intent.event
+        with transaction.atomic():
+            # Another sweeper (or the late completion) may have closed it meanwhile.
+            if not OpenIntent.objects.select_for_update().filter(pk=intent.pk).exists():
+                continue
+            complete(
+                Intent(
+                    started.pk,
+                    intent.action,
+                    started.organization,
+                    Actor(started.actor_type, started.actor_id, started.actor_label),
+                    started.identifier,
+                    started.target_type,
+                    started.target_id,
+                ),
+                outcome=AuditEvent.Outcome.UNKNOWN,
+                metadata={
+                    **started.metadata,
+                    "reason": "No result was recorded: the process stopped during the call.",
+                },
+            )
+        closed += 1
+    return closed
+
+
+def open_intent_ids(event_ids: list[int]) -> set[int]:
+    """Which of these (pending) events still wait for their completion."""
+    return set(OpenIntent.objects.filter(event_id__in=event_ids).values_list("pk", flat=True))

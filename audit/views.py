@@ -1,0 +1,114 @@
+"""Audit log pages: the filtered list, one event, the chain status, exports, retention."""
+
+from __future__ import annotations
+
+import json
+from urllib.parse import urlencode
+
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from audit import chain, review, trail
+from audit.models import AuditEvent
+from core.decorators import org_page
+from core.errors import NotFound, PortalError
+
+
+def _connection_names(org) -> list[str]:
+    # By string reference: audit sits below connections in the dependency order.
+    from django.apps import apps
+
+    return list(
+        apps.get_model("connections", "Connection")
+        .objects.for_org(org)
+        .values_list("name", flat=True)
+    )
+
+
+@org_page()
+def audit_list(request: HttpRequest) -> HttpResponse:
+    caller = request.caller
+    filters = review.Filters.from_query(request.GET)
+    error, page = "", None
+    try:
+        page = review.page(filters.apply(review.visible_events(caller)), request.GET.get("before"))
+        review.label_outcomes(page.events)
+    except PortalError as exc:
+        error = exc.message
+    context = {
+        "filters": filters,
+        "query": urlencode(filters.as_query()),
+        "page": page,
+        "error": error,
+        "outcomes": AuditEvent.Outcome.choices,
+        "connection_names": _connection_names(caller.organization),
+        "sees_all": caller.can_read_audit,
+    }
+    return render(request, "audit/audit_list.html", context, status=400 if error else 200)
+
+
+@org_page()
+def audit_detail(request: HttpRequest, event_id: int) -> HttpResponse:
+    event = review.visible_events(request.caller).filter(pk=event_id).first()
+    if event is None:
+        raise NotFound("No such event.")
+    review.label_outcomes([event])
+    context = {"event": event, "metadata": json.dumps(event.metadata, indent=2, sort_keys=True)}
+    return render(request, "audit/audit_detail.html", context)
+
+
+@org_page()
+def audit_chain_status(request: HttpRequest) -> HttpResponse:
+    """Loaded after the page (htmx): verifying a long chain takes a moment."""
+    if not request.caller.can_read_audit:
+        raise NotFound("Only owners, admins and auditors verify the chain.")
+    report = chain.verify_organization(request.organization)
+    return render(request, "audit/_audit_chain.html", {"report": report})
+
+
+@org_page()
+def audit_export(request: HttpRequest, fmt: str) -> HttpResponse:
+    caller = request.caller
+    filters = review.Filters.from_query(request.GET)
+    try:
+        events = filters.apply(review.visible_events(caller))
+    except PortalError as exc:
+        return render(
+            request,
+            "audit/audit_list.html",
+            {"filters": filters, "error": exc.message, "page": None},
+            status=400,
+        )
+    stamp = timezone.now().strftime("%Y%m%d-%H%M%S")
+    if fmt == "csv":
+        response = StreamingHttpResponse(review.export_csv(events), content_type="text/csv")
+    else:
+        response = StreamingHttpResponse(
+            review.export_jsonl(events), content_type="application/x-ndjson"
+        )
+    response["Content-Disposition"] = (
+        f'attachment; filename="audit-{caller.organization.slug}-{stamp}.{fmt}"'
+    )
+    trail.record(
+        action="audit.exported",
+        organization=caller.organization,
+        caller=caller,
+        request=request,
+        target_type="audit_log",
+        target_id=fmt,
+        metadata={"filters": filters.as_query()},
+    )
+    return response
+
+
+@org_page(on_error="audit")
+@require_POST
+def audit_retention(request: HttpRequest) -> HttpResponse:
+    review.set_retention(caller=request.caller, days=request.POST.get("days"), request=request)
+    messages.success(
+        request, f"Events are now kept for {request.organization.audit_retention_days} days."
+    )
+    return redirect("audit")

@@ -1,0 +1,207 @@
+"""The proxy: call a provider's API as the user, for everything the tools don't cover.
+
+The request goes to the connection's API base URL with the user's own token
+(refreshed once on a 401, single flight, like a tool call); only paths under the
+base, only an allow-list of headers each way, bounded bodies. It is audited like a
+tool call — written ahead, completed after — with the method, path, status and
+latency, never a body and never a query value.
+"""
+
+from __future__ import annotations
+
+import json
+import posixpath
+import re
+import time
+import uuid
+from typing import Any
+from urllib.parse import unquote
+
+from django.http import HttpRequest
+
+from audit import trail
+from audit.models import AuditEvent
+from connections import tools
+from connections.configuration import get_connection
+from connections.errors import ToolInvalid
+from core.errors import PortalError
+
+METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
+MAX_REQUEST_BYTES = 1_000_000
+MAX_RESPONSE_BYTES = 5_000_000
+# Headers a caller may send on; the provider's own version headers may be overridden too.
+FORWARDED_REQUEST = frozenset(
+    {"accept", "content-type", "if-match", "if-none-match", "if-modified-since", "prefer"}
+)
+# Headers handed back; plus the provider's rate-limit headers from its catalog entry.
+FORWARDED_RESPONSE = frozenset(
+    {"content-type", "etag", "last-modified", "link", "retry-after", "x-request-id"}
+)
+SAFE_PATH = re.compile(r"^[A-Za-z0-9\-._~!$&'()*+,;=:@%/]*$")
+
+
+def clean_path(path: Any) -> str:
+    """A path under the API base: relative, no scheme or host, no way out with "..".
+
+    Decoded once more and normalized, so %2e%2e and doubled slashes cannot climb out.
+    """
+    if not isinstance(path, str) or len(path) > 2000:
+        raise ToolInvalid("path must be a string of at most 2,000 characters.")
+    if "?" in path or "#" in path or not SAFE_PATH.match(path) or path.startswith("//"):
+        raise ToolInvalid(
+            "path must be a plain path under the API base (put the query in `query`).",
+            code="invalid_path",
+        )
+    decoded = unquote(path)
+    if "\\" in decoded or "\x00" in decoded or any(ord(c) < 32 for c in decoded):
+        raise ToolInvalid("path contains characters that are not allowed.", code="invalid_path")
+    relative = decoded.lstrip("/")
+    if (relative and posixpath.normpath("/" + relative) != "/" + relative.rstrip("/")) or any(
+        part in ("..", ".") for part in relative.split("/")
+    ):
+        raise ToolInvalid("path must not contain '.' or '..' segments.", code="invalid_path")
+    return "/" + path.lstrip("/") if path else ""
+
+
+def _request_headers(headers: Any, provider) -> dict[str, str]:
+    if headers in (None, {}):
+        return {}
+    if not isinstance(headers, dict):
+        raise ToolInvalid("headers must be an object of strings.")
+    allowed = FORWARDED_REQUEST | {name.lower() for name in provider.api.headers}
+    out = {}
+    for name, value in headers.items():
+        if not isinstance(value, str) or len(value) > 1000 or "\n" in value or "\r" in value:
+            raise ToolInvalid(f"Header {name!r} must be a short single-line string.")
+        if str(name).lower() not in allowed:
+            raise ToolInvalid(
+                f"Header {name!r} is not forwarded; allowed: {', '.join(sorted(allowed))}.",
+                code="header_not_allowed",
+            )
+        out[str(name)] = value
+    return out
+
+
+def _query(query: Any) -> dict[str, Any] | None:
+    if query in (None, {}):
+        return None
+    if not isinstance(query, dict) or not all(
+        isinstance(v, (str, int, float, bool))
+        or (isinstance(v, list) and all(isinstance(i, (str, int)) for i in v))
+        for v in query.values()
+    ):
+        raise ToolInvalid("query must be an object of strings, numbers or lists of them.")
+    return {str(k): v for k, v in query.items()}
+
+
+def _body(body: Any, headers: dict[str, str]) -> bytes | None:
+    if body is None:
+        return None
+    if isinstance(body, str):
+        content = body.encode()
+    else:
+        content = json.dumps(body).encode()
+        headers.setdefault("Content-Type", "application/json")
+    if len(content) > MAX_REQUEST_BYTES:
+        raise ToolInvalid(f"body is larger than {MAX_REQUEST_BYTES} bytes.")
+    return content
+
+
+def proxy_request(
+    *,
+    caller: Any,
+    connection_name: str,
+    method: str,
+    path: str,
+    query: Any = None,
+    headers: Any = None,
+    body: Any = None,
+    account_id: Any = None,
+    request: HttpRequest | None = None,
+) -> dict[str, Any]:
+    """Send one request as the caller's account → {status, headers, body, execution_id}."""
+    method = str(method or "").upper()
+    if method not in METHODS:
+        raise ToolInvalid(f"method must be one of {', '.join(METHODS)}.")
+    path = clean_path(path)
+    connection = get_connection(caller.organization, connection_name, enabled_only=True)
+    provider = connection.provider_spec
+    forward = _request_headers(headers, provider)
+    params = _query(query)
+    content = _body(body, forward)
+    account = tools.resolve_account(
+        caller=caller, provider=provider.key, connection_name=connection.name, account_id=account_id
+    )
+    execution_id = uuid.uuid4().hex
+    base = {
+        "connection": connection.name,
+        "method": method,
+        "path": path[:300],
+        "query_keys": sorted(params or {})[:20],
+        "execution_id": execution_id,
+        "account": str(account.pk),
+    }
+    intent = trail.begin(
+        action="proxy.executed",
+        started_action="proxy.started",
+        organization=caller.organization,
+        actor=trail.Actor.of(caller),
+        request=request,
+        identifier=caller.identifier,
+        target_type="connection",
+        target_id=connection.name,
+        metadata=base,
+    )
+    started = time.perf_counter()
+    ctx_box: list = []
+    response, error = None, None
+    try:
+        response = tools.run_on_account(
+            account,
+            lambda ctx: ctx.raw(method, path, params=params, headers=forward, content=content),
+            ctx_box=ctx_box,
+            request=request,
+        )
+    except PortalError as exc:
+        error = exc
+    trail.complete(
+        intent,
+        outcome=AuditEvent.Outcome.SUCCESS
+        if response is not None and response.status_code < 400
+        else AuditEvent.Outcome.FAILURE,
+        request=request,
+        metadata={
+            **base,
+            "status": response.status_code if response is not None else None,
+            "error": error.code if error else None,
+            "latency_ms": round((time.perf_counter() - started) * 1000, 1),
+        },
+    )
+    if error is not None:
+        error.details = {**(error.details or {}), "execution_id": execution_id}
+        raise error
+    return {
+        "status": response.status_code,
+        "headers": _response_headers(response, provider),
+        "body": _decoded(response),
+        "execution_id": execution_id,
+    }
+
+
+def _response_headers(response, provider) -> dict[str, str]:
+    spec = provider.api.rate_limit
+    allowed = FORWARDED_RESPONSE | {
+        h.lower() for h in (*spec.retry_after, *spec.reset, spec.remaining) if h
+    }
+    return {name: value for name, value in response.headers.items() if name.lower() in allowed}
+
+
+def _decoded(response) -> Any:
+    if len(response.content) > MAX_RESPONSE_BYTES:
+        raise ToolInvalid("The provider's answer is too large for the proxy.")
+    if not response.content:
+        return None
+    try:
+        return json.loads(response.content)
+    except ValueError:
+        return response.text

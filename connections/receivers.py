@@ -1,0 +1,43 @@
+"""What connections do when a member leaves an organization.
+
+Decision (README "Removed members"): their connected accounts in that
+organization are disconnected — revoked at the provider, tokens erased — not
+suspended. A person who rejoins connects again; nobody can act as them
+meanwhile (API keys are refused their identifier by portal.callers too).
+"""
+
+from __future__ import annotations
+
+from django.dispatch import receiver
+
+from audit import trail
+from connections import accounts
+from connections.models import AccountStatus, AuthorizationRequest, ConnectedAccount
+from portal.organizations import member_removed
+
+
+@receiver(member_removed)
+def disconnect_removed_member(sender, organization, user, caller, **kwargs) -> None:
+    actor = trail.Actor.of(caller)
+    AuthorizationRequest.objects.for_org(organization).filter(
+        identifier=user.identifier,
+        status__in=[
+            AuthorizationRequest.Status.PENDING,
+            AuthorizationRequest.Status.AWAITING_VERIFICATION,
+        ],
+    ).update(
+        status=AuthorizationRequest.Status.FAILED,
+        failure_reason="member_removed",
+        pending_token_set_sealed="",
+        code_verifier_sealed="",
+    )
+    held = (
+        ConnectedAccount.objects.for_org(organization)
+        .filter(identifier=user.identifier)
+        .exclude(status=AccountStatus.DISCONNECTED, token_set_sealed="")
+        .select_related("connection", "organization")
+    )
+    for account in held:
+        accounts.disconnect(
+            account=account, actor=actor, reason="Disconnected: the member left the organization"
+        )

@@ -1,0 +1,57 @@
+"""What an admin needs to set a provider up: where to register the OAuth app, the exact
+redirect URI, the scopes the tool set needs, the per-connection settings, the tools.
+
+The "Add a connection" page and `GET /api/v1/providers` both show this; the README's
+provider table is generated from the same catalog.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest
+
+from connections.authorization import provider_redirect_uri
+from connections.providers import providers
+from connections.providers.catalog import Provider
+
+
+def needed_scopes(provider: Provider) -> list[str]:
+    """Every scope some tool of the provider requires."""
+    return sorted({scope for tool in provider.tools for scope in tool.required_scopes})
+
+
+def describe(provider: Provider, *, request: HttpRequest | None = None) -> dict[str, Any]:
+    return {
+        "key": provider.key,
+        "display_name": provider.display_name,
+        "docs_url": provider.docs_url,
+        "register_url": provider.register_url,
+        "setup_notes": provider.setup_notes,
+        "redirect_uri": provider_redirect_uri(provider.key, request),
+        "default_scopes": list(provider.default_scopes),
+        "scopes_needed_by_tools": needed_scopes(provider),
+        "scopes": [
+            {"name": name, "description": description}
+            for name, description in provider.oauth.scopes.items()
+        ],
+        "settings": [
+            {"name": s.name, "label": s.label, "default": s.default, "help": s.help}
+            for s in provider.settings
+        ],
+        "refresh": provider.refresh is not None,
+        "revoke": provider.revoke is not None,
+        "tools": [
+            {
+                "name": tool.name,
+                "description": tool.description,
+                "required_scopes": list(tool.required_scopes),
+                "write": tool.write,
+            }
+            for tool in provider.tools
+        ],
+    }
+
+
+def providers_for_setup(*, request: HttpRequest | None = None) -> list[dict[str, Any]]:
+    return [describe(provider, request=request) for provider in providers().values()]

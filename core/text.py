@@ -1,0 +1,41 @@
+"""Text the databases cannot store: NUL (PostgreSQL text and jsonb) and lone UTF-16
+surrogates (not encodable as UTF-8 at all)."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def has_unstorable(text: str) -> bool:
+    return UNSTORABLE.search(text) is not None
+
+
+def storable(text: str) -> str:
+    """`text` with what cannot be stored written as visible escapes (\\u0000, \\ud800)."""
+    return UNSTORABLE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
+def first_unstorable_path(value: Any, *, max_depth: int = 64) -> str | None:
+    """The JSON path of the first key or string holding unstorable text, else None.
+
+    Raises ValueError past `max_depth` levels of nesting (walked without recursion).
+    """
+    stack: list[tuple[Any, str, int]] = [(value, "$", 0)]
+    while stack:
+        item, path, depth = stack.pop()
+        if depth > max_depth:
+            raise ValueError(f"nested deeper than {max_depth} levels")
+        if isinstance(item, str):
+            if has_unstorable(item):
+                return path
+        elif isinstance(item, dict):
+            for key, child in item.items():
+                if isinstance(key, str) and has_unstorable(key):
+                    return path
+                stack.append((child, f"{path}.{key}", depth + 1))
+        elif isinstance(item, list):
+            stack.extend((child, f"{path}[{i}]", depth + 1) for i, child in enumerate(item))
+    return None

@@ -1,0 +1,29 @@
+"""The dashboard: the only app that reads every other app's data for one page."""
+
+from __future__ import annotations
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+
+from audit import review
+from core.decorators import org_page
+from front import dashboard
+from portal.models import ApiKey, Invitation, Membership
+
+
+@org_page()
+def home(request: HttpRequest) -> HttpResponse:
+    org, membership = request.organization, request.membership
+    context = {"membership": membership}
+    if membership.can_read_audit:
+        context["recent_events"] = review.org_events(org).order_by("-seq")[:10]
+    if membership.can_manage:
+        context["member_count"] = Membership.objects.for_org(org).count()
+        context["pending_invitation_count"] = Invitation.objects.for_org(org).pending().count()
+        context["active_key_count"] = ApiKey.objects.for_org(org).usable().count()
+        context.update(dashboard.manager_summary(org))
+        steps = dashboard.setup_steps(org, request.user)
+        context["setup_steps"] = None if all(step.done for step in steps) else steps
+    else:
+        context.update(dashboard.member_summary(request.caller))
+    return render(request, "front/home.html", context)

@@ -8,6 +8,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
 from connections.vault import SealedFieldsMixin
+from core.fields import StorableCharField, StorableJSONField, StorableTextField
 from core.tenancy import OrgOwned
 
 
@@ -76,14 +77,15 @@ class AgentRun(OrgOwned):
     identifier = models.CharField(max_length=255)
     prompt = models.TextField()
     status = models.CharField(max_length=20, choices=RunStatus.choices, default=RunStatus.QUEUED)
-    status_reason = models.CharField(max_length=500, blank=True)
-    final_text = models.TextField(blank=True)
+    # Model answers and tool results may hold any text: stored with escapes, never an error.
+    status_reason = StorableCharField(max_length=500, blank=True)
+    final_text = StorableTextField(blank=True)
     connection_name = models.CharField(max_length=64, blank=True)
     authorization_link = models.URLField(max_length=1000, blank=True)
     # The Chat Completions conversation so far (tool results included, never a secret),
     # and the tool calls still waiting for a human decision.
-    messages = models.JSONField(default=list, blank=True)
-    pending_tool_calls = models.JSONField(default=list, blank=True)
+    messages = StorableJSONField(default=list, blank=True)
+    pending_tool_calls = StorableJSONField(default=list, blank=True)
     model_calls = models.PositiveSmallIntegerField(default=0)
     prompt_tokens = models.PositiveIntegerField(default=0)
     completion_tokens = models.PositiveIntegerField(default=0)
@@ -125,11 +127,11 @@ class AgentStep(OrgOwned):
     run = models.ForeignKey(AgentRun, on_delete=models.CASCADE, related_name="steps")
     index = models.PositiveSmallIntegerField()
     kind = models.CharField(max_length=10, choices=Kind.choices)
-    tool_name = models.CharField(max_length=64, blank=True)
+    tool_name = StorableCharField(max_length=64, blank=True)
     tool_call_id = models.CharField(max_length=100, blank=True)
-    arguments = models.JSONField(default=dict, blank=True)
+    arguments = StorableJSONField(default=dict, blank=True)
     outcome = models.CharField(max_length=20, choices=Outcome.choices, default=Outcome.OK)
-    summary = models.TextField(blank=True)
+    summary = StorableTextField(blank=True)
     error_code = models.CharField(max_length=64, blank=True)
     execution_id = models.CharField(max_length=32, blank=True)
     latency_ms = models.FloatField(default=0)

@@ -11,6 +11,7 @@ from connections.oauth_client import ENDPOINTS, ConnectionConfig
 from connections.providers import get_provider
 from connections.providers.catalog import Provider
 from connections.vault import SealedFieldsMixin
+from core.fields import StorableCharField, StorableJSONField
 from core.tenancy import OrgOwned
 
 
@@ -96,14 +97,15 @@ class ConnectedAccount(SealedFieldsMixin, OrgOwned):
     status = models.CharField(
         max_length=24, choices=AccountStatus.choices, default=AccountStatus.PENDING_AUTH
     )
-    status_reason = models.CharField(max_length=255, blank=True)
-    scopes = models.JSONField(default=list, blank=True)
+    # Reasons and identities quote providers' words: stored with escapes, never an error.
+    status_reason = StorableCharField(max_length=255, blank=True)
+    scopes = StorableJSONField(default=list, blank=True)
     # Who the account is at the provider ("who am I" at connect time).
-    provider_account_id = models.CharField(max_length=255, blank=True, default="")
-    provider_account_label = models.CharField(max_length=255, blank=True)
+    provider_account_id = StorableCharField(max_length=255, blank=True, default="")
+    provider_account_label = StorableCharField(max_length=255, blank=True)
     # Values kept from the token response or the post-connect hook (instance_url,
     # cloud_id, team_id): never secrets.
-    provider_data = models.JSONField(default=dict, blank=True)
+    provider_data = StorableJSONField(default=dict, blank=True)
     # Among one identifier's accounts on a connection, the one tools use by default.
     is_default = models.BooleanField(default=True)
     token_set_sealed = models.TextField(blank=True, default="")
@@ -112,7 +114,7 @@ class ConnectedAccount(SealedFieldsMixin, OrgOwned):
     last_refreshed_at = models.DateTimeField(null=True, blank=True)
     last_used_at = models.DateTimeField(null=True, blank=True)
     refresh_failure_count = models.PositiveIntegerField(default=0)
-    last_error = models.CharField(max_length=255, blank=True)
+    last_error = StorableCharField(max_length=255, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

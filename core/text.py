@@ -39,3 +39,14 @@ def first_unstorable_path(value: Any, *, max_depth: int = 64) -> str | None:
         elif isinstance(item, list):
             stack.extend((child, f"{path}[{i}]", depth + 1) for i, child in enumerate(item))
     return None
+
+
+def storable_json(value: Any) -> Any:
+    """A copy of a JSON value with every key and string made storable."""
+    if isinstance(value, str):
+        return storable(value) if has_unstorable(value) else value
+    if isinstance(value, dict):
+        return {storable_json(k): storable_json(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [storable_json(v) for v in value]
+    return value

@@ -63,6 +63,15 @@ _client: httpx2.Client | None = None
 _lock = threading.Lock()
 
 
+def close_client() -> None:
+    """Close the pooled client (its kept-alive connections); the next call opens a new one."""
+    global _client
+    with _lock:
+        if _client is not None:
+            _client.close()
+        _client = None
+
+
 def guarded_client() -> httpx2.Client:
     """The process-wide client (also used by the model client for agent base URLs)."""
     global _client
@@ -225,8 +234,10 @@ def raise_for_status(
 ) -> None:
     """The portal error for a non-2xx answer (401 raises TokenRejected)."""
     status = response.status_code
-    if status < 400:
+    if status < 300:
         return
+    if status < 400:
+        raise ProviderUnavailable(f"{what} answered HTTP {status}; redirects are not followed.")
     detail = error_message(body)
     suffix = f": {detail}" if detail else "."
     if status == 401:
@@ -323,7 +334,7 @@ def call_api(
     status = response.status_code
     if status == 401:
         raise TokenRejected()
-    if status == 429 or status >= 500:
+    if status == 429 or status >= 500 or 300 <= status < 400:
         raise_for_status(response, provider=provider, what=what)
     try:
         body = response.json() if response.content else None

@@ -10,7 +10,7 @@ from rest_framework.test import APIClient
 
 from agents.models import AgentRun, AgentStep, RunStatus
 from audit.models import AuditEvent
-from tests.agents.conftest import OPENAI_KEY, SEED_PROMPT
+from tests.agent_support import OPENAI_KEY, SEED_PROMPT
 from tests.conftest import signed_in
 from tests.factories import MembershipFactory
 from tests.fakes.openai_server import call, calls, fail, reply

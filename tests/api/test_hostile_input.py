@@ -102,3 +102,73 @@ def test_odd_form_input_on_pages_never_gets_a_500(route, pattern, org, owner, se
     client = signed_in(owner)
     for response in (client.get(path + QUERY), client.post(path + QUERY, FORM)):
         assert response.status_code < 500, f"{response.request['REQUEST_METHOD']} {path}"
+
+
+# --- Classes of input that reached the database (DESIGN §12 rule 20), for every route ---
+
+FILTER_KEYS = [
+    "q", "actor", "identifier", "action", "connection_name", "connection", "status",
+    "outcome", "agent_id", "user_id", "agent", "user", "before", "cursor", "tool_name",
+]  # fmt: skip
+NUL_QUERY = "?" + "&".join(f"{key}=a%00b" for key in FILTER_KEYS)
+IMPOSSIBLE_DATES = [
+    "?since=2026-13-45",
+    "?until=0000-00-00",
+    "?since=2026-02-30",
+    "?until=2026-11-24T25:61",
+    "?since=99999-01-01",
+]
+NESTED = b"[" * 3000 + b"]" * 3000
+NESTED_OBJECT = b'{"a":' * 3000 + b"1" + b"}" * 3000
+OVER_THE_LIMIT = b'{"name": "' + b"a" * (3 * 2**20) + b'"}'
+
+
+def _key_client(org, owner) -> APIClient:
+    _, key = mint_api_key(caller=Caller.of_member(owner), name="fuzz")
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {key}")
+    return client
+
+
+def _envelope(response) -> None:
+    if response.status_code >= 400:
+        error = response.json()["error"]
+        assert error["code"] and error["message"]
+
+
+@pytest.mark.parametrize(("route", "pattern"), api_routes(), ids=lambda v: str(v))
+def test_nul_dates_nesting_and_size_never_get_a_500_on_the_api(
+    route, pattern, org, owner, settings
+):
+    settings.OPENAI_API_KEY = ""
+    path = _path(route, pattern, org, owner)
+    client = _key_client(org, owner)
+    for query in [NUL_QUERY, *IMPOSSIBLE_DATES]:
+        response = client.get(path + query)
+        assert response.status_code < 500, f"GET {path}{query} → {response.status_code}"
+        _envelope(response)
+    for method in ("post", "put", "patch"):
+        for body in (NESTED, NESTED_OBJECT, OVER_THE_LIMIT):
+            response = getattr(client, method)(path, data=body, content_type="application/json")
+            assert response.status_code < 500, f"{method.upper()} {path} {body[:20]!r}"
+            _envelope(response)
+            if body is OVER_THE_LIMIT and response.status_code != 405:
+                assert response.status_code == 413
+
+
+@pytest.mark.parametrize(("route", "pattern"), page_routes(), ids=lambda v: str(v))
+def test_nul_and_impossible_dates_never_get_a_500_on_pages(route, pattern, org, owner, settings):
+    from tests.conftest import signed_in
+
+    settings.OPENAI_API_KEY = ""
+    path = _path(route, pattern, org, owner, CAPABILITIES)
+    client = signed_in(owner)
+    for query in [NUL_QUERY, *IMPOSSIBLE_DATES]:
+        response = client.get(path + query)
+        assert response.status_code < 500, f"GET {path}{query} → {response.status_code}"
+    response = client.post(path, {key: "a\x00b" for key in FIELDS})
+    assert response.status_code < 500, f"POST {path} with NUL → {response.status_code}"
+    response = client.post(
+        path, data=OVER_THE_LIMIT, content_type="application/x-www-form-urlencoded"
+    )
+    assert response.status_code < 500, f"POST {path} over the limit → {response.status_code}"

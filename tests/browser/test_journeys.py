@@ -14,7 +14,7 @@ from agents import configuration as agents_configuration
 from agents.models import AgentRun
 from connections.models import AccountStatus, ConnectedAccount
 from portal.models import ApiKey
-from tests.agents.conftest import OPENAI_KEY, SEED_PROMPT
+from tests.agent_support import OPENAI_KEY, SEED_PROMPT
 from tests.browser.conftest import save_screenshot, sign_in
 from tests.factories import PASSWORD, MembershipFactory, OrganizationFactory
 from tests.fakes.openai_server import OpenAIServer, call, reply

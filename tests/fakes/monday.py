@@ -11,7 +11,8 @@ OAuth 2.1 (monday's oauth_ms endpoints, https://developer.monday.com/apps/docs/o
 Access tokens are JWT-shaped (exp claim), so clients can read their expiry.
 
 Controls (all thread-safe): add_client, add_user, login_as (or ?emu_user= on authorize),
-deny_next_authorization, fail_next_token_requests(n, status), token_delay,
+deny_next_authorization, fail_next_token_requests(n, status), fail_next_revocations(n),
+token_delay,
 access_token_ttl, omit_expires_in, omit_refresh_token_on_refresh, revoke_all_for_user,
 expire_access_token.
 Counters: refresh_count, token_requests, revocations, request_log, issued_secrets().
@@ -79,6 +80,7 @@ class MondayEmulator(LocalServer):
         self.api_delay = 0.0
         self._deny_next = False
         self._token_failures: list[int] = []
+        self._revoke_failures: list[int] = []
         self.refresh_count = 0
         self.token_requests: list[dict[str, Any]] = []
         self.revocations: list[str] = []
@@ -108,6 +110,10 @@ class MondayEmulator(LocalServer):
     def fail_next_token_requests(self, n: int, status: int = 503) -> None:
         with self.lock:
             self._token_failures.extend([status] * n)
+
+    def fail_next_revocations(self, n: int, status: int = 500) -> None:
+        with self.lock:
+            self._revoke_failures.extend([status] * n)
 
     def revoke_all_for_user(self, user_id: int) -> None:
         with self.lock:
@@ -274,6 +280,10 @@ class MondayEmulator(LocalServer):
 
     def _revoke(self, handler: BaseHTTPRequestHandler, body: bytes):
         form = {k: v[0] for k, v in parse_qs(body.decode()).items()}
+        with self.lock:
+            failure = self._revoke_failures.pop(0) if self._revoke_failures else None
+        if failure:
+            return failure, {"Content-Type": "text/html"}, b"<html>revocation down</html>"
         if self._client_auth(handler, form) is None:
             return 401, {}, {"error": "invalid_client"}
         token = form.get("token", "")

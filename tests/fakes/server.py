@@ -15,6 +15,9 @@ class LocalServer:
         self.server: ThreadingHTTPServer | None = None
         # (start, end) perf_counter of each request handled: benchmarks subtract this time.
         self.busy: list[tuple[float, float]] = []
+        # Called with (method, path) before each request is answered: lets a test look at
+        # the portal's database at the moment the provider is called.
+        self.before_request = None
 
     def _dispatch(self, handler: BaseHTTPRequestHandler, method: str) -> None:
         raise NotImplementedError
@@ -33,6 +36,8 @@ class LocalServer:
 
             def _handle(self, method: str) -> None:
                 started = time.perf_counter()
+                if emulator.before_request is not None:
+                    emulator.before_request(method, self.path)
                 emulator._dispatch(self, method)
                 self.wfile.flush()
                 emulator.busy.append((started, time.perf_counter()))
@@ -42,6 +47,15 @@ class LocalServer:
 
             def do_POST(self) -> None:
                 self._handle("POST")
+
+            def do_PUT(self) -> None:
+                self._handle("PUT")
+
+            def do_PATCH(self) -> None:
+                self._handle("PATCH")
+
+            def do_DELETE(self) -> None:
+                self._handle("DELETE")
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True

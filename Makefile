@@ -30,6 +30,8 @@ run: install
 	$(PY) manage.py seed_demo_agent --org acme
 	@echo "Sign in at http://127.0.0.1:$(PORT)/ as $(DEMO_EMAIL) / $(DEMO_PASSWORD)"
 	@# Agent runs go to a background worker, so the run page shows steps as they happen.
+	@# Links made outside a request (reconnect links in runs) need the portal's own URL.
+	export PORTAL_BASE_URL=$${PORTAL_BASE_URL:-http://127.0.0.1:$(PORT)}; \
 	TASKS_BACKEND=database $(PY) manage.py db_worker --no-reload --verbosity 0 & worker=$$!; \
 	trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
 	TASKS_BACKEND=database $(PY) manage.py runserver 127.0.0.1:$(PORT)

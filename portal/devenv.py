@@ -18,6 +18,9 @@ def development_defaults() -> dict[str, str]:
         "SECRET_KEY": secrets.token_urlsafe(50),
         "VAULT_KEYS": "dev1:" + base64.b64encode(os.urandom(32)).decode(),
         "ACCOUNT_EMAIL_VERIFICATION": "mandatory",
+        # Local model servers and emulators on this machine; the only private addresses
+        # a development portal may reach (connections/egress.py).
+        "EGRESS_ALLOW_PRIVATE": "127.0.0.0/8,::1",
     }
 
 

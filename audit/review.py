@@ -14,6 +14,7 @@ from dataclasses import dataclass, fields
 from datetime import datetime, time, timedelta
 from typing import Any
 
+from django.apps import apps
 from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
@@ -314,7 +315,8 @@ def prune_all(*, now: datetime | None = None) -> list[PruneReport]:
     """Every organization by its own retention; account events by AUDIT_GLOBAL_RETENTION_DAYS."""
     from django.conf import settings
 
-    from portal.models import Organization
+    # By string: audit sits below portal in the dependency order.
+    Organization = apps.get_model("portal", "Organization")
 
     now = now or timezone.now()
     reports = [prune_organization(org, now=now) for org in Organization.objects.order_by("pk")]

@@ -8,16 +8,14 @@ exist for the caller (404), as healthchecks.io does with its per-project sets.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Any
 
 from django.db import models
 
-if TYPE_CHECKING:
-    from portal.models import Organization
-
 
 class OrgQuerySet(models.QuerySet):
-    def for_org(self, org: Organization | None) -> OrgQuerySet:
+    def for_org(self, org: Any) -> OrgQuerySet:
+        """The rows of this organization (a portal.Organization), none for None."""
         if org is None:
             return self.none()
         return self.filter(organization=org)

@@ -1,7 +1,7 @@
+from django.apps import apps
 from django.core.management.base import BaseCommand, CommandError
 
 from audit import chain
-from portal.models import Organization
 
 
 class Command(BaseCommand):
@@ -12,7 +12,8 @@ class Command(BaseCommand):
 
     def handle(self, *args, org: str | None, **options) -> None:
         if org:
-            organization = Organization.objects.filter(slug=org).first()
+            # By string: audit sits below portal in the dependency order.
+            organization = apps.get_model("portal", "Organization").objects.filter(slug=org).first()
             if organization is None:
                 raise CommandError(f"No organization with slug {org!r}.")
             keys = [chain.chain_key(organization)]

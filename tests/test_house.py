@@ -1,0 +1,61 @@
+"""The house keeps its dependency order (DESIGN §2): each app imports only the apps below
+it, never one above, so there are no import cycles between apps; and no module imports
+another module's `_private` names."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+from django.conf import settings
+
+# Lowest first. core is the shared framework (errors, tenancy, API plumbing) and imports
+# no app; audit refers to portal's models by string only.
+ORDER = ["core", "audit", "portal", "connections", "agents", "front"]
+ROOT = Path(settings.BASE_DIR)
+
+
+def modules(app: str):
+    for path in sorted((ROOT / app).rglob("*.py")):
+        if "migrations" not in path.parts:
+            yield path
+
+
+def imports(path: Path):
+    tree = ast.parse(path.read_text(), filename=str(path))
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                yield alias.name, []
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            yield node.module, [alias.name for alias in node.names]
+
+
+def test_apps_import_only_the_apps_below_them():
+    wrong = []
+    for rank, app in enumerate(ORDER):
+        for path in modules(app):
+            for module, _ in imports(path):
+                top = module.split(".")[0]
+                if top in ORDER and ORDER.index(top) > rank:
+                    wrong.append(f"{path.relative_to(ROOT)} imports {module}")
+    assert not wrong, "imports against the dependency order:\n" + "\n".join(wrong)
+
+
+def test_no_module_imports_another_modules_private_names():
+    wrong = []
+    for app in ORDER:
+        for path in modules(app):
+            for module, names in imports(path):
+                if module.split(".")[0] in ORDER:
+                    wrong += [
+                        f"{path.relative_to(ROOT)}: {module}.{n}"
+                        for n in names
+                        if n.startswith("_")
+                    ]
+    assert not wrong, "\n".join(wrong)
+
+
+def test_every_app_is_in_the_order():
+    apps = {name.split(".")[0] for name in settings.INSTALLED_APPS if (ROOT / name).is_dir()}
+    assert apps <= set(ORDER), apps - set(ORDER)

@@ -1,6 +1,6 @@
 """The audit trail's one way in: `record()` for every event, and write-ahead intents.
 
-Appends lock the chain head row (SELECT … FOR UPDATE on PostgreSQL; SQLite's
+Appends lock the chain head row (UPDATE … RETURNING on PostgreSQL; SQLite's
 IMMEDIATE transactions serialize writers), so concurrent writers never fork a
 chain (audit/chain.py says what the hash covers).
 
@@ -115,56 +115,138 @@ def _request_context(request: HttpRequest | None) -> dict[str, Any]:
     }
 
 
-# The head table is AuditChain's; constant SQL, parameters bound.
-READ_HEAD_SQL = f"SELECT last_seq, last_hash FROM {AuditChain._meta.db_table} WHERE key = %s"  # noqa: S608
-LOCK_HEAD_SQL = READ_HEAD_SQL + " FOR UPDATE"
-UPDATE_HEAD_SQL = (
-    f"UPDATE {AuditChain._meta.db_table} SET last_seq = %s, last_hash = %s WHERE key = %s"  # noqa: S608
+# Constant SQL over the models' own tables; every value is a bound parameter.
+CHAIN = AuditChain._meta.db_table
+INTENTS = OpenIntent._meta.db_table
+READ_HEAD_SQL = f"SELECT last_seq, last_hash FROM {CHAIN} WHERE key = %s"  # noqa: S608
+UPDATE_HEAD_SQL = f"UPDATE {CHAIN} SET last_seq = %s, last_hash = %s WHERE key = %s"  # noqa: S608
+# PostgreSQL: take the next position and lock the head in one statement (READ COMMITTED
+# re-reads a row a concurrent writer committed, so two appends never share a position).
+ADVANCE_HEAD_SQL = (
+    f"UPDATE {CHAIN} SET last_seq = last_seq + 1 WHERE key = %s "  # noqa: S608
+    "RETURNING last_seq, last_hash"
 )
+OPEN_INTENT_SQL = f"INSERT INTO {INTENTS} (event_id, action, created_at) VALUES (%s, %s, %s)"  # noqa: S608
+CLOSE_INTENT_SQL = f"DELETE FROM {INTENTS} WHERE event_id = %s"  # noqa: S608
 
 
 @cache
-def _insert_statement(vendor: str) -> tuple[str, tuple[Field, ...], bool]:
-    """INSERT for one event, built once per database vendor from the model's fields."""
+def _insert_statement(vendor: str) -> tuple[str, tuple[Field, ...]]:
+    """INSERT … RETURNING id for one event, built once per vendor from the model's fields."""
     fields = tuple(f for f in AuditEvent._meta.concrete_fields if not f.primary_key)
     quote = connection.ops.quote_name
-    returning = connection.features.can_return_columns_from_insert
     # Only the model's own table and column names go into the text; values are bound.
     sql = (
         f"INSERT INTO {quote(AuditEvent._meta.db_table)} "  # noqa: S608
         f"({', '.join(quote(f.column) for f in fields)}) "
-        f"VALUES ({', '.join(['%s'] * len(fields))})"
-        + (f" RETURNING {quote(AuditEvent._meta.pk.column)}" if returning else "")
+        f"VALUES ({', '.join(['%s'] * len(fields))}) "
+        f"RETURNING {quote(AuditEvent._meta.pk.column)}"
     )
-    return sql, fields, returning
+    return sql, fields
 
 
-def _insert(event: AuditEvent) -> None:
-    """Plain SQL: this runs on every audited action, and the ORM's query compilation
-    costs more than the query itself here. Values are prepared by each field."""
-    sql, fields, returning = _insert_statement(connection.vendor)
-    values = [field.get_db_prep_save(getattr(event, field.attname), connection) for field in fields]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, values)
-        event.pk = (
-            cursor.fetchone()[0]
-            if returning
-            else connection.ops.last_insert_id(cursor, AuditEvent._meta.db_table, "id")
+@cache
+def _append_statement(open_intent: bool, close_intent: bool) -> str:
+    """PostgreSQL: the event, its intent row and the head's new hash in one round trip."""
+    insert, _ = _insert_statement("postgresql")
+    parts = [f"WITH inserted AS ({insert})"]
+    if open_intent:
+        parts.append(
+            f", opened AS (INSERT INTO {INTENTS} (event_id, action, created_at) "  # noqa: S608
+            "SELECT id, %s, %s FROM inserted)"
         )
+    if close_intent:
+        parts.append(f", closed AS (DELETE FROM {INTENTS} WHERE event_id = %s)")  # noqa: S608
+    parts.append(
+        f" UPDATE {CHAIN} SET last_hash = %s WHERE key = %s "  # noqa: S608
+        "RETURNING (SELECT id FROM inserted)"
+    )
+    return "".join(parts)
+
+
+def _values(event: AuditEvent) -> list[Any]:
+    _, fields = _insert_statement(connection.vendor)
+    return [field.get_db_prep_save(getattr(event, field.attname), connection) for field in fields]
+
+
+def _append(event: AuditEvent, *, open_intent: str = "", close_intent: int | None = None) -> None:
+    """Give the event its place in the chain and write it (inside a transaction).
+
+    Plain SQL: this runs on every audited action, and the ORM's query compilation costs
+    more than the queries themselves here; on PostgreSQL two round trips in all.
+    """
+    key = event.chain
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(ADVANCE_HEAD_SQL, [key])
+            row = cursor.fetchone()
+            if row is None:
+                AuditChain.objects.get_or_create(key=key)  # the chain's first event
+                cursor.execute(ADVANCE_HEAD_SQL, [key])
+                row = cursor.fetchone()
+            event.seq, event.prev_hash = row
+            event.hash = compute_hash(event)
+            params = _values(event)
+            if open_intent:
+                params += [open_intent, event.created_at]
+            if close_intent is not None:
+                params.append(close_intent)
+            cursor.execute(
+                _append_statement(bool(open_intent), close_intent is not None),
+                [*params, event.hash, key],
+            )
+            event.pk = cursor.fetchone()[0]
+        else:
+            # SQLite: IMMEDIATE transactions already serialize writers at BEGIN.
+            cursor.execute(READ_HEAD_SQL, [key])
+            row = cursor.fetchone()
+            if row is None:
+                AuditChain.objects.get_or_create(key=key)  # the chain's first event
+                row = (0, "")
+            event.seq, event.prev_hash = row[0] + 1, row[1]
+            event.hash = compute_hash(event)
+            cursor.execute(_insert_statement(connection.vendor)[0], _values(event))
+            event.pk = cursor.fetchone()[0]
+            cursor.execute(UPDATE_HEAD_SQL, [event.seq, event.hash, key])
+            if open_intent:
+                created = connection.ops.adapt_datetimefield_value(event.created_at)
+                cursor.execute(OPEN_INTENT_SQL, [event.pk, open_intent, created])
+            if close_intent is not None:
+                cursor.execute(CLOSE_INTENT_SQL, [close_intent])
     event._state.adding = False
     event._state.db = connection.alias
 
 
-def _lock_chain_head(key: str) -> tuple[int, str]:
-    """Lock the chain's head row (creating it on first use); return (last seq, last hash)."""
-    sql = LOCK_HEAD_SQL if connection.features.has_select_for_update else READ_HEAD_SQL
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [key])
-        row = cursor.fetchone()
-    if row is not None:
-        return row[0], row[1]
-    AuditChain.objects.get_or_create(key=key)  # first event of this chain
-    return _lock_chain_head(key)
+def _event(
+    *,
+    action: str,
+    organization: Any | None,
+    actor: Actor,
+    request: HttpRequest | None,
+    identifier: str,
+    target_type: str,
+    target_id: Any,
+    outcome: str,
+    metadata: Mapping[str, Any] | None,
+) -> AuditEvent:
+    """The event's content (its place in the chain and its hash come with _append)."""
+    # Round-trip through JSON so the hash is computed over exactly what the DB returns.
+    clean_metadata = json.loads(json.dumps(redact(dict(metadata or {})), default=str))
+    return AuditEvent(
+        organization=organization,
+        chain=chain_key(organization),
+        created_at=timezone.now(),
+        actor_type=actor.type,
+        actor_id=storable(actor.id)[:64],
+        actor_label=storable(actor.label)[:255],
+        identifier=storable(identifier)[:255],
+        action=action,
+        target_type=storable(target_type)[:64],
+        target_id=storable(str(target_id))[:255],
+        outcome=outcome,
+        metadata=clean_metadata,
+        **_request_context(request),
+    )
 
 
 def record(
@@ -184,33 +266,20 @@ def record(
 
     The actor is `actor`, else the `caller`'s, else the request's.
     """
-    key = chain_key(organization)
-    # Round-trip through JSON so the hash is computed over exactly what the DB returns.
-    clean_metadata = json.loads(json.dumps(redact(dict(metadata or {})), default=str))
-    actor = actor or (Actor.of(caller) if caller is not None else Actor.from_request(request))
-    with transaction.atomic():
-        last_seq, last_hash = _lock_chain_head(key)
-        event = AuditEvent(
-            organization=organization,
-            chain=key,
-            seq=last_seq + 1,
-            created_at=timezone.now(),
-            actor_type=actor.type,
-            actor_id=storable(actor.id)[:64],
-            actor_label=storable(actor.label)[:255],
-            identifier=storable(identifier)[:255],
-            action=action,
-            target_type=storable(target_type)[:64],
-            target_id=storable(str(target_id))[:255],
-            outcome=outcome,
-            metadata=clean_metadata,
-            prev_hash=last_hash,
-            **_request_context(request),
-        )
-        event.hash = compute_hash(event)
-        _insert(event)
-        with connection.cursor() as cursor:
-            cursor.execute(UPDATE_HEAD_SQL, [event.seq, event.hash, key])
+    event = _event(
+        action=action,
+        organization=organization,
+        actor=actor or (Actor.of(caller) if caller is not None else Actor.from_request(request)),
+        request=request,
+        identifier=identifier,
+        target_type=target_type,
+        target_id=target_id,
+        outcome=outcome,
+        metadata=metadata,
+    )
+    # No savepoint inside a caller's transaction: a failed append fails it all anyway.
+    with transaction.atomic(savepoint=False):
+        _append(event)
     return event
 
 
@@ -247,19 +316,19 @@ def begin(
     Call it outside any transaction: the point is that the event is durable
     before the side effect happens.
     """
-    with transaction.atomic():
-        event = record(
-            action=started_action,
-            organization=organization,
-            actor=actor,
-            request=request,
-            identifier=identifier,
-            target_type=target_type,
-            target_id=target_id,
-            outcome=AuditEvent.Outcome.PENDING,
-            metadata=metadata,
-        )
-        OpenIntent.objects.create(event=event, action=action, created_at=event.created_at)
+    event = _event(
+        action=started_action,
+        organization=organization,
+        actor=actor,
+        request=request,
+        identifier=identifier,
+        target_type=target_type,
+        target_id=target_id,
+        outcome=AuditEvent.Outcome.PENDING,
+        metadata=metadata,
+    )
+    with transaction.atomic(savepoint=False):
+        _append(event, open_intent=action)
     return Intent(
         event.pk, action, organization, actor, event.identifier, target_type, event.target_id
     )
@@ -279,22 +348,23 @@ def complete(
     loses this completion leaves the intent open, and the outcome reads "unknown" —
     never "nothing happened".
     """
-    with transaction.atomic():
-        if connection.vendor == "postgresql":
+    event = _event(
+        action=intent.action,
+        organization=intent.organization,
+        actor=intent.actor,
+        request=request,
+        identifier=intent.identifier,
+        target_type=intent.target_type,
+        target_id=intent.target_id,
+        outcome=outcome,
+        metadata={**(metadata or {}), "started_event": intent.event_id},
+    )
+    outermost = not connection.in_atomic_block
+    with transaction.atomic(savepoint=False):
+        if outermost and connection.vendor == "postgresql":
             with connection.cursor() as cursor:
                 cursor.execute("SET LOCAL synchronous_commit = off")
-        event = record(
-            action=intent.action,
-            organization=intent.organization,
-            actor=intent.actor,
-            request=request,
-            identifier=intent.identifier,
-            target_type=intent.target_type,
-            target_id=intent.target_id,
-            outcome=outcome,
-            metadata={**(metadata or {}), "started_event": intent.event_id},
-        )
-        OpenIntent.objects.filter(event_id=intent.event_id).delete()
+        _append(event, close_intent=intent.event_id)
     return event
 
 

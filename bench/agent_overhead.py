@@ -64,9 +64,11 @@ def main() -> None:
         settings.OPENAI_BASE_URL = model.base_url
         settings.OPENAI_API_KEY = "sk-bench"
         agent = configuration.create_agent(org=org, name="Bench", max_steps=TOOL_CALLS_PER_RUN + 2)
-        from portal.models import User
+        from portal.callers import Caller
+        from portal.models import Membership
 
-        user = User.objects.get(email="owner@bench.test")
+        caller = Caller.of_member(Membership.objects.get(user__email="owner@bench.test"))
+        assert caller.identifier == identifier
 
         # Baseline: the bare SDK against the same emulator, interleaved with the runs
         # below (one bare call per model call of each run), so both see the same machine.
@@ -99,9 +101,7 @@ def main() -> None:
             model.busy.clear()
             emulator.busy.clear()
             started = time.perf_counter()
-            run = runner.start_run(
-                agent=agent, prompt="Check my boards", identifier=identifier, user=user
-            )
+            run = runner.start_run(agent=agent, prompt="Check my boards", caller=caller)
             finished = time.perf_counter()
             run = AgentRun.objects.get(pk=run.pk)
             assert run.status == RunStatus.SUCCEEDED, run.status_reason

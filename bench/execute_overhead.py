@@ -97,12 +97,14 @@ def main() -> None:
 
         from connections import tokens, tools
         from connections.models import ConnectedAccount
+        from portal.callers import Caller
 
         emulator, org, identifier, key = setup_world()
         token = tokens.get_access_token(ConnectedAccount.objects.get(identifier=identifier))
+        caller = Caller(organization=org, identifier=identifier)
         direct, portal = timed(
             direct_request(emulator, token),
-            lambda: tools.execute_tool(org, identifier, "monday_get_me", {}),
+            lambda: tools.execute_tool(caller=caller, tool_name="monday_get_me", params={}),
             n=N,
         )
         print(f"database: {database_vendor()}, N={N}")

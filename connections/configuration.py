@@ -20,7 +20,7 @@ from connections import accounts, egress
 from connections.models import ConnectedAccount, Connection
 from connections.oauth_client import ENDPOINTS
 from connections.providers import get_provider
-from connections.providers.catalog import Provider, placeholders
+from connections.providers.catalog import Provider, placeholders, render
 from core.errors import Conflict, Invalid, NotFound
 
 ENDPOINT_FIELDS = ENDPOINTS
@@ -74,7 +74,29 @@ def _clean_settings(values: Any, provider: Provider) -> dict[str, str]:
     return cleaned
 
 
-def _clean(values: dict[str, Any], provider: Provider) -> dict[str, Any]:
+def _check_rendered_endpoints(
+    provider: Provider, settings: dict[str, str], overrides: dict[str, str]
+) -> None:
+    """A setting that names a host (a GitHub Enterprise hostname, a Salesforce login host)
+    makes the endpoints it produces tenant-chosen URLs: they pass the egress policy.
+    Endpoints replaced by an override are checked as overrides instead."""
+    values = {**provider.settings_for(settings), "client_id": "x"}
+    templates = {
+        "authorization_url": provider.oauth.authorize_url,
+        "token_url": provider.oauth.token_url,
+        "api_base_url": provider.api.base_url,
+    }
+    for field, template in templates.items():
+        host_part = template.split("://", 1)[-1].split("/", 1)[0]
+        if overrides.get(field) or not placeholders(host_part) & set(settings):
+            continue
+        if placeholders(template) <= set(values):
+            egress.check_url(render(template, values), field=f"settings ({field})")
+
+
+def _clean(
+    values: dict[str, Any], provider: Provider, existing: Connection | None = None
+) -> dict[str, Any]:
     cleaned: dict[str, Any] = {}
     for field in ENDPOINT_FIELDS:
         if field in values:
@@ -86,6 +108,10 @@ def _clean(values: dict[str, Any], provider: Provider) -> dict[str, Any]:
             )
     if "settings" in values:
         cleaned["settings"] = _clean_settings(values["settings"], provider)
+        overrides = {
+            f: cleaned.get(f, getattr(existing, f, "") if existing else "") for f in ENDPOINT_FIELDS
+        }
+        _check_rendered_endpoints(provider, cleaned["settings"], overrides)
     if "scopes" in values:
         scopes = values["scopes"]
         if isinstance(scopes, str):
@@ -165,7 +191,9 @@ def update_connection(
     **values,
 ) -> Connection:
     cleaned = _clean(
-        {k: v for k, v in values.items() if k in EDITABLE_FIELDS}, connection.provider_spec
+        {k: v for k, v in values.items() if k in EDITABLE_FIELDS},
+        connection.provider_spec,
+        existing=connection,
     )
     for field, value in cleaned.items():
         setattr(connection, field, value)

@@ -16,7 +16,19 @@ from django.core.exceptions import ImproperlyConfigured
 
 from connections.providers.catalog import Provider, load_provider
 
-PROVIDER_PACKAGES = ("monday",)
+PROVIDER_PACKAGES = (
+    "monday",
+    "github",
+    "slack",
+    "google",
+    "microsoft",
+    "notion",
+    "linear",
+    "asana",
+    "jira",
+    "hubspot",
+    "salesforce",
+)
 
 
 @functools.cache

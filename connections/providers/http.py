@@ -343,6 +343,6 @@ def call_api(
             raise_for_status(response, provider=provider, what=what)
         raise ProviderUnavailable(f"{what} sent an answer that is not JSON.") from None
     if provider.raise_for_body is not None:
-        provider.raise_for_body(body, response)
+        provider.raise_for_body(body, response, provider)
     raise_for_status(response, provider=provider, what=what, body=body)
     return response, body

@@ -115,7 +115,7 @@ def test_connect_identifies_and_refreshes_as_the_entry_says(
     account = connect(member_client, spec)
     assert account.status == AccountStatus.ACTIVE, account.status_reason
     assert account.provider_account_id == "u-1"
-    assert account.provider_account_label == "alice@example.test"
+    assert account.provider_account_label == emulator.label_of("u-1")
     assert set(account.scopes) == set(connection.scopes)
     for name in spec.oauth.keep:
         assert account.provider_data[name] == emulator.kept_value(name)

@@ -116,6 +116,16 @@ class IssuedToken:
         return not self.revoked and not self.grant.revoked and time.time() < self.expires_at
 
 
+class Answer(Exception):
+    """Raised by an API handler to answer at once: (status, headers, payload)."""
+
+    def __init__(self, status: int, payload: Any = None, **headers: str) -> None:
+        super().__init__(status)
+        self.status = status
+        self.payload = payload if payload is not None else {}
+        self.headers = {k.replace("_", "-"): v for k, v in headers.items()}
+
+
 class OAuthProvider(LocalServer):
     def __init__(self, spec: Provider) -> None:
         super().__init__()
@@ -182,14 +192,38 @@ class OAuthProvider(LocalServer):
     def overrides(self) -> dict[str, str]:
         return overrides_for(self.spec, self.origin)
 
-    def route(self, method: str, pattern: str) -> Callable:
-        """Register an API handler: fn(handler, match, query, body) → (status, headers, payload)."""
+    def route(self, method: str, pattern: str, fn: Callable) -> None:
+        """Add an API route (it takes precedence over the generic ones):
+        fn(handler, match, query, body) → (status, headers, payload), or raise Answer."""
+        self._routes.insert(0, (method, re.compile(f"^{pattern}$"), fn))
 
-        def register(fn: Callable) -> Callable:
-            self._routes.append((method, re.compile(pattern), fn))
-            return fn
+    def require(self, handler, *scopes: str) -> dict[str, Any]:
+        """The calling user, if the token is valid and has the scopes; else answer 401/403."""
+        caller = self.user_of(handler)
+        if caller is None:
+            raise Answer(*self.unauthorized())
+        user, granted = caller
+        missing = [s for s in scopes if s not in granted]
+        if missing:
+            raise Answer(*self.forbidden(missing))
+        return user
 
-        return register
+    def unauthorized(self) -> tuple[int, Any]:
+        return 401, {"message": "Bad credentials"}
+
+    def forbidden(self, missing: list[str]) -> tuple[int, Any]:
+        return 403, {"message": f"missing scopes: {', '.join(missing)}"}
+
+    def label_of(self, user_id: str) -> str:
+        """The label the portal should keep for this user (its whoami label path)."""
+        return self.users[user_id]["email"]
+
+    @staticmethod
+    def json_body(body: bytes) -> Any:
+        try:
+            return json.loads(body or b"{}")
+        except ValueError:
+            raise Answer(400, {"message": "Problems parsing JSON"}) from None
 
     # --- who calls -----------------------------------------------------------------------
     def token_of(self, handler: BaseHTTPRequestHandler) -> str:
@@ -220,7 +254,10 @@ class OAuthProvider(LocalServer):
                     self.api_log.append(
                         {"method": method, "path": parts.path, "query": query, "body": body}
                     )
-                status, headers, payload = fn(handler, match, query, body)
+                try:
+                    status, headers, payload = fn(handler, match, query, body)
+                except Answer as answer:
+                    status, headers, payload = answer.status, answer.headers, answer.payload
                 break
         data = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
         handler.send_response(status)
@@ -355,7 +392,9 @@ class OAuthProvider(LocalServer):
             if _b64url(hashlib.sha256(verifier.encode()).digest()) != code["challenge"]:
                 return 400, {"error": "invalid_grant", "error_description": "PKCE failed"}
         grant = Grant(client_id, code["user_id"], code["scopes"])
-        return 200, self._issue(grant, with_refresh=self.spec.refresh is not None, first=True)
+        return 200, self._issue_tokens(
+            grant, with_refresh=self.spec.refresh is not None, first=True
+        )
 
     def _refresh(self, client_id: str, form: dict[str, Any]):
         presented = form.get("refresh_token", "")
@@ -372,9 +411,9 @@ class OAuthProvider(LocalServer):
         self.refresh_count += 1
         if rotates:
             grant.used_refresh_tokens.setdefault(presented, time.time())
-        return 200, self._issue(grant, with_refresh=bool(rotates), first=False)
+        return 200, self._issue_tokens(grant, with_refresh=bool(rotates), first=False)
 
-    def _issue(self, grant: Grant, *, with_refresh: bool, first: bool) -> dict[str, Any]:
+    def _issue_tokens(self, grant: Grant, *, with_refresh: bool, first: bool) -> dict[str, Any]:
         spec = self.spec
         exp = time.time() + self.access_token_ttl
         if spec.refresh and spec.refresh.expiry_from_jwt:

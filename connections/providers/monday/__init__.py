@@ -17,6 +17,7 @@ from connections.errors import (
     ToolNotFound,
     ToolRateLimited,
 )
+from connections.providers.catalog import Provider
 from connections.providers.http import ProviderResponse
 from connections.tooling import Tool, ToolContext
 
@@ -76,7 +77,7 @@ def graphql(ctx: ToolContext, query: str, variables: dict[str, Any] | None = Non
     return (body or {}).get("data") or {}
 
 
-def raise_for_body(body: Any, response: ProviderResponse) -> None:
+def raise_for_body(body: Any, response: ProviderResponse, provider: Provider) -> None:
     """monday reports application errors as HTTP 200 with `errors[]`
     (https://developer.monday.com/api-reference/docs/error-handling); older ones as
     `{error_code, error_message}`."""

@@ -1,0 +1,342 @@
+"""Linear, through its GraphQL API as the user.
+
+https://linear.app/developers/oauth-2-0-authentication: scopes are comma-separated
+(read, write, issues:create, comments:create, admin); access tokens last 24 hours and
+refresh tokens rotate (mandatory for every app since 2026-04-01). Revocation is
+`POST /oauth/revoke` with the token as bearer. GraphQL errors come in 200 answers
+with `extensions.type` (authentication error, forbidden, ratelimited, invalid input);
+rate limits also show in `X-RateLimit-Requests-Reset` (epoch milliseconds).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from connections.errors import (
+    ProviderUnavailable,
+    TokenRejected,
+    ToolForbidden,
+    ToolInvalid,
+    ToolNotFound,
+    ToolRateLimited,
+)
+from connections.providers.catalog import Provider
+from connections.providers.http import ProviderResponse, retry_after
+from connections.providers.schema import compact, integer, limit, obj, required_text, text
+from connections.tooling import Tool, ToolContext
+
+ENTRY = {
+    "key": "linear",
+    "display_name": "Linear",
+    "docs_url": "https://linear.app/developers/oauth-2-0-authentication",
+    "setup": {
+        "register_url": "https://linear.app/settings/api/applications/new",
+        "notes": "Create an OAuth application and add the redirect URI.",
+    },
+    "oauth": {
+        "authorize_url": "https://linear.app/oauth/authorize",
+        "token_url": "https://api.linear.app/oauth/token",
+        "authorize_params": {"prompt": "consent"},
+        "scope_separator": ",",
+        "default_scopes": ["read", "write"],
+        "scopes": {
+            "read": "Read the workspace's teams, issues and comments.",
+            "write": "Create and change issues and comments as the user.",
+            "issues:create": "Only create issues.",
+            "comments:create": "Only create comments.",
+        },
+        "pkce": "off",
+        "client_auth": "client_secret_post",
+        "token_body": "form",
+    },
+    "refresh": {"rotates": True},
+    "revoke": {
+        "url": "https://api.linear.app/oauth/revoke",
+        "method": "POST",
+        "auth": "bearer",
+        "body": "none",
+    },
+    "api": {
+        "base_url": "https://api.linear.app/graphql",
+        "rate_limit": {
+            "retry_after": ["retry-after"],
+            "reset": ["x-ratelimit-requests-reset"],
+            "remaining": "x-ratelimit-requests-remaining",
+        },
+    },
+    "whoami": {
+        "method": "POST",
+        "path": "",
+        "json": {"query": "query { viewer { id name email } }"},
+        "id": "data.viewer.id",
+        "label": ["data.viewer.email", "data.viewer.name"],
+    },
+}
+
+
+def raise_for_body(body: Any, response: ProviderResponse, provider: Provider) -> None:
+    errors = body.get("errors") if isinstance(body, dict) else None
+    if not errors:
+        return
+    error = errors[0] if isinstance(errors[0], dict) else {"message": str(errors[0])}
+    extensions = error.get("extensions") or {}
+    kind = str(extensions.get("type") or extensions.get("code") or "").lower()
+    message = str(extensions.get("userPresentableMessage") or error.get("message") or kind)[:300]
+    if "authentication" in kind:
+        raise TokenRejected()
+    if "ratelimit" in kind.replace(" ", ""):
+        raise ToolRateLimited(
+            f"Linear rate limit: {message}", retry_after=retry_after(response, provider)
+        )
+    if "forbidden" in kind:
+        raise ToolForbidden(f"Linear: the user may not do this: {message}")
+    if "not found" in message.lower() or "not_found" in kind:
+        raise ToolNotFound(f"Linear: {message}")
+    if "invalid" in kind or "validation" in kind or "argument" in kind:
+        raise ToolInvalid(f"Linear refused the input: {message}")
+    raise ProviderUnavailable(f"Linear answered with an error: {message}")
+
+
+def graphql(ctx: ToolContext, query: str, variables: dict | None = None) -> dict:
+    body = ctx.post("", json={"query": query, "variables": variables or {}})
+    return (body or {}).get("data") or {}
+
+
+ISSUE_FIELDS = (
+    "id identifier title priority url updatedAt state { name } assignee { name email } "
+    "team { key name }"
+)
+
+
+def _issue(raw: dict | None) -> dict[str, Any]:
+    raw = raw or {}
+    return compact(
+        {
+            "id": raw.get("id"),
+            "identifier": raw.get("identifier"),
+            "title": raw.get("title"),
+            "state": (raw.get("state") or {}).get("name"),
+            "assignee": (raw.get("assignee") or {}).get("name"),
+            "priority": raw.get("priority"),
+            "team": (raw.get("team") or {}).get("key"),
+            "url": raw.get("url"),
+            "updated_at": raw.get("updatedAt"),
+            "description": (raw.get("description") or "")[:4000] or None,
+        }
+    )
+
+
+def _team_id(ctx: ToolContext, team: str) -> str:
+    teams = graphql(ctx, "query { teams(first: 100) { nodes { id key name } } }")
+    for found in (teams.get("teams") or {}).get("nodes") or []:
+        if team in (found.get("id"), found.get("key"), found.get("name")):
+            return found["id"]
+    raise ToolNotFound(f"Linear: no team {team!r} visible to this user.")
+
+
+def _viewer_id(ctx: ToolContext) -> str:
+    return ((graphql(ctx, "query { viewer { id } }").get("viewer")) or {})["id"]
+
+
+def _state_id(ctx: ToolContext, issue: str, state: str) -> str:
+    data = graphql(
+        ctx,
+        "query ($id: String!) { issue(id: $id) { team { states { nodes { id name } } } } }",
+        {"id": issue},
+    )
+    states = (((data.get("issue") or {}).get("team") or {}).get("states") or {}).get("nodes") or []
+    for found in states:
+        if found.get("name", "").lower() == state.lower():
+            return found["id"]
+    raise ToolInvalid(
+        f"Linear: no state {state!r}; this team has {', '.join(s.get('name', '') for s in states)}."
+    )
+
+
+def list_teams(ctx: ToolContext, params: dict) -> dict:
+    data = graphql(ctx, "query { teams(first: 100) { nodes { id key name } } }")
+    return {"teams": [compact(t) for t in (data.get("teams") or {}).get("nodes") or []]}
+
+
+def list_issues(ctx: ToolContext, params: dict) -> dict:
+    issue_filter: dict[str, Any] = {}
+    if params.get("team"):
+        issue_filter["team"] = {"key": {"eq": params["team"]}}
+    if params.get("assigned_to_me"):
+        issue_filter["assignee"] = {"isMe": {"eq": True}}
+    if params.get("state"):
+        issue_filter["state"] = {"name": {"eqIgnoreCase": params["state"]}}
+    if params.get("query"):
+        issue_filter["title"] = {"containsIgnoreCase": params["query"]}
+    data = graphql(
+        ctx,
+        f"query ($filter: IssueFilter, $first: Int) {{ issues(filter: $filter, first: $first, "
+        f"orderBy: updatedAt) {{ nodes {{ {ISSUE_FIELDS} }} }} }}",
+        {"filter": issue_filter, "first": params.get("limit", 25)},
+    )
+    return {"issues": [_issue(i) for i in (data.get("issues") or {}).get("nodes") or []]}
+
+
+def get_issue(ctx: ToolContext, params: dict) -> dict:
+    data = graphql(
+        ctx,
+        f"query ($id: String!) {{ issue(id: $id) {{ {ISSUE_FIELDS} description "
+        "comments(first: 20) { nodes { body createdAt user { name } } } } }",
+        {"id": params["issue"]},
+    )
+    issue = data.get("issue")
+    if not issue:
+        raise ToolNotFound(f"Linear: issue {params['issue']} not found or not visible.")
+    comments = [
+        compact(
+            {
+                "author": (c.get("user") or {}).get("name"),
+                "body": c.get("body"),
+                "at": c.get("createdAt"),
+            }
+        )
+        for c in (issue.get("comments") or {}).get("nodes") or []
+    ]
+    return {**_issue(issue), "comments": comments}
+
+
+def create_issue(ctx: ToolContext, params: dict) -> dict:
+    issue_input: dict[str, Any] = {
+        "teamId": _team_id(ctx, params["team"]),
+        "title": params["title"],
+    }
+    if params.get("description"):
+        issue_input["description"] = params["description"]
+    if params.get("priority") is not None:
+        issue_input["priority"] = params["priority"]
+    if params.get("assign_to_me"):
+        issue_input["assigneeId"] = _viewer_id(ctx)
+    data = graphql(
+        ctx,
+        f"mutation ($input: IssueCreateInput!) {{ issueCreate(input: $input) {{ success "
+        f"issue {{ {ISSUE_FIELDS} }} }} }}",
+        {"input": issue_input},
+    )
+    return _issue((data.get("issueCreate") or {}).get("issue"))
+
+
+def update_issue(ctx: ToolContext, params: dict) -> dict:
+    issue_input: dict[str, Any] = {}
+    for field in ("title", "description", "priority"):
+        if field in params:
+            issue_input[field] = params[field]
+    if params.get("state"):
+        issue_input["stateId"] = _state_id(ctx, params["issue"], params["state"])
+    if params.get("assign_to_me"):
+        issue_input["assigneeId"] = _viewer_id(ctx)
+    if not issue_input:
+        raise ToolInvalid("Say what to change: title, description, priority, state or assignee.")
+    data = graphql(
+        ctx,
+        f"mutation ($id: String!, $input: IssueUpdateInput!) {{ issueUpdate(id: $id, "
+        f"input: $input) {{ success issue {{ {ISSUE_FIELDS} }} }} }}",
+        {"id": params["issue"], "input": issue_input},
+    )
+    return _issue((data.get("issueUpdate") or {}).get("issue"))
+
+
+def add_comment(ctx: ToolContext, params: dict) -> dict:
+    issue = graphql(ctx, "query ($id: String!) { issue(id: $id) { id } }", {"id": params["issue"]})
+    if not issue.get("issue"):
+        raise ToolNotFound(f"Linear: issue {params['issue']} not found or not visible.")
+    data = graphql(
+        ctx,
+        "mutation ($input: CommentCreateInput!) { commentCreate(input: $input) { success "
+        "comment { id url createdAt } } }",
+        {"input": {"issueId": issue["issue"]["id"], "body": params["body"]}},
+    )
+    return compact((data.get("commentCreate") or {}).get("comment") or {})
+
+
+ISSUE = required_text("The issue: its identifier (ENG-123) or id.", max_length=64)
+PRIORITY = integer("0 none, 1 urgent, 2 high, 3 medium, 4 low.", minimum=0, maximum=4)
+
+TOOLS = (
+    Tool(
+        name="linear_list_teams",
+        description="The teams of the user's Linear workspace: id, key (as in ENG-123), name.",
+        input_schema=obj({}),
+        required_scopes=("read",),
+        write=False,
+        handler=list_teams,
+    ),
+    Tool(
+        name="linear_list_issues",
+        description="Issues, most recently updated first, filtered by team key, state name, "
+        "title words, or assigned to the user: identifier, title, state, assignee, url.",
+        input_schema=obj(
+            {
+                "team": text("A team key, e.g. ENG.", max_length=20),
+                "state": text("A state name, e.g. In Progress.", max_length=60),
+                "query": text("Words in the title.", max_length=200),
+                "assigned_to_me": {"type": "boolean", "description": "Only the user's issues."},
+                "limit": limit(25, 100),
+            }
+        ),
+        required_scopes=("read",),
+        write=False,
+        handler=list_issues,
+    ),
+    Tool(
+        name="linear_get_issue",
+        description="One issue with its description and latest comments.",
+        input_schema=obj({"issue": ISSUE}, ["issue"]),
+        required_scopes=("read",),
+        write=False,
+        handler=get_issue,
+    ),
+    Tool(
+        name="linear_create_issue",
+        description="Create an issue in a team (key or name) as the user, optionally assigned "
+        "to them. Returns its identifier and url.",
+        input_schema=obj(
+            {
+                "team": required_text("The team's key, name or id.", max_length=100),
+                "title": required_text("The title.", max_length=255),
+                "description": text("Markdown description.", max_length=50_000),
+                "priority": PRIORITY,
+                "assign_to_me": {"type": "boolean", "description": "Assign it to the user."},
+            },
+            ["team", "title"],
+        ),
+        required_scopes=("write",),
+        write=True,
+        handler=create_issue,
+    ),
+    Tool(
+        name="linear_update_issue",
+        description="Change an issue: move it to a state by name (e.g. Done), retitle it, "
+        "edit its description or priority, or assign it to the user.",
+        input_schema=obj(
+            {
+                "issue": ISSUE,
+                "state": text("The new state's name.", max_length=60),
+                "title": required_text("A new title.", max_length=255),
+                "description": text("A new description.", max_length=50_000),
+                "priority": PRIORITY,
+                "assign_to_me": {"type": "boolean", "description": "Assign it to the user."},
+            },
+            ["issue"],
+            minProperties=2,
+        ),
+        required_scopes=("write",),
+        write=True,
+        handler=update_issue,
+    ),
+    Tool(
+        name="linear_add_comment",
+        description="Comment on an issue as the user (Markdown).",
+        input_schema=obj(
+            {"issue": ISSUE, "body": required_text("The comment.", max_length=50_000)},
+            ["issue", "body"],
+        ),
+        required_scopes=("write",),
+        write=True,
+        handler=add_comment,
+    ),
+)

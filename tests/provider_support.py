@@ -1,0 +1,71 @@
+"""A provider's emulator, a connection pointed at it, and two members connected to it:
+Alice (the org member, provider user u-1) and Bob (the owner, provider user u-2)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from connections import tools
+from connections.configuration import create_connection
+from tests.callers import as_identifier
+from tests.conftest import signed_in
+from tests.fakes.catalog import EMULATORS
+from tests.fakes.oauth_server import CLIENT_ID, CLIENT_SECRET, OAuthProvider
+from tests.monday_support import connect_via_portal
+
+
+@dataclass
+class World:
+    emulator: OAuthProvider
+    connection: Any
+    org: Any
+    alice: Any  # the member
+    bob: Any  # the owner
+
+    def run(self, who, tool: str, **params: Any) -> Any:
+        caller = as_identifier(self.org, who.user.identifier)
+        return tools.execute_tool(caller=caller, tool_name=tool, params=params)["data"]
+
+    def names(self, who) -> set[str]:
+        return {
+            t.name for t in tools.list_tools(caller=as_identifier(self.org, who.user.identifier))
+        }
+
+    def connect(self, who, user_id: str):
+        return connect_via_portal(signed_in(who), user_id, name=self.connection.name)
+
+
+@pytest.fixture
+def provider_world(org, owner, member):
+    started: list[OAuthProvider] = []
+
+    def make(key: str, *, connect: bool = True, prepare=None, **settings: str) -> World:
+        emulator = EMULATORS[key]().start()
+        started.append(emulator)
+        emulator.add_client(CLIENT_ID, CLIENT_SECRET, [f"http://testserver/oauth/callback/{key}/"])
+        emulator.add_user("u-1", "Alice Martin", "alice@acme.test")
+        emulator.add_user("u-2", "Bob Stone", "bob@acme.test")
+        if prepare is not None:
+            prepare(emulator)
+        connection = create_connection(
+            org=org,
+            name=key,
+            provider=key,
+            client_id=CLIENT_ID,
+            client_secret=CLIENT_SECRET,
+            settings=settings,
+            **emulator.overrides,
+        )
+        world = World(emulator, connection, org, member, owner)
+        if connect:
+            for who, user_id in ((member, "u-1"), (owner, "u-2")):
+                response = world.connect(who, user_id)
+                assert response.status_code == 302, response.content.decode()[:800]
+        return world
+
+    yield make
+    for emulator in started:
+        emulator.stop()

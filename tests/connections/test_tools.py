@@ -8,6 +8,7 @@ from audit.models import AuditEvent
 from connections import accounts, tools
 from connections.errors import NeedsReauthorization
 from connections.models import AccountStatus, ConnectedAccount, Connection
+from connections.providers import providers
 from connections.tooling import (
     ProviderUnavailable,
     ToolForbidden,

@@ -55,3 +55,23 @@ def describe(provider: Provider, *, request: HttpRequest | None = None) -> dict[
 
 def providers_for_setup(*, request: HttpRequest | None = None) -> list[dict[str, Any]]:
     return [describe(provider, request=request) for provider in providers().values()]
+
+
+def markdown_table() -> str:
+    """The README's table of providers, tools and the scopes each tool needs
+    (`manage.py provider_table` prints it; a test fails when the README drifts)."""
+    lines = [
+        "| Provider | Tool | Scopes it needs | Writes |",
+        "| --- | --- | --- | --- |",
+    ]
+    for provider in providers().values():
+        for tool in provider.tools:
+            scopes = ", ".join(
+                f"`{s.removeprefix('https://www.googleapis.com/auth/')}`"
+                for s in tool.required_scopes
+            )
+            lines.append(
+                f"| {provider.display_name} | `{tool.name}` | {scopes or '—'} | "
+                f"{'yes' if tool.write else ''} |"
+            )
+    return "\n".join(lines)

@@ -316,7 +316,6 @@ def execute_tool(
     data, error = None, None
     try:
         tool, connection_name = resolve_tool(str(tool_name), connection_name)
-        validate_params(tool, params)
         account = resolve_account(
             caller=caller,
             provider=tool.provider,
@@ -324,6 +323,7 @@ def execute_tool(
             account_id=account_id,
         )
         _check_allowed(tool, account, request)
+        validate_params(tool, params)  # still before any network call
         base |= {
             "tool": tool.name,
             "connection": account.connection.name,

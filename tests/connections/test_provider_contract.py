@@ -186,3 +186,79 @@ def test_answers_that_are_not_json_are_provider_errors(spec):
         server.answer(200, b"<html>maintenance</html>", content_type="text/html")
         with pytest.raises(ProviderUnavailable):
             http.call_api(spec, "GET", f"{server.origin}/x", access_token="t")
+
+
+def _scoped_tool(spec):
+    """A tool whose scopes can be withheld while the others are granted (None if none)."""
+    defaults = set(spec.oauth.default_scopes)
+    for tool in spec.tools:
+        needed = set(tool.required_scopes)
+        if (
+            needed
+            and needed <= defaults
+            and any(not needed <= set(other.required_scopes) for other in spec.tools)
+        ):
+            return tool
+    return None
+
+
+def test_withheld_scopes_hide_a_tool_and_a_link_asks_for_them(
+    spec, emulator, connection, member, member_client
+):
+    tool = _scoped_tool(spec)
+    if tool is None:
+        pytest.skip(f"{spec.key} has no scopes to withhold (its app's settings apply)")
+    from connections import tools as tool_service
+    from connections.errors import ToolForbidden
+    from tests.callers import as_identifier
+
+    withheld = set(tool.required_scopes)
+    emulator.grant_only(sorted(set(connection.scopes) - withheld))
+    connect(member_client, spec)
+    caller = as_identifier(connection.organization, member.user.identifier)
+    assert tool.name not in {t.name for t in tool_service.list_tools(caller=caller)}
+    with pytest.raises(ToolForbidden) as raised:
+        tool_service.execute_tool(caller=caller, tool_name=tool.name, params={})
+    assert raised.value.code == "insufficient_scope"
+    assert set(raised.value.details["missing_scopes"]) == withheld
+
+    emulator.grant_only(None)
+    link = raised.value.details["authorization_link"]
+    start = member_client.get(link.removeprefix("http://testserver"))
+    asked = parse_qs(urlsplit(start["Location"]).query)[spec.oauth.scope_param or "scope"][0]
+    assert withheld <= set(asked.split(spec.oauth.scope_separator))
+    member_client.get(callback_path(follow_to_provider(start["Location"])))
+    assert tool.name in {t.name for t in tool_service.list_tools(caller=caller)}
+
+
+def test_every_catalog_field_is_used_by_some_provider():
+    """Each field of the entry schema is set by at least one provider, so the contract
+    tests above exercise it (a field nobody uses is untested)."""
+    from connections.providers.catalog import ENTRY_SCHEMA
+
+    def leaves(schema, prefix=""):
+        for name, sub in schema.get("properties", {}).items():
+            path = f"{prefix}{name}"
+            nested = next((s for s in sub.get("anyOf", [sub]) if s.get("type") == "object"), None)
+            if (
+                nested
+                and nested.get("properties")
+                and name not in ("scopes", "keep", "headers", "authorize_params", "json")
+            ):
+                yield from leaves(nested, path + ".")
+            else:
+                yield path
+
+    def has(entry, path):
+        node = entry
+        for part in path.split("."):
+            if not isinstance(node, dict) or part not in node:
+                return False
+            node = node[part]
+        return True
+
+    entries = [
+        __import__(f"connections.providers.{key}", fromlist=["ENTRY"]).ENTRY for key in providers()
+    ]
+    unused = [path for path in leaves(ENTRY_SCHEMA) if not any(has(e, path) for e in entries)]
+    assert not unused, f"catalog fields no provider uses: {unused}"

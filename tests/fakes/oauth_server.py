@@ -289,6 +289,8 @@ class OAuthProvider(LocalServer):
         if client is None or redirect_uri not in client[1]:
             return 400, {"Content-Type": "text/plain"}, b"invalid client or redirect_uri"
         back = {"state": q.get("state", "")}
+        if self.spec.oauth.issuer:  # RFC 9207, as the provider sends it
+            back["iss"] = self.spec.oauth.issuer
         pkce = self.spec.oauth.pkce
         challenge = q.get("code_challenge")
         if self._deny_next:

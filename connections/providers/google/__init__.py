@@ -82,6 +82,8 @@ ENTRY = {
         "pkce": "supported",
         "client_auth": "client_secret_post",
         "token_body": "form",
+        # Google sends RFC 9207 `iss` on its authorization responses.
+        "issuer": "https://accounts.google.com",
     },
     "refresh": {"rotates": False, "keepalive_days": 60},
     "revoke": {

@@ -1,0 +1,48 @@
+"""One agent run, two providers, one user: read a GitHub issue and post it to Slack,
+each with that user's own account; the Slack write waits for the user's approval."""
+
+from __future__ import annotations
+
+import pytest
+
+from agents.models import AgentRun, RunStatus
+from tests.conftest import signed_in
+from tests.fakes.openai_server import call, reply
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def test_a_github_issue_is_posted_to_slack_after_approval(provider_world, agent, model, member):
+    def seed_github(github):
+        github.add_user("u-1", "Alice Martin", "alice@acme.test", login="alice")
+        github.add_repo("acme/website", members=["alice"])
+        github.add_issue("acme/website", "Checkout is down", author="alice", body="500 on pay")
+
+    def seed_slack(slack):
+        slack.add_channel("C1", "incidents", members=["u-1"])
+
+    github = provider_world("github", prepare=seed_github)
+    slack = provider_world("slack", prepare=seed_slack)
+    agent.approval_policy = "always"
+    agent.save()
+    model.queue(
+        call("github_get_issue", repo="acme/website", number=1),
+        call("slack_post_message", channel="#incidents", text="Checkout is down: 500 on pay"),
+        reply("Posted the issue to #incidents."),
+    )
+    client = signed_in(member)
+    client.post(f"/agents/{agent.pk}/", {"prompt": "Post issue 1 to #incidents"})
+    run = AgentRun.objects.get()
+    assert run.status == RunStatus.AWAITING_APPROVAL, run.status_reason
+    offered = {t["function"]["name"] for t in model.requests[0]["tools"]}
+    assert {"github_get_issue", "slack_post_message"} <= offered
+    assert slack.emulator.channels["C1"]["messages"] == []  # nothing before approval
+
+    assert client.post(f"/runs/{run.pk}/approve/").status_code == 302
+    run.refresh_from_db()
+    assert run.status == RunStatus.SUCCEEDED, run.status_reason
+    posted = slack.emulator.channels["C1"]["messages"]
+    assert [(m["user"], m["text"]) for m in posted] == [("u-1", "Checkout is down: 500 on pay")]
+    tools_used = [s.tool_name for s in run.steps.filter(kind="tool").order_by("index")]
+    assert tools_used == ["github_get_issue", "slack_post_message"]
+    assert github.emulator.api_log[-1]["path"] == "/repos/acme/website/issues/1"

@@ -1,0 +1,13 @@
+"""The README says what the code does: its provider table is the catalog's."""
+
+from pathlib import Path
+
+from django.conf import settings
+
+from connections.setup_guide import markdown_table
+
+
+def test_the_readme_provider_table_matches_the_catalog():
+    readme = (Path(settings.BASE_DIR) / "README.md").read_text()
+    table = readme.split("<!-- providers:start -->\n", 1)[1].split("\n<!-- providers:end -->", 1)[0]
+    assert table == markdown_table(), "run `manage.py provider_table` and paste it into README.md"

@@ -86,6 +86,10 @@ class AgentRun(OrgOwned):
     # and the tool calls still waiting for a human decision.
     messages = StorableJSONField(default=list, blank=True)
     pending_tool_calls = StorableJSONField(default=list, blank=True)
+    # The worker driving the run holds a lease on it (agents/leases.py).
+    lease_owner = models.CharField(max_length=200, blank=True)
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
     model_calls = models.PositiveSmallIntegerField(default=0)
     prompt_tokens = models.PositiveIntegerField(default=0)
     completion_tokens = models.PositiveIntegerField(default=0)
@@ -98,6 +102,7 @@ class AgentRun(OrgOwned):
         indexes = [
             models.Index(fields=["organization", "-created_at"], name="run_org_newest"),
             models.Index(fields=["organization", "user", "-created_at"], name="run_org_user"),
+            models.Index(fields=["status", "lease_expires_at"], name="run_status_lease"),
         ]
 
     def __str__(self) -> str:
@@ -123,6 +128,10 @@ class AgentStep(OrgOwned):
         AWAITING_APPROVAL = "awaiting_approval", "Awaiting approval"
         APPROVED = "approved", "Approved"
         DECLINED = "declined", "Declined"
+        # Written ahead of the call; a step still "started" after a crash was cut short.
+        STARTED = "started", "Started"
+        # A write cut short by a crash: it may or may not have happened.
+        UNKNOWN = "unknown", "Outcome unknown"
 
     run = models.ForeignKey(AgentRun, on_delete=models.CASCADE, related_name="steps")
     index = models.PositiveSmallIntegerField()

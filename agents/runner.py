@@ -14,20 +14,23 @@ import json
 import logging
 import time
 import uuid
+from datetime import timedelta
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import Max, Q
 from django.http import HttpRequest
 from django.utils import timezone
 
-from agents import llm
+from agents import leases, llm
 from agents.models import Agent, AgentRun, AgentStep, RunStatus
 from audit import trail
 from audit.models import AuditEvent
 from connections import accounts, authorization, tools
 from connections.errors import NeedsReauthorization
 from connections.models import AccountStatus, ConnectedAccount, Connection
+from core.db import release_connection
 from core.errors import Conflict, Forbidden, Invalid, PortalError
 from portal.callers import Caller
 from portal.identifiers import validate_identifier
@@ -76,9 +79,9 @@ def start_run(
 
 
 def _enqueue(run_id) -> None:
-    from agents.tasks import run_agent
+    from agents.tasks import run_agent  # the task module imports this one
 
-    run_agent.enqueue(str(run_id))
+    run_agent.delay(str(run_id))
 
 
 def may_decide(run: AgentRun, *, caller: Caller) -> bool:
@@ -126,27 +129,39 @@ def decide(
 # --- The loop ---------------------------------------------------------------------------------
 
 
+class RunDeadline(Exception):
+    """The run exceeded its wall-clock limit."""
+
+
 def execute_run(run_id) -> None:
-    """Claim a queued run and drive it until it finishes or pauses. Called by the task."""
-    with transaction.atomic():
-        run = (
-            AgentRun.objects.select_for_update(of=("self",))
-            .select_related("agent", "organization", "user", "api_key")
-            .filter(pk=run_id, status=RunStatus.QUEUED)
-            .first()
-        )
-        if run is None:
-            return  # another worker has it, or it finished
-        run.status = RunStatus.RUNNING
-        run.started_at = run.started_at or timezone.now()
-        run.save(update_fields=["status", "started_at"])
+    """Claim a run (queued, or running under a lapsed lease: its worker died) and drive it
+    until it finishes or pauses, holding a lease renewed while it works. Called by the task."""
+    run = leases.claim(run_id)
+    if run is None:
+        return  # another worker has it, or it finished
     try:
-        _Loop(run).drive()
+        with leases.held(run):
+            _Loop(run).drive()
+    except leases.LeaseLost:
+        logger.warning("agent run %s was taken over by another worker", run.pk)
+    except RunDeadline:
+        limit = int(settings.RUN_WALL_CLOCK_LIMIT_SECONDS)
+        _finish(run, RunStatus.FAILED, f"wall_clock: the run took longer than {limit} seconds.")
     except llm.ModelError as exc:
         _finish(run, RunStatus.FAILED, str(exc))
     except Exception:
         logger.exception("agent run %s crashed", run.pk)
         _finish(run, RunStatus.FAILED, "The run stopped on an internal error; it was logged.")
+
+
+def resume_stalled_runs() -> int:
+    """Hand runs whose worker died back to the queue (their lease lapsed); end those past
+    their wall-clock limit. The periodic job `resume_stalled_runs` calls it."""
+    resumed = 0
+    for run_id in leases.stalled_run_ids():
+        _enqueue(run_id)
+        resumed += 1
+    return resumed
 
 
 class _Loop:
@@ -157,6 +172,7 @@ class _Loop:
         self.caller = run_caller(run)
         self.available = agent_tools(self.agent, self.caller)
         self.next_index = (run.steps.aggregate(top=Max("index"))["top"] or 0) + 1
+        self.deadline = run.started_at + timedelta(seconds=settings.RUN_WALL_CLOCK_LIMIT_SECONDS)
         if run.user_id:
             self.actor = trail.Actor.user(run.user)
         elif run.api_key_id:
@@ -164,8 +180,13 @@ class _Loop:
         else:
             self.actor = trail.Actor.system(f"agent {self.agent.name}")
 
+    def _check_deadline(self) -> None:
+        if timezone.now() > self.deadline:
+            raise RunDeadline()
+
     def drive(self) -> None:
         run = self.run
+        self._check_deadline()
         if not self.available and self._end_if_unconnected():
             return
         if not run.messages:
@@ -176,18 +197,23 @@ class _Loop:
                 },
                 {"role": "user", "content": run.prompt},
             ]
+        # A resumed run first finishes the tool calls its last model message asked for.
         if run.pending_tool_calls and not self._tool_calls(run.pending_tool_calls):
             return
         client = llm.client_for(self.agent)
         specs = [_openai_tool(entry) for entry in self.available.values()]
         while run.model_calls < self.agent.max_steps:
+            self._check_deadline()
             started = time.perf_counter()
+            release_connection()  # no connection held while the model thinks
             reply = llm.complete(client, self.agent, run.messages, specs)
             run.model_calls += 1
             run.prompt_tokens += reply.prompt_tokens
             run.completion_tokens += reply.completion_tokens
             run.messages.append(reply.message)
-            # The step and the conversation it extends are stored together (one commit).
+            run.pending_tool_calls = reply.tool_calls
+            # The step, the conversation it extends and the calls it asks for are stored
+            # together (one commit): a worker that dies after it resumes from here.
             with transaction.atomic():
                 self._step(
                     kind=AgentStep.Kind.MODEL,
@@ -197,7 +223,13 @@ class _Loop:
                     prompt_tokens=reply.prompt_tokens,
                     completion_tokens=reply.completion_tokens,
                 )
-                self._save("messages", "model_calls", "prompt_tokens", "completion_tokens")
+                self._save(
+                    "messages",
+                    "model_calls",
+                    "prompt_tokens",
+                    "completion_tokens",
+                    "pending_tool_calls",
+                )
             if not reply.tool_calls:
                 _finish(run, RunStatus.SUCCEEDED, final_text=reply.message["content"])
                 return
@@ -210,9 +242,15 @@ class _Loop:
         )
 
     def _tool_calls(self, calls: list[dict[str, Any]]) -> bool:
-        """Run a message's tool calls in order. False when the run paused or ended."""
+        """Run a message's tool calls in order. False when the run paused or ended.
+
+        Each call's result is stored with the calls still to run, in one commit; so the
+        list of pending calls is always exactly what a resumed run still has to do.
+        """
         run = self.run
         for position, call in enumerate(calls):
+            self._check_deadline()
+            remaining = calls[position + 1 :]
             name = call["function"]["name"]
             entry = self.available.get(name)
             decision = call.get("decision")
@@ -225,18 +263,23 @@ class _Loop:
                 self._tool_result(
                     call,
                     {},
+                    remaining,
                     error=("tool_not_available", f"{name} is not available to this agent."),
                 )
                 continue
             if arguments is None or not isinstance(arguments, dict):
                 self._tool_result(
-                    call, {}, error=("invalid_arguments", "The arguments are not a JSON object.")
+                    call,
+                    {},
+                    remaining,
+                    error=("invalid_arguments", "The arguments are not a JSON object."),
                 )
                 continue
             if decision == "declined":
                 self._tool_result(
                     call,
                     arguments,
+                    remaining,
                     error=("declined", "The user declined this action. Do not retry it."),
                     outcome=AgentStep.Outcome.DECLINED,
                 )
@@ -248,23 +291,62 @@ class _Loop:
                 run.pending_tool_calls = calls[position:]
                 run.status = RunStatus.AWAITING_APPROVAL
                 with transaction.atomic():
-                    self._step(
-                        kind=AgentStep.Kind.TOOL,
-                        tool_name=name,
-                        tool_call_id=call["id"],
-                        arguments=trail.redact(arguments),
-                        outcome=AgentStep.Outcome.AWAITING_APPROVAL,
-                        summary="Waiting for the user to approve this write.",
-                    )
+                    if not self._existing_step(call):
+                        self._step(
+                            kind=AgentStep.Kind.TOOL,
+                            tool_name=name,
+                            tool_call_id=call["id"],
+                            arguments=trail.redact(arguments),
+                            outcome=AgentStep.Outcome.AWAITING_APPROVAL,
+                            summary="Waiting for the user to approve this write.",
+                        )
                     self._save("messages", "pending_tool_calls", "status")
                 return False
-            if not self._execute(call, entry, arguments):
+            if not self._execute(call, entry, arguments, remaining):
                 return False
-        run.pending_tool_calls = []
-        self._save("messages", "pending_tool_calls")
         return True
 
-    def _execute(self, call: dict, entry: tools.AvailableTool, arguments: dict) -> bool:
+    def _existing_step(self, call: dict) -> AgentStep | None:
+        return AgentStep.objects.filter(run=self.run, tool_call_id=call["id"][:100]).first()
+
+    def _begin_step(self, call: dict, entry: tools.AvailableTool, arguments: dict) -> bool:
+        """Write the tool step ahead of the call (its own commit). True when a step was
+        already started: the worker that started it died before its result was stored."""
+        step = self._existing_step(call)
+        if step is not None and step.outcome == AgentStep.Outcome.STARTED:
+            return True
+        if step is not None:  # approved after waiting: it runs now
+            step.outcome = AgentStep.Outcome.STARTED
+            step.save(update_fields=["outcome"])
+            return False
+        self._step(
+            kind=AgentStep.Kind.TOOL,
+            tool_name=entry.name[:64],
+            tool_call_id=call["id"][:100],
+            arguments=trail.redact(arguments),
+            outcome=AgentStep.Outcome.STARTED,
+            summary="Running…",
+        )
+        return False
+
+    def _execute(
+        self, call: dict, entry: tools.AvailableTool, arguments: dict, remaining: list
+    ) -> bool:
+        if self._begin_step(call, entry, arguments) and entry.tool.write:
+            # Never repeated blindly: the write may have happened. The model is told so,
+            # and can check with a read tool before trying again.
+            self._tool_result(
+                call,
+                arguments,
+                remaining,
+                error=(
+                    "outcome_unknown",
+                    "The portal stopped while this action was running, so it may or may not "
+                    "have happened. Check with a read tool before trying it again.",
+                ),
+                outcome=AgentStep.Outcome.UNKNOWN,
+            )
+            return True
         started = time.perf_counter()
         try:
             result = tools.execute_tool(
@@ -277,7 +359,9 @@ class _Loop:
                 via="agent",
             )
         except NeedsReauthorization as exc:
-            self._tool_result(call, arguments, error=(exc.code, exc.message), started=started)
+            self._tool_result(
+                call, arguments, remaining, error=(exc.code, exc.message), started=started
+            )
             details = exc.details or {}
             _finish(
                 self.run,
@@ -291,6 +375,7 @@ class _Loop:
             self._tool_result(
                 call,
                 arguments,
+                remaining,
                 error=(exc.code, exc.message),
                 started=started,
                 execution_id=(exc.details or {}).get("execution_id", "")
@@ -301,6 +386,7 @@ class _Loop:
         self._tool_result(
             call,
             arguments,
+            remaining,
             data=result["data"],
             started=started,
             execution_id=result["execution_id"],
@@ -311,6 +397,7 @@ class _Loop:
         self,
         call: dict,
         arguments: dict,
+        remaining: list,
         *,
         data: Any = None,
         error: tuple[str, str] | None = None,
@@ -318,7 +405,8 @@ class _Loop:
         execution_id: str = "",
         outcome: str | None = None,
     ) -> None:
-        """Append the `role: tool` message and record (or complete) the tool step."""
+        """Append the `role: tool` message and record (or complete) the tool step, with the
+        calls still to run, in one commit."""
         if error:
             content = json.dumps({"error": {"code": error[0], "message": error[1]}})
         else:
@@ -326,6 +414,7 @@ class _Loop:
             if len(content) > RESULT_BUDGET:
                 content = content[:RESULT_BUDGET] + " …(truncated)"
         self.run.messages.append({"role": "tool", "tool_call_id": call["id"], "content": content})
+        self.run.pending_tool_calls = remaining
         fields = {
             "kind": AgentStep.Kind.TOOL,
             "tool_name": call["function"]["name"][:64],
@@ -337,20 +426,16 @@ class _Loop:
             "execution_id": execution_id,
             "latency": (time.perf_counter() - started) if started else 0.0,
         }
-        # Only a call that waited for a human decision already has its step.
-        waiting = (
-            AgentStep.objects.filter(run=self.run, tool_call_id=call["id"][:100]).first()
-            if call.get("decision")
-            else None
-        )
-        if waiting is not None:  # the step that waited for approval gets its result
-            fields["latency_ms"] = round(fields.pop("latency") * 1000, 1)
-            fields["outcome"] = outcome or fields["outcome"]
-            for key, value in fields.items():
-                setattr(waiting, key, value)
-            waiting.save()
-        else:
-            self._step(**fields)
+        with transaction.atomic():
+            existing = self._existing_step(call)
+            if existing is not None:  # written ahead, or waiting for approval: completed now
+                fields["latency_ms"] = round(fields.pop("latency") * 1000, 1)
+                for key, value in fields.items():
+                    setattr(existing, key, value)
+                existing.save()
+            else:
+                self._step(**fields)
+            self._save("messages", "pending_tool_calls")
 
     def _step(self, *, kind: str, latency: float = 0.0, **fields: Any) -> None:
         AgentStep.objects.create(
@@ -364,7 +449,7 @@ class _Loop:
         self.next_index += 1
 
     def _save(self, *fields: str) -> None:
-        self.run.save(update_fields=list(fields))
+        leases.save(self.run, *fields)
 
     def _end_if_unconnected(self) -> bool:
         """No tools at all: if a connection this agent uses lacks an ACTIVE account, say so."""
@@ -446,6 +531,9 @@ def _finish(
     run.authorization_link = link
     run.pending_tool_calls = []
     run.finished_at = timezone.now()
+    # A worker still driving it finds its lease gone at its next save, and stops.
+    run.lease_owner = ""
+    run.lease_expires_at = None
     with transaction.atomic():
         run.save()
         trail.record(

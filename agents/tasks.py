@@ -1,11 +1,16 @@
-"""Background work (django-tasks): agent runs. Immediate by default; a database worker
-(`TASKS_BACKEND=database`, `manage.py db_worker`) in production."""
+"""Background work of agents (Celery): driving a run, and resuming runs whose worker died."""
 
-from django_tasks import task
+from celery import shared_task
 
 from agents import runner
+from core.jobs import exclusive
 
 
-@task()
+@shared_task(acks_late=True)
 def run_agent(run_id: str) -> None:
     runner.execute_run(run_id)
+
+
+@shared_task
+def resume_stalled_runs() -> dict:
+    return exclusive("resume_stalled_runs", lambda: {"resumed": runner.resume_stalled_runs()})

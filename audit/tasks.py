@@ -1,15 +1,16 @@
-"""Background work of the audit trail: retention and closing write-ahead intents."""
+"""Background work of the audit trail (Celery): retention and closing write-ahead intents."""
 
-from django_tasks import task
+from celery import shared_task
 
 from audit import review, trail
+from core.jobs import exclusive
 
 
-@task()
-def prune_audit() -> int:
-    return sum(report.deleted for report in review.prune_all())
+@shared_task
+def prune_audit() -> dict:
+    return exclusive("prune_audit", lambda: {"deleted": sum(r.deleted for r in review.prune_all())})
 
 
-@task()
-def close_stale_intents() -> int:
-    return trail.close_stale_intents()
+@shared_task
+def close_stale_intents() -> dict:
+    return exclusive("close_stale_intents", lambda: {"closed": trail.close_stale_intents()})

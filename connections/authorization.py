@@ -26,7 +26,12 @@ from django.utils import timezone
 from audit import trail
 from audit.models import AuditEvent
 from connections import accounts, oauth_client, tokens
-from connections.errors import AuthorizationFailed, ProviderRejected, ProviderUnavailable
+from connections.errors import (
+    AuthorizationFailed,
+    ProviderRejected,
+    ProviderUnavailable,
+    ToolRateLimited,
+)
 from connections.identity import Identity, identify
 from connections.models import AccountStatus, AuthorizationRequest, ConnectedAccount
 from connections.oauth_client import TokenResponse
@@ -378,7 +383,7 @@ def complete_authorization(
             redirect_uri=auth_request.redirect_uri,
             code_verifier=auth_request.get_secret("code_verifier_sealed") or None,
         )
-    except (ProviderRejected, ProviderUnavailable) as exc:
+    except (ProviderRejected, ProviderUnavailable, ToolRateLimited) as exc:
         raise _reject_callback(
             auth_request,
             "token_exchange_failed",

@@ -115,6 +115,14 @@ class ConnectedAccount(SealedFieldsMixin, OrgOwned):
     last_used_at = models.DateTimeField(null=True, blank=True)
     refresh_failure_count = models.PositiveIntegerField(default=0)
     last_error = StorableCharField(max_length=255, blank=True)
+    # The refresh in flight (connections/tokens.py): who called the token endpoint, since
+    # when. Taken under the row lock, so exactly one process refreshes an account at a time,
+    # without holding a transaction open while the provider answers.
+    refresh_claimed_at = models.DateTimeField(null=True, blank=True)
+    refresh_claimed_by = models.CharField(max_length=200, blank=True, default="")
+    # A refresh whose answer never got stored (timed out, or its process died): the provider
+    # may have rotated the refresh token we still hold.
+    refresh_outcome_unknown_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

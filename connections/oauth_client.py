@@ -21,7 +21,7 @@ from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
 from authlib.oauth2.rfc7636 import create_s256_code_challenge
 
-from connections.errors import ProviderRejected, ProviderUnavailable
+from connections.errors import ProviderRejected, ProviderUnavailable, ToolRateLimited
 from connections.providers import http
 from connections.providers.catalog import Provider, TemplateError, dig, render
 
@@ -162,6 +162,12 @@ def _token_request(config: ConnectionConfig, body: dict[str, str], *, what: str)
     )
     raw = _parse(response.content)
     error = _error_of(raw, response.status_code)
+    if response.status_code == 429:
+        # Rate limited: nothing was exchanged; the caller waits as long as the provider says.
+        raise ToolRateLimited(
+            f"{label} is rate limiting the portal; try again later.",
+            retry_after=http.retry_after(response, provider),
+        )
     if error or response.status_code >= 400:
         _raise_token_error(what, error, response.status_code, raw)
     token = _token_part(raw, oauth.token_path)

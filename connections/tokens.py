@@ -1,32 +1,60 @@
 """Access tokens: get, refresh (single flight), store, expire, and the proactive sweep.
 
-DESIGN §4 flows 4–5, §7 rules 7–9. A refresh locks the account row (SELECT …
-FOR UPDATE with a lock timeout on PostgreSQL; SQLite's IMMEDIATE transactions
-serialize writers), then re-reads it: whoever gets the lock second finds a fresh
-token and returns it without calling the provider. The rotated refresh token is
-committed in the same transaction as the refresh, before the lock is released.
+DESIGN §4 flows 4–5, §7 rules 7–9. A refresh is single-flight by the account row's lock,
+without holding a transaction while the provider answers:
+
+1. A short transaction locks the row (SELECT … FOR UPDATE with a lock timeout on
+   PostgreSQL; SQLite's IMMEDIATE transactions serialize writers), re-reads it and
+   either returns a token a peer refreshed meanwhile, or *claims* the refresh
+   (`refresh_claimed_at/by`). A caller that finds a live claim waits for its answer.
+2. The token endpoint is called with no transaction and, in workers, no connection held.
+3. The answer is written the moment it arrives (a second short transaction).
+
+The provider's answer is the only copy of a rotated refresh token. A call that timed out,
+or whose process died (its claim outlived the token timeout), is recorded as "refresh
+outcome unknown"; if the provider then refuses the old refresh token, the account's reason
+says a rotation was lost, not that access was revoked. Where the catalog gives a reuse
+grace (the provider still accepts the previous refresh token for a while), a timed-out
+call is retried at once, inside the grace.
 """
 
 from __future__ import annotations
 
 import base64
 import json
+import os
+import socket
+import time
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
 from audit import trail
+from audit.models import AuditEvent
 from connections.accounts import change_status, lock_account, needs_reauthorization, token_set
-from connections.errors import NeedsReauthorization, ProviderRejected, ProviderUnavailable
+from connections.errors import (
+    NeedsReauthorization,
+    ProviderRejected,
+    ProviderTimeout,
+    ProviderUnavailable,
+    ToolRateLimited,
+)
 from connections.models import AccountStatus, ConnectedAccount
 from connections.oauth_client import TokenResponse, refresh
+from connections.providers import providers
 from connections.providers.catalog import Provider
 from connections.vault import aad_for, open_sealed
 from core.errors import NotFound, PortalError
 
 REFRESH_MARGIN = timedelta(minutes=5)
+WAIT_STEP_SECONDS = 0.05
 
 
 def _jwt_expiry(access_token: str) -> datetime | None:
@@ -128,79 +156,250 @@ def get_access_token(account: ConnectedAccount, *, reread: bool = True) -> str:
     return json.loads(open_sealed(sealed, aad=aad_for(account, "token_set_sealed")))["access_token"]
 
 
-def refresh_access_token(
-    account: ConnectedAccount, *, failed_access_token: str | None = None
-) -> str:
-    """Refresh under the row lock; exactly one caller talks to the provider.
+def claim_lifetime() -> timedelta:
+    """A claim older than this belongs to a process that died: the token call's own timeout,
+    plus slack for clocks that differ between machines."""
+    return timedelta(
+        seconds=settings.PROVIDER_TOKEN_TIMEOUT_SECONDS + settings.REFRESH_CLAIM_SLACK_SECONDS
+    )
 
-    Without `failed_access_token` the refresh happens only if the stored token
-    is still about to expire; with it (the provider answered 401 to that token)
-    only if the stored token is still the one that failed. Either way a peer's
-    fresh token is returned as is.
+
+def refresh_access_token(
+    account: ConnectedAccount,
+    *,
+    failed_access_token: str | None = None,
+    issued_before: datetime | None = None,
+) -> str:
+    """A fresh access token; exactly one caller at a time talks to the provider.
+
+    The refresh happens only if it is still needed when the row is locked: by default if
+    the stored token is about to expire; with `failed_access_token` (the provider answered
+    401 to it) if the stored token is still that one; with `issued_before` (keep-alive) if
+    the stored token was issued before then. Otherwise a peer's token is returned as is.
     """
+    return _refresh(
+        account.pk, failed_access_token=failed_access_token, issued_before=issued_before
+    )[0]
+
+
+@dataclass
+class _Claim:
+    account: ConnectedAccount
+    tokens: dict[str, Any]
+    token: str  # who holds the claim: this call, nobody else
+    reason: str
+
+
+def _refresh(
+    account_id: Any, *, failed_access_token: str | None, issued_before: datetime | None
+) -> tuple[str, bool]:
+    """(access token, whether this call refreshed it)."""
+    give_up_at = time.monotonic() + claim_lifetime().total_seconds()
+    while True:
+        decided = _claim_or_answer(account_id, failed_access_token, issued_before)
+        if isinstance(decided, str):
+            return decided, False
+        if isinstance(decided, _Claim):
+            return _call_and_store(decided), True
+        if time.monotonic() > give_up_at:
+            raise ProviderUnavailable("Another refresh of this account is still running.")
+        time.sleep(WAIT_STEP_SECONDS)  # a peer holds the claim: its answer comes soon
+
+
+def _claim_or_answer(
+    account_id: Any, failed_access_token: str | None, issued_before: datetime | None
+) -> str | _Claim | None:
+    """In one short transaction: a token that needs no refresh, a claim to refresh, or None
+    (a peer is refreshing: wait). Failures are raised after the transaction commits, so
+    what they changed (an expired account) is kept."""
     failure: PortalError | None = None
     with transaction.atomic():
-        locked = lock_account(account.pk)
+        try:
+            locked = lock_account(account_id)
+        except ConnectedAccount.DoesNotExist:
+            raise NotFound("The connected account no longer exists.") from None
         if locked.status != AccountStatus.ACTIVE:
             raise needs_reauthorization(locked)
         tokens = token_set(locked)
-        if failed_access_token is None and not expires_soon(
-            locked.token_issued_at, locked.token_expires_at
-        ):
-            return tokens["access_token"]
-        if failed_access_token is not None and tokens.get("access_token") != failed_access_token:
-            return tokens["access_token"]
+        if failed_access_token is not None:
+            if tokens.get("access_token") != failed_access_token:
+                return tokens["access_token"]
+            reason = "rejected token"
+        elif issued_before is not None:
+            if locked.token_issued_at is not None and locked.token_issued_at >= issued_before:
+                return tokens["access_token"]
+            reason = "keep-alive"
+        else:
+            if not expires_soon(locked.token_issued_at, locked.token_expires_at):
+                return tokens["access_token"]
+            reason = "expiring"
+        now = timezone.now()
+        if locked.refresh_claimed_at is not None:
+            if now - locked.refresh_claimed_at < claim_lifetime():
+                return None
+            _outcome_unknown(locked, "the process refreshing it stopped before storing the answer")
         if not tokens.get("refresh_token") or locked.connection.provider_spec.refresh is None:
             expire(locked, "The provider gave no refresh token; authorize again.")
             failure = needs_reauthorization(locked)
         else:
-            try:
-                response = refresh(
-                    locked.connection.oauth_config(), refresh_token=tokens["refresh_token"]
-                )
-            except ProviderRejected as exc:
-                # We hold the lock and re-read the row: this refresh token really was refused.
-                expire(
-                    locked, f"The provider refused the refresh ({exc.message}); authorize again."
-                )
-                failure = needs_reauthorization(locked)
-            except ProviderUnavailable as exc:
-                locked.refresh_failure_count += 1
-                locked.last_error = exc.message[:255]
-                locked.save(update_fields=["refresh_failure_count", "last_error", "updated_at"])
-                failure = exc
-            else:
-                fields = store_token_response(locked, response, previous=tokens)
-                locked.last_refreshed_at = timezone.now()
-                locked.refresh_failure_count = 0
-                locked.last_error = ""
-                locked.save(
-                    update_fields=[
-                        *fields,
-                        "last_refreshed_at",
-                        "refresh_failure_count",
-                        "last_error",
-                        "updated_at",
-                    ]
-                )
-                trail.record(
-                    action="connected_account.refreshed",
-                    organization=locked.organization,
-                    actor=trail.Actor.system(),
-                    identifier=locked.identifier,
-                    target_type="connected_account",
-                    target_id=locked.pk,
-                    metadata={
-                        "connection": locked.connection.name,
-                        "expires_at": locked.token_expires_at,
-                        "reason": "rejected token" if failed_access_token else "expiring",
-                    },
-                )
-                return response.access_token
+            claim = _Claim(locked, tokens, f"{_PROCESS}:{uuid.uuid4().hex[:12]}", reason)
+            locked.refresh_claimed_at = now
+            locked.refresh_claimed_by = claim.token
+            locked.save(update_fields=["refresh_claimed_at", "refresh_claimed_by"])
+            return claim
     raise failure
 
 
-def expire(account: ConnectedAccount, reason: str) -> None:
+_PROCESS = f"{socket.gethostname()}:{os.getpid()}"
+
+
+def _call_and_store(claim: _Claim) -> str:
+    account = claim.account
+    spec = account.connection.provider_spec.refresh
+    # Within a reuse grace the previous refresh token still works: a timed-out call is
+    # retried at once rather than left to guess whether the provider rotated.
+    attempts = 2 if spec and spec.reuse_grace_seconds else 1
+    for attempt in range(attempts):
+        try:
+            response = refresh(
+                account.connection.oauth_config(), refresh_token=claim.tokens["refresh_token"]
+            )
+            break
+        except ProviderTimeout as exc:
+            if attempt + 1 < attempts:
+                continue
+            _release(claim, error=exc.message, unknown="the token endpoint did not answer in time")
+            raise
+        except ToolRateLimited:
+            _release(claim)
+            raise
+        except ProviderUnavailable as exc:
+            _release(claim, error=exc.message)
+            raise
+        except ProviderRejected as exc:
+            return _refused(claim, exc)
+    return _store(claim, response)
+
+
+def _store(claim: _Claim, response: TokenResponse) -> str:
+    """Write the new tokens the moment they arrive, and let waiting callers go."""
+    with transaction.atomic():
+        locked = _relock(claim)
+        if locked.status != AccountStatus.ACTIVE:
+            # Disconnected meanwhile: the new tokens are not kept.
+            _clear_claim(locked, claim)
+            raise needs_reauthorization(locked)
+        fields = store_token_response(locked, response, previous=claim.tokens)
+        locked.last_refreshed_at = timezone.now()
+        locked.refresh_failure_count = 0
+        locked.last_error = ""
+        recovered = locked.refresh_outcome_unknown_at is not None
+        locked.refresh_outcome_unknown_at = None
+        locked.refresh_claimed_at = None
+        locked.refresh_claimed_by = ""
+        locked.save(
+            update_fields=[
+                *fields,
+                "last_refreshed_at",
+                "refresh_failure_count",
+                "last_error",
+                "refresh_outcome_unknown_at",
+                "refresh_claimed_at",
+                "refresh_claimed_by",
+                "updated_at",
+            ]
+        )
+        trail.record(
+            action="connected_account.refreshed",
+            organization=locked.organization,
+            actor=trail.Actor.system(),
+            identifier=locked.identifier,
+            target_type="connected_account",
+            target_id=locked.pk,
+            metadata={
+                "connection": locked.connection.name,
+                "expires_at": locked.token_expires_at,
+                "reason": claim.reason,
+                **({"after_unknown_outcome": True} if recovered else {}),
+            },
+        )
+    return response.access_token
+
+
+def _refused(claim: _Claim, exc: ProviderRejected) -> str:
+    """The provider refused the refresh token. Re-read the row first: a newer pair stored
+    meanwhile wins. Else the account expires, saying honestly why."""
+    with transaction.atomic():
+        locked = _relock(claim)
+        current = token_set(locked)
+        if locked.status == AccountStatus.ACTIVE and current.get(
+            "refresh_token"
+        ) != claim.tokens.get("refresh_token"):
+            _clear_claim(locked, claim)
+            return current["access_token"]
+        spec = locked.connection.provider_spec.refresh
+        if locked.refresh_outcome_unknown_at is not None and spec and spec.rotates:
+            reason = (
+                "A token rotation was lost: an earlier refresh's answer never reached the "
+                "portal (it timed out or the portal stopped), and the provider then refused "
+                "the previous refresh token. Reconnect to continue."
+            )
+        else:
+            reason = f"The provider refused the refresh ({exc.message}); authorize again."
+        locked.refresh_claimed_at = None
+        locked.refresh_claimed_by = ""
+        if locked.status == AccountStatus.ACTIVE:
+            expire(locked, reason, extra_fields=("refresh_claimed_at", "refresh_claimed_by"))
+        else:
+            locked.save(update_fields=["refresh_claimed_at", "refresh_claimed_by"])
+    raise needs_reauthorization(locked)
+
+
+def _relock(claim: _Claim) -> ConnectedAccount:
+    try:
+        return lock_account(claim.account.pk)
+    except ConnectedAccount.DoesNotExist:
+        raise NotFound("The connected account no longer exists.") from None
+
+
+def _clear_claim(account: ConnectedAccount, claim: _Claim) -> None:
+    ConnectedAccount.objects.filter(pk=account.pk, refresh_claimed_by=claim.token).update(
+        refresh_claimed_at=None, refresh_claimed_by=""
+    )
+
+
+def _release(claim: _Claim, *, error: str = "", unknown: str = "") -> None:
+    """Give the claim up after a failed call; count the failure; note an unknown outcome."""
+    with transaction.atomic():
+        values: dict[str, Any] = {"refresh_claimed_at": None, "refresh_claimed_by": ""}
+        if error:
+            values["refresh_failure_count"] = F("refresh_failure_count") + 1
+            values["last_error"] = error[:255]
+        ConnectedAccount.objects.filter(pk=claim.account.pk, refresh_claimed_by=claim.token).update(
+            **values
+        )
+        if unknown:
+            _outcome_unknown(claim.account, unknown)
+
+
+def _outcome_unknown(account: ConnectedAccount, why: str) -> None:
+    """Record that a refresh may have rotated the tokens without the portal storing them."""
+    now = timezone.now()
+    ConnectedAccount.objects.filter(pk=account.pk).update(refresh_outcome_unknown_at=now)
+    account.refresh_outcome_unknown_at = now
+    trail.record(
+        action="connected_account.refresh_outcome_unknown",
+        organization=account.organization,
+        actor=trail.Actor.system(),
+        identifier=account.identifier,
+        target_type="connected_account",
+        target_id=account.pk,
+        outcome=AuditEvent.Outcome.FAILURE,
+        metadata={"connection": account.connection.name, "reason": why},
+    )
+
+
+def expire(account: ConnectedAccount, reason: str, *, extra_fields: tuple[str, ...] = ()) -> None:
     account.refresh_failure_count += 1
     account.last_error = reason[:255]
     change_status(
@@ -208,23 +407,86 @@ def expire(account: ConnectedAccount, reason: str) -> None:
         AccountStatus.EXPIRED,
         reason,
         actor=trail.Actor.system(),
-        extra_fields=("refresh_failure_count", "last_error"),
+        extra_fields=("refresh_failure_count", "last_error", *extra_fields),
     )
 
 
-def refresh_expiring_accounts(*, margin: timedelta = REFRESH_MARGIN) -> dict[str, int]:
-    """Refresh every ACTIVE account expiring within `margin`, one at a time (single flight each)."""
-    counts = {"refreshed": 0, "expired": 0, "failed": 0}
-    due = ConnectedAccount.objects.filter(
-        status=AccountStatus.ACTIVE, token_expires_at__lte=timezone.now() + margin
-    ).select_related("connection", "organization")
-    for account in due.iterator(chunk_size=200):
+# --- Proactive upkeep (connections/tasks.py fans these out over workers) -----------------
+
+
+def due_account_ids() -> list:
+    """ACTIVE accounts whose token expires within the refresh margin."""
+    return list(
+        ConnectedAccount.objects.filter(
+            status=AccountStatus.ACTIVE, token_expires_at__lte=timezone.now() + REFRESH_MARGIN
+        )
+        .order_by("token_expires_at")
+        .values_list("pk", flat=True)
+    )
+
+
+def idle_accounts() -> list[tuple[Any, datetime]]:
+    """(account id, cutoff) for ACTIVE accounts whose refresh token dies when unused
+    (the catalog's `keepalive_days`) and was last renewed before the cutoff."""
+    now = timezone.now()
+    idle = []
+    for key, provider in providers().items():
+        days = provider.refresh.keepalive_days if provider.refresh else None
+        if not days:
+            continue
+        cutoff = now - timedelta(days=days)
+        ids = ConnectedAccount.objects.filter(
+            status=AccountStatus.ACTIVE, connection__provider=key, token_issued_at__lt=cutoff
+        ).values_list("pk", flat=True)
+        idle += [(pk, cutoff) for pk in ids]
+    return idle
+
+
+@dataclass
+class Upkeep:
+    """What a batch of refreshes did; `retry` and `deferred` go back on the queue."""
+
+    refreshed: int = 0
+    current: int = 0  # nothing to do: a peer refreshed it, or it is not due any more
+    expired: int = 0
+    retry: list[str] = field(default_factory=list)  # the provider failed: back off
+    deferred: list[str] = field(default_factory=list)  # the provider rate limited us
+    retry_after: int | None = None
+
+    def as_dict(self) -> dict[str, int]:
+        return {
+            "refreshed": self.refreshed,
+            "current": self.current,
+            "expired": self.expired,
+            "failed": len(self.retry),
+            "rate_limited": len(self.deferred),
+        }
+
+
+def upkeep(account_ids: Iterable[Any], *, issued_before: datetime | None = None) -> Upkeep:
+    """Refresh these accounts if they still need it (each single-flight, so a batch that
+    a second scheduler also queued refreshes nothing twice). After a 429 the rest of the
+    batch on that provider is deferred, not hammered."""
+    report = Upkeep()
+    limited: set[str] = set()
+    rows = ConnectedAccount.objects.filter(pk__in=list(account_ids)).values_list(
+        "pk", "connection__provider"
+    )
+    for pk, provider in rows:
+        if provider in limited:
+            report.deferred.append(str(pk))
+            continue
         try:
-            refresh_access_token(account)
-        except NeedsReauthorization:
-            counts["expired"] += 1
+            _, refreshed = _refresh(pk, failed_access_token=None, issued_before=issued_before)
+        except (NeedsReauthorization, NotFound):
+            report.expired += 1
+        except ToolRateLimited as exc:
+            limited.add(provider)
+            report.deferred.append(str(pk))
+            report.retry_after = max(report.retry_after or 0, exc.retry_after or 0) or None
         except ProviderUnavailable:
-            counts["failed"] += 1
+            report.retry.append(str(pk))
         else:
-            counts["refreshed"] += 1
-    return counts
+            report.refreshed += refreshed
+            report.current += not refreshed
+    return report

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from django.http import HttpRequest, HttpResponse
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from audit import review
 from core.decorators import org_page
-from front import dashboard
+from front import dashboard, operations
 from portal.models import ApiKey, Invitation, Membership
 
 
@@ -27,3 +28,14 @@ def home(request: HttpRequest) -> HttpResponse:
     else:
         context.update(dashboard.member_summary(request.caller))
     return render(request, "front/home.html", context)
+
+
+@login_required
+def operations_page(request: HttpRequest) -> HttpResponse:
+    """The installation's background work, for its operators (staff users) only."""
+    if not request.user.is_staff:
+        raise Http404("Only the installation's operators see this page.")
+    context = operations.snapshot()
+    if request.htmx:
+        return render(request, "front/_operations.html", context)
+    return render(request, "front/operations.html", context)

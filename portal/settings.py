@@ -63,6 +63,10 @@ AUDIT_GLOBAL_RETENTION_DAYS = int(os.environ.get("AUDIT_GLOBAL_RETENTION_DAYS", 
 # generous timeout (a refresh that times out may have rotated the token at the provider).
 PROVIDER_HTTP_TIMEOUT_SECONDS = float(os.environ.get("PROVIDER_HTTP_TIMEOUT_SECONDS", "10"))
 PROVIDER_TOKEN_TIMEOUT_SECONDS = float(os.environ.get("PROVIDER_TOKEN_TIMEOUT_SECONDS", "30"))
+# A refresh claim older than the token timeout plus this slack belongs to a dead process.
+REFRESH_CLAIM_SLACK_SECONDS = float(os.environ.get("REFRESH_CLAIM_SLACK_SECONDS", "10"))
+# Proactive refreshes of a sweep start spread over this many seconds (no burst per provider).
+REFRESH_JITTER_SECONDS = float(os.environ.get("REFRESH_JITTER_SECONDS", "10"))
 # Larger provider answers are refused while they stream in.
 PROVIDER_MAX_RESPONSE_BYTES = int(os.environ.get("PROVIDER_MAX_RESPONSE_BYTES", str(10 * 2**20)))
 
@@ -103,8 +107,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_htmx",
-    "django_tasks",
-    "django_tasks_db",
+    "core",
     "portal",
     "audit",
     "connections",
@@ -156,6 +159,19 @@ DATABASES = {
         conn_health_checks=True,
     )
 }
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # DB_POOL_MAX_SIZE: Django's pool (psycopg_pool) per process; a worker thread that
+    # waits on a model or a provider gives its connection back (core/db.py). README
+    # "Production" has the connection arithmetic.
+    _pool_max = int(os.environ.get("DB_POOL_MAX_SIZE", "0"))
+    _options = DATABASES["default"].setdefault("OPTIONS", {})
+    if env_bool("DB_PGBOUNCER"):
+        # PgBouncer in transaction mode: no server-side cursors or prepared statements.
+        DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = True
+        _options["prepare_threshold"] = None
+    if _pool_max:
+        _options["pool"] = {"min_size": 1, "max_size": _pool_max, "timeout": 30}
+        DATABASES["default"]["CONN_MAX_AGE"] = 0  # the pool keeps connections, not Django
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # IMMEDIATE transactions serialize writers at BEGIN, so read-then-write
     # sections (audit chain head, token refresh) cannot interleave on SQLite.
@@ -207,7 +223,7 @@ STORAGES = {
 WHITENOISE_USE_FINDERS = WHITENOISE_AUTOREFRESH = DEBUG or TESTING
 
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
-if os.environ.get("REDIS_URL"):
+if os.environ.get("REDIS_URL") and not TESTING:
     CACHES["default"] = {
         "BACKEND": "django.core.cache.backends.redis.RedisCache",
         "LOCATION": os.environ["REDIS_URL"],
@@ -303,14 +319,65 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
 }
 
-# --- Background work (django-tasks) -------------------------------------------
-TASKS = {
-    "default": {
-        "BACKEND": {
-            "immediate": "django_tasks.backends.immediate.ImmediateBackend",
-            "database": "django_tasks_db.DatabaseBackend",
-        }.get(os.environ.get("TASKS_BACKEND", "immediate"), os.environ.get("TASKS_BACKEND")),
+# --- Background work (Celery) --------------------------------------------------
+# README "Production": Redis in production; the filesystem broker for `make run` (nothing
+# to install); tasks run in-process while testing, unless a test starts real workers.
+REDIS_URL = os.environ.get("REDIS_URL", "")
+CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL") or REDIS_URL
+CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", TESTING and not CELERY_BROKER_URL)
+if not CELERY_BROKER_URL and not CELERY_TASK_ALWAYS_EAGER:
+    if not DEBUG:
+        raise ImproperlyConfigured(
+            "REDIS_URL is not set: background work needs a broker (REDIS_URL or "
+            "CELERY_BROKER_URL), e.g. redis://127.0.0.1:6379/0."
+        )
+    CELERY_BROKER_URL = "filesystem://localhost/"
+    _broker = Path(os.environ.get("CELERY_BROKER_FOLDER") or BASE_DIR / "var" / "broker")
+    for _folder in ("queue", "processed"):
+        (_broker / _folder).mkdir(parents=True, exist_ok=True)
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "polling_interval": 0.2,
+        "data_folder_in": str(_broker / "queue"),
+        "data_folder_out": str(_broker / "queue"),
+        "data_folder_processed": str(_broker / "processed"),
     }
+# One queue per installation by default; tests that start real workers use their own.
+CELERY_TASK_DEFAULT_QUEUE = os.environ.get("CELERY_QUEUE", "celery")
+CELERY_TASK_EAGER_PROPAGATES = True
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_TASK_ACKS_LATE = True  # a task taken by a worker that dies is delivered again
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+CELERY_BEAT_SCHEDULE_FILENAME = str(BASE_DIR / "var" / "celerybeat-schedule")
+# How many tasks (agent runs, refreshes, deliveries) one worker process runs at once:
+# they wait on models and providers, so threads, many of them.
+WORKER_CONCURRENCY = int(os.environ.get("WORKER_CONCURRENCY", "50"))
+CELERY_WORKER_CONCURRENCY = WORKER_CONCURRENCY
+CELERY_WORKER_POOL = "threads"
+
+# Agent runs: a worker holds a lease on the run it drives and renews it while it works;
+# a run whose lease lapsed is resumed by another worker (agents/leases.py).
+RUN_LEASE_SECONDS = float(os.environ.get("RUN_LEASE_SECONDS", "30"))
+RUN_RESUME_EVERY_SECONDS = float(os.environ.get("RUN_RESUME_EVERY_SECONDS", "15"))
+RUN_WALL_CLOCK_LIMIT_SECONDS = float(os.environ.get("RUN_WALL_CLOCK_LIMIT_SECONDS", "1800"))
+
+# Periodic jobs (core.jobs runs each one at a time), interval in seconds.
+PERIODIC_JOBS = {
+    "refresh_due_tokens": (
+        "connections.tasks.refresh_due_tokens",
+        float(os.environ.get("TOKEN_REFRESH_EVERY_SECONDS", "60")),
+    ),
+    "keep_tokens_alive": ("connections.tasks.keep_tokens_alive", 3600),
+    "resume_stalled_runs": ("agents.tasks.resume_stalled_runs", RUN_RESUME_EVERY_SECONDS),
+    "prune_authorizations": ("connections.tasks.prune_authorization_requests", 600),
+    "close_stale_intents": ("audit.tasks.close_stale_intents", 300),
+    "prune_audit": ("audit.tasks.prune_audit", 86400),
+}
+CELERY_BEAT_SCHEDULE = {
+    name: {"task": task, "schedule": float(seconds)}
+    for name, (task, seconds) in PERIODIC_JOBS.items()
 }
 
 # --- Security -----------------------------------------------------------------
@@ -352,7 +419,7 @@ LOGGING = {
         # HTTP client internals log URLs and headers at DEBUG (codes, tokens): never emit them.
         **{
             name: {"level": "WARNING"}
-            for name in ("httpx", "httpcore", "httpx2", "httpcore2", "openai", "django_tasks")
+            for name in ("httpx", "httpcore", "httpx2", "httpcore2", "openai", "celery", "kombu")
         },
     },
 }

@@ -12,6 +12,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from core.decorators import org_page
 from core.errors import NotFound, PortalError
+from core.models import WorkerHeartbeat
 from portal import apikeys, organizations
 from portal.forms import ApiKeyForm, InviteForm, OrganizationForm, RoleForm
 from portal.middleware import SESSION_ORG_KEY
@@ -190,12 +191,20 @@ def revoke_api_key(request: HttpRequest, key_id: int) -> HttpResponse:
 @require_GET
 def health(request: HttpRequest) -> JsonResponse:
     """For load balancers and orchestrators: 200 while the database answers, else 503.
+    `?workers=1` also wants a live background worker (a heartbeat within three beats).
 
     Unauthenticated, so it says nothing but the state.
     """
     try:
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1")
+        workers = (
+            WorkerHeartbeat.objects.alive().count() if request.GET.get("workers") == "1" else None
+        )
     except DatabaseError:
         return JsonResponse({"status": "unavailable", "database": "unreachable"}, status=503)
-    return JsonResponse({"status": "ok", "database": "ok"})
+    if workers is None:
+        return JsonResponse({"status": "ok", "database": "ok"})
+    if not workers:
+        return JsonResponse({"status": "unavailable", "database": "ok", "workers": 0}, status=503)
+    return JsonResponse({"status": "ok", "database": "ok", "workers": workers})

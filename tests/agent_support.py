@@ -1,6 +1,6 @@
 """Agent fixtures: the OpenAI-compatible emulator wired into settings, and an agent.
 
-Runs are enqueued on commit (django-tasks, immediate backend), so these tests use
+Runs are enqueued on commit (Celery, run in-process while testing), so these tests use
 real transactions: the run executes when the request's transaction commits, as in
 production.
 """

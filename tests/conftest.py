@@ -11,7 +11,12 @@ from portal.callers import Caller
 from portal.models import Role
 from tests.factories import MembershipFactory, OrganizationFactory
 
-pytest_plugins = ["tests.monday_support", "tests.agent_support", "tests.provider_support"]
+pytest_plugins = [
+    "tests.monday_support",
+    "tests.agent_support",
+    "tests.provider_support",
+    "tests.worker_support",
+]
 
 
 @pytest.fixture(autouse=True)

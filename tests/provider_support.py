@@ -4,6 +4,7 @@ Alice (the org member, provider user u-1) and Bob (the owner, provider user u-2)
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -69,3 +70,47 @@ def provider_world(org, owner, member):
     yield make
     for emulator in started:
         emulator.stop()
+
+
+def seed_accounts(
+    org,
+    connection,
+    emulator: OAuthProvider,
+    count: int,
+    *,
+    expires_in: int = 60,
+    prefix: str = "seed",
+) -> list:
+    """`count` ACTIVE accounts holding real tokens of the emulator (minted, not clicked
+    through), hour-long tokens with `expires_in` seconds left: bulk set-up for upkeep
+    tests and benches."""
+    from connections.models import AccountStatus, ConnectedAccount
+    from connections.oauth_client import TokenResponse
+    from connections.tokens import store_token_response
+
+    rows = []
+    for n in range(count):
+        answer = emulator.mint(f"{prefix}-{n}")
+        account = ConnectedAccount(
+            organization=org,
+            connection=connection,
+            identifier=f"{prefix}-{n}",
+            provider_account_id=f"{prefix}-{n}",
+            status=AccountStatus.ACTIVE,
+        )
+        store_token_response(
+            account,
+            TokenResponse(
+                access_token=answer["access_token"],
+                refresh_token=answer.get("refresh_token", ""),
+                token_type="Bearer",
+                expires_in=expires_in,
+                scopes=None,
+                kept={},
+                raw={},
+            ),
+        )
+        # An hour-long token, `expires_in` seconds from its end.
+        account.token_issued_at = account.token_expires_at - timedelta(hours=1)
+        rows.append(account)
+    return ConnectedAccount.objects.bulk_create(rows, batch_size=500)

@@ -40,6 +40,7 @@ from connections.errors import (
     ToolRateLimited,
 )
 from connections.providers.catalog import Provider
+from core.db import release_connection
 
 
 class GuardedTransport(httpx2.HTTPTransport):
@@ -133,6 +134,7 @@ def send(
     that say what failed (`what`: "GitHub API", "Slack token endpoint") and never echo
     a socket's message."""
     limit = max_bytes or settings.PROVIDER_MAX_RESPONSE_BYTES
+    release_connection()  # in workers: no database connection held while a provider answers
     started = time.perf_counter()
     try:
         with guarded_client().stream(

@@ -384,23 +384,6 @@ def test_users_see_only_their_own_runs_admins_see_all(
     assert own_api.get(f"/api/v1/agent-runs/{run.pk}").status_code == 200
 
 
-def test_with_the_database_backend_the_worker_runs_it(
-    org, alice, agent, model, member_client, settings
-):
-    from django.core.management import call_command
-
-    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
-    model.queue(reply("Hello from the worker."))
-    run = run_from_page(member_client, agent, "hi")
-    run.refresh_from_db()
-    assert run.status == RunStatus.QUEUED and model.requests == []
-    assert 'hx-trigger="every 1s"' in member_client.get(f"/runs/{run.pk}/").content.decode()
-
-    call_command("db_worker", "--batch", "--no-startup-delay", "--no-reload", verbosity=0)
-    run.refresh_from_db()
-    assert run.status == RunStatus.SUCCEEDED and run.final_text == "Hello from the worker."
-
-
 def test_no_secret_in_run_pages_api_steps_audit_or_logs(
     org, alice, agent, model, monday, boards, member_client, api, caplog
 ):

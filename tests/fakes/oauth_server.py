@@ -142,6 +142,7 @@ class OAuthProvider(LocalServer):
         self._deny_next = False
         self._granted: list[str] | None = None
         self._token_failures: list[int] = []
+        self._token_slowdowns: list[float] = []
         self.token_requests: list[dict[str, Any]] = []
         self.refresh_count = 0
         self.revocations: list[str] = []
@@ -357,11 +358,26 @@ class OAuthProvider(LocalServer):
             urlencode(flat).encode(),
         )
 
+    def slow_next_token_requests(self, n: int, seconds: float) -> None:
+        """The next n token requests are answered after `seconds` (processed then, too: a
+        caller that gave up or died meanwhile never sees a rotation that happened)."""
+        with self.lock:
+            self._token_slowdowns.extend([seconds] * n)
+
+    def mint(self, user_id: str, scopes: list[str] | None = None) -> dict[str, Any]:
+        """A token answer for a grant made outside the browser flow (bulk set-ups)."""
+        grant = Grant(next(iter(self.clients)), str(user_id), list(scopes or []))
+        with self.lock:
+            return self._issue_tokens(
+                grant, with_refresh=self.spec.refresh is not None, first=False
+            )
+
     def _token(self, handler, match, q, body):
         with self.lock:
             failure = self._token_failures.pop(0) if self._token_failures else None
-        if self.token_delay:
-            time.sleep(self.token_delay)
+            slowdown = self._token_slowdowns.pop(0) if self._token_slowdowns else 0.0
+        if self.token_delay or slowdown:
+            time.sleep(self.token_delay + slowdown)
         if failure:
             return failure, {"Content-Type": "text/html"}, b"<html>upstream error</html>"
         form = self._form(handler, body, self.spec.oauth.token_body)

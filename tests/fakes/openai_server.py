@@ -6,6 +6,8 @@ POST /v1/chat/completions answers with the next scripted reply:
   calls(("tool", {...}), ("t2", {...})) several tool calls in one message
   fail(500)                            an HTTP error (the SDK retries 5xx/429)
   a callable(request_json) -> any of the above, to answer from what was sent
+answer_with(policy) answers every request with policy(request_json) instead: for many
+runs at once, or a run whose requests may be repeated (a worker died mid-call).
 Every request body is kept in `requests` (to assert what the model was shown).
 """
 
@@ -57,6 +59,7 @@ class OpenAIServer(LocalServer):
         self.raw_requests: list[str] = []
         self.headers: list[dict[str, str]] = []
         self.delay = 0.0
+        self.policy = None
         self.lock = threading.Lock()
 
     @property
@@ -79,6 +82,9 @@ class OpenAIServer(LocalServer):
         handler.end_headers()
         handler.wfile.write(data)
 
+    def answer_with(self, policy) -> None:
+        self.policy = policy
+
     def queue(self, *replies: Any) -> None:
         with self.lock:
             self.script.extend(replies)
@@ -91,7 +97,10 @@ class OpenAIServer(LocalServer):
             self.requests.append(request)
             self.raw_requests.append(body.decode(errors="replace"))
             self.headers.append(headers)
-            step = self.script.pop(0) if self.script else reply("(script exhausted)")
+            if self.policy is not None:
+                step = self.policy
+            else:
+                step = self.script.pop(0) if self.script else reply("(script exhausted)")
         if not path.endswith("/chat/completions"):
             return 404, {"error": {"message": "not found"}}
         if callable(step):

@@ -11,3 +11,28 @@ def test_the_health_check_answers_ok_without_signing_in(client, db):
 
 def test_the_health_check_only_reads(client, db):
     assert client.post("/healthz").status_code == 405
+
+
+def test_with_workers_1_it_wants_a_live_worker(client, db):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from core.models import WorkerHeartbeat
+
+    assert client.get("/healthz?workers=1").status_code == 503
+    silent = timezone.now() - timedelta(minutes=5)
+    WorkerHeartbeat.objects.create(
+        worker_id="old:1", hostname="old", pid=1, started_at=silent, last_seen=silent
+    )
+    assert client.get("/healthz?workers=1").json() == {
+        "status": "unavailable",
+        "database": "ok",
+        "workers": 0,
+    }
+    now = timezone.now()
+    WorkerHeartbeat.objects.create(
+        worker_id="w:2", hostname="w", pid=2, started_at=now, last_seen=now
+    )
+    response = client.get("/healthz?workers=1")
+    assert response.status_code == 200 and response.json()["workers"] == 1

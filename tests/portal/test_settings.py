@@ -31,6 +31,7 @@ def _production(tmp_path, **overrides: str) -> dict[str, str]:
         "VAULT_KEYS": _vault_keys(),
         "ALLOWED_HOSTS": "portal.example.com",
         "PORTAL_BASE_URL": "https://portal.example.com",
+        "REDIS_URL": "redis://127.0.0.1:6379/0",
         "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
     }
     env.update(overrides)
@@ -48,7 +49,7 @@ def _manage(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
     )
 
 
-@pytest.mark.parametrize("missing", ["SECRET_KEY", "VAULT_KEYS", "PORTAL_BASE_URL"])
+@pytest.mark.parametrize("missing", ["SECRET_KEY", "VAULT_KEYS", "PORTAL_BASE_URL", "REDIS_URL"])
 def test_production_start_up_refuses_a_missing_secret(tmp_path, missing):
     result = _manage(_production(tmp_path, **{missing: None}), "check")
     assert result.returncode != 0

@@ -4,11 +4,14 @@ from connections import tokens
 
 
 class Command(BaseCommand):
-    help = "Refresh ACTIVE connected accounts whose tokens expire within the refresh margin."
+    help = (
+        "Refresh, in this process, ACTIVE connected accounts whose tokens expire within the "
+        "refresh margin (the periodic job `refresh_due_tokens` does this on the workers)."
+    )
 
     def handle(self, *args, **options) -> None:
-        counts = tokens.refresh_expiring_accounts()
+        counts = tokens.upkeep(tokens.due_account_ids()).as_dict()
         self.stdout.write(
             f"{counts['refreshed']} refreshed, {counts['expired']} need re-authorization, "
-            f"{counts['failed']} failed (will retry)"
+            f"{counts['failed'] + counts['rate_limited']} failed (will retry)"
         )

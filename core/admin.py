@@ -1,0 +1,35 @@
+"""Operators' records in the Django admin, read-only (the operations page is /ops/)."""
+
+from django.contrib import admin
+
+from core.models import PeriodicJob, TaskFailure, WorkerHeartbeat
+
+
+class ReadOnly(admin.ModelAdmin):
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(PeriodicJob)
+class PeriodicJobAdmin(ReadOnly):
+    list_display = (
+        "name",
+        "last_started_at",
+        "last_duration_ms",
+        "last_outcome",
+        "runs",
+        "skipped",
+    )
+
+
+@admin.register(WorkerHeartbeat)
+class WorkerHeartbeatAdmin(ReadOnly):
+    list_display = ("worker_id", "concurrency", "started_at", "last_seen")
+
+
+@admin.register(TaskFailure)
+class TaskFailureAdmin(ReadOnly):
+    list_display = ("at", "task", "worker_id", "error")

@@ -1,0 +1,21 @@
+"""The Celery application: every background task of the portal runs on it.
+
+Production: a Redis broker (CELERY_BROKER_URL or REDIS_URL), workers with a thread pool
+(`celery -A portal worker --pool threads --concurrency $WORKER_CONCURRENCY`) and one or
+more beat schedulers (`celery -A portal beat`; core.jobs keeps a periodic job from
+running twice at once). `make run` uses the filesystem broker under var/broker, so a
+fresh machine needs nothing but Python. Tests run tasks eagerly in-process, except the
+tests that start real workers against Redis.
+"""
+
+from __future__ import annotations
+
+import os
+
+from celery import Celery
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
+
+app = Celery("portal")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks()

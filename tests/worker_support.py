@@ -1,0 +1,231 @@
+"""Real Celery workers for the tests of crash-proof background work.
+
+Each worker is a separate `celery -A portal worker` process on the Redis broker and the
+test's PostgreSQL database (it shares nothing else with the test process), on a queue of
+its own per test, so tests running in parallel never take each other's tasks. Tests send
+tasks with `send` (by name, as another machine would) and kill workers with SIGKILL.
+
+PostgreSQL only: the workers must see what the test committed (`.ci/run`'s second pass
+runs these). Without Redis at 127.0.0.1:6379 they skip, saying so (`.ci/run` starts it).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from celery import Celery
+from django.conf import settings
+from django.db import connection
+
+from core.models import WorkerHeartbeat
+
+REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/7")
+
+
+def redis_available() -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", 6379), timeout=1) as sock:
+            sock.sendall(b"PING\r\n")
+            return sock.recv(16).startswith(b"+PONG")
+    except OSError:
+        return False
+
+
+def wait_for(condition: Callable[[], Any], *, timeout: float, step: float = 0.1) -> Any:
+    """Poll until `condition()` is truthy; its value, or a failed test after `timeout`."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            pytest.fail(f"still waiting after {timeout} s")
+        time.sleep(step)
+
+
+@dataclass
+class Worker:
+    process: subprocess.Popen
+    log: Path
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    @property
+    def lease_owner(self) -> str:
+        return f"{socket.gethostname()}:{self.pid}"
+
+    def kill(self) -> None:
+        """SIGKILL: no shutdown code runs, as in an OOM kill or a lost machine."""
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait(timeout=10)
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace")[-4000:]
+
+
+class Workers:
+    """`broker="redis"` as in production; `"filesystem"` as `make run` (a folder)."""
+
+    def __init__(self, tmp_path: Path, *, broker: str = "redis") -> None:
+        self.tmp_path = tmp_path
+        self.queue = f"test-{uuid.uuid4().hex[:12]}"
+        self.started: list[Worker] = []
+        if broker == "redis":
+            self.producer = Celery("tests", broker=REDIS_URL, set_as_current=False)
+            broker_env = {"REDIS_URL": REDIS_URL}
+        else:
+            folder = tmp_path / "broker"
+            for name in ("queue", "processed"):
+                (folder / name).mkdir(parents=True, exist_ok=True)
+            self.producer = Celery("tests", broker="filesystem://localhost/", set_as_current=False)
+            self.producer.conf.broker_transport_options = {
+                "data_folder_in": str(folder / "queue"),
+                "data_folder_out": str(folder / "queue"),
+                "data_folder_processed": str(folder / "processed"),
+            }
+            # make run's settings: DEBUG, no broker configured, the folder broker.
+            broker_env = {
+                "DEBUG": "1",
+                "CELERY_TASK_ALWAYS_EAGER": "0",
+                "CELERY_BROKER_FOLDER": str(folder),
+            }
+        self.producer.conf.task_default_queue = self.queue
+        db = connection.settings_dict
+        self.env = {
+            "PATH": os.environ.get("PATH", ""),
+            "HOME": os.environ.get("HOME", "/tmp"),
+            "PYTHONUNBUFFERED": "1",
+            "PORTAL_ENV_FILE": str(tmp_path / "none.env"),  # never the developer's .env
+            "PORTAL_TESTING": "1",
+            "SECRET_KEY": settings.SECRET_KEY,
+            "VAULT_KEYS": settings.VAULT_KEYS,
+            "DATABASE_URL": (
+                f"postgres://{db['USER'] or 'postgres'}@{db['HOST'] or '127.0.0.1'}:"
+                f"{db['PORT'] or 5432}/{db['NAME']}"
+            ),
+            **broker_env,
+            "CELERY_QUEUE": self.queue,
+            "OPENAI_MAX_RETRIES": "0",
+            # Short leases and a frequent resume job, so a dead worker is noticed in seconds.
+            "RUN_LEASE_SECONDS": "3",
+            "RUN_RESUME_EVERY_SECONDS": "1",
+            "REFRESH_JITTER_SECONDS": "0.5",
+        }
+
+    def start(
+        self, count: int = 1, *, beat: bool = False, concurrency: int = 8, **env: str
+    ) -> list[Worker]:
+        """Start `count` workers (each with its own scheduler when `beat`) and wait until
+        each has said it is alive."""
+        new = []
+        for _ in range(count):
+            index = len(self.started) + 1
+            log = self.tmp_path / f"worker-{index}.log"
+            command = [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "portal",
+                "worker",
+                "--hostname",
+                f"w{index}-{self.queue}@%h",
+                "--concurrency",
+                str(concurrency),
+                "--without-gossip",
+                "--without-mingle",
+                "--loglevel",
+                "WARNING",
+            ]
+            if beat:
+                command += ["--beat", "--schedule", str(self.tmp_path / f"beat-{index}")]
+            process = subprocess.Popen(
+                command,
+                cwd=settings.BASE_DIR,
+                env={
+                    **self.env,
+                    # As the test set them (the model fixture, a short token timeout).
+                    "OPENAI_BASE_URL": settings.OPENAI_BASE_URL,
+                    "OPENAI_API_KEY": settings.OPENAI_API_KEY,
+                    "PROVIDER_TOKEN_TIMEOUT_SECONDS": str(settings.PROVIDER_TOKEN_TIMEOUT_SECONDS),
+                    "REFRESH_CLAIM_SLACK_SECONDS": str(settings.REFRESH_CLAIM_SLACK_SECONDS),
+                    **env,
+                },
+                stdout=log.open("w"),
+                stderr=subprocess.STDOUT,
+            )
+            worker = Worker(process, log)
+            self.started.append(worker)
+            new.append(worker)
+        for worker in new:
+            wait_for(lambda w=worker: self._alive(w), timeout=60, step=0.2)
+        return new
+
+    def _alive(self, worker: Worker) -> bool:
+        if worker.process.poll() is not None:
+            pytest.fail(f"worker exited:\n{worker.output()}")
+        return WorkerHeartbeat.objects.filter(pid=worker.pid).exists()
+
+    def send(self, task: str, *args: Any, **kwargs: Any) -> None:
+        self.producer.send_task(task, args=list(args), kwargs=kwargs, queue=self.queue)
+
+    def holding(self, run) -> Worker:
+        """The worker whose lease the run is under."""
+        run.refresh_from_db()
+        return next(w for w in self.started if w.lease_owner == run.lease_owner)
+
+    def stop(self) -> None:
+        for worker in self.started:
+            if worker.process.poll() is None:
+                worker.process.send_signal(signal.SIGTERM)
+        for worker in self.started:
+            try:
+                worker.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                worker.kill()
+        try:
+            with self.producer.connection_for_write() as broker:
+                broker.default_channel.queue_delete(self.queue)
+        except Exception:  # best effort: the queue name is never used again
+            pass
+
+
+def _cannot_run(why: str) -> None:
+    # .ci/run's PostgreSQL pass sets REQUIRE_WORKER_TESTS: there, a skip would hide a failure.
+    if os.environ.get("REQUIRE_WORKER_TESTS") == "1":
+        pytest.fail(why)
+    pytest.skip(why)
+
+
+@pytest.fixture
+def workers(transactional_db, tmp_path):
+    if connection.vendor != "postgresql":
+        _cannot_run("real workers share the test database: PostgreSQL only (.ci/run's 2nd pass)")
+    if not redis_available():
+        _cannot_run("Redis is not running at 127.0.0.1:6379 (.ci/run starts it)")
+    pool = Workers(tmp_path)
+    yield pool
+    pool.stop()
+
+
+@pytest.fixture
+def local_workers(transactional_db, tmp_path):
+    """Workers as `make run` starts them: the folder broker, nothing to install."""
+    if connection.vendor != "postgresql":
+        _cannot_run("real workers share the test database: PostgreSQL only (.ci/run's 2nd pass)")
+    pool = Workers(tmp_path, broker="filesystem")
+    yield pool
+    pool.stop()

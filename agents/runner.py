@@ -171,6 +171,12 @@ class _Loop:
         self.org = run.organization
         self.caller = run_caller(run)
         self.available = agent_tools(self.agent, self.caller)
+        # The tool steps already written (a resumed run; an approval), by tool call id: one
+        # query here rather than one per tool call.
+        self.tool_steps = {
+            step.tool_call_id: step
+            for step in run.steps.filter(kind=AgentStep.Kind.TOOL).exclude(tool_call_id="")
+        }
         self.next_index = (run.steps.aggregate(top=Max("index"))["top"] or 0) + 1
         self.deadline = run.started_at + timedelta(seconds=settings.RUN_WALL_CLOCK_LIMIT_SECONDS)
         if run.user_id:
@@ -307,14 +313,17 @@ class _Loop:
         return True
 
     def _existing_step(self, call: dict) -> AgentStep | None:
-        return AgentStep.objects.filter(run=self.run, tool_call_id=call["id"][:100]).first()
+        return self.tool_steps.get(call["id"][:100])
 
     def _begin_step(self, call: dict, entry: tools.AvailableTool, arguments: dict) -> bool:
-        """Write the tool step ahead of the call (its own commit). True when a step was
-        already started: the worker that started it died before its result was stored."""
+        """Write a write tool's step ahead of the call (its own commit). True when a step
+        was already started: the worker that started it died before its result was stored.
+        Reads need no such mark: a read cut short is simply run again."""
         step = self._existing_step(call)
         if step is not None and step.outcome == AgentStep.Outcome.STARTED:
             return True
+        if not entry.tool.write:
+            return False
         if step is not None:  # approved after waiting: it runs now
             step.outcome = AgentStep.Outcome.STARTED
             step.save(update_fields=["outcome"])
@@ -432,13 +441,13 @@ class _Loop:
                 fields["latency_ms"] = round(fields.pop("latency") * 1000, 1)
                 for key, value in fields.items():
                     setattr(existing, key, value)
-                existing.save()
+                existing.save(update_fields=list(fields))
             else:
                 self._step(**fields)
             self._save("messages", "pending_tool_calls")
 
     def _step(self, *, kind: str, latency: float = 0.0, **fields: Any) -> None:
-        AgentStep.objects.create(
+        step = AgentStep.objects.create(
             organization=self.org,
             run=self.run,
             index=self.next_index,
@@ -446,6 +455,8 @@ class _Loop:
             latency_ms=round(latency * 1000, 1),
             **fields,
         )
+        if step.tool_call_id:
+            self.tool_steps[step.tool_call_id] = step
         self.next_index += 1
 
     def _save(self, *fields: str) -> None:

@@ -282,45 +282,54 @@ def _call_and_store(claim: _Claim) -> str:
 
 
 def _store(claim: _Claim, response: TokenResponse) -> str:
-    """Write the new tokens the moment they arrive, and let waiting callers go."""
+    """Write the new tokens the moment they arrive, and let waiting callers go.
+
+    One UPDATE, on the condition that the claim is still ours and the account still
+    ACTIVE (the common case: no lock to take first). Otherwise the row is locked and read.
+    """
+    account = claim.account
+    fields = store_token_response(account, response, previous=claim.tokens)
+    now = timezone.now()
+    values = {name: getattr(account, name) for name in fields}
+    values.update(
+        last_refreshed_at=now,
+        refresh_failure_count=0,
+        last_error="",
+        refresh_outcome_unknown_at=None,
+        refresh_claimed_at=None,
+        refresh_claimed_by="",
+        updated_at=now,
+    )
     with transaction.atomic():
-        locked = _relock(claim)
-        if locked.status != AccountStatus.ACTIVE:
-            # Disconnected meanwhile: the new tokens are not kept.
-            _clear_claim(locked, claim)
-            raise needs_reauthorization(locked)
-        fields = store_token_response(locked, response, previous=claim.tokens)
-        locked.last_refreshed_at = timezone.now()
-        locked.refresh_failure_count = 0
-        locked.last_error = ""
-        recovered = locked.refresh_outcome_unknown_at is not None
-        locked.refresh_outcome_unknown_at = None
-        locked.refresh_claimed_at = None
-        locked.refresh_claimed_by = ""
-        locked.save(
-            update_fields=[
-                *fields,
-                "last_refreshed_at",
-                "refresh_failure_count",
-                "last_error",
-                "refresh_outcome_unknown_at",
-                "refresh_claimed_at",
-                "refresh_claimed_by",
-                "updated_at",
-            ]
-        )
+        stored = ConnectedAccount.objects.filter(
+            pk=account.pk, refresh_claimed_by=claim.token, status=AccountStatus.ACTIVE
+        ).update(**values)
+        if not stored:
+            locked = _relock(claim)
+            if locked.status != AccountStatus.ACTIVE:
+                # Disconnected meanwhile: the new tokens are not kept.
+                _clear_claim(locked, claim)
+                raise needs_reauthorization(locked)
+            current = token_set(locked)
+            if current.get("refresh_token") != claim.tokens.get("refresh_token"):
+                return current["access_token"]  # a peer that took our claim for dead stored
+            ConnectedAccount.objects.filter(pk=account.pk).update(**values)
         trail.record(
             action="connected_account.refreshed",
-            organization=locked.organization,
+            organization=account.organization,
             actor=trail.Actor.system(),
-            identifier=locked.identifier,
+            identifier=account.identifier,
             target_type="connected_account",
-            target_id=locked.pk,
+            target_id=account.pk,
             metadata={
-                "connection": locked.connection.name,
-                "expires_at": locked.token_expires_at,
+                "connection": account.connection.name,
+                "expires_at": account.token_expires_at,
                 "reason": claim.reason,
-                **({"after_unknown_outcome": True} if recovered else {}),
+                **(
+                    {"after_unknown_outcome": True}
+                    if account.refresh_outcome_unknown_at is not None
+                    else {}
+                ),
             },
         )
     return response.access_token

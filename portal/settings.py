@@ -163,7 +163,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # DB_POOL_MAX_SIZE: Django's pool (psycopg_pool) per process; a worker thread that
     # waits on a model or a provider gives its connection back (core/db.py). README
     # "Production" has the connection arithmetic.
-    _pool_max = int(os.environ.get("DB_POOL_MAX_SIZE", "0"))
+    _pool_max = int(os.environ.get("DB_POOL_MAX_SIZE", "0" if TESTING else "20"))
     _options = DATABASES["default"].setdefault("OPTIONS", {})
     if env_bool("DB_PGBOUNCER"):
         # PgBouncer in transaction mode: no server-side cursors or prepared statements.
@@ -353,7 +353,7 @@ CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BEAT_SCHEDULE_FILENAME = str(BASE_DIR / "var" / "celerybeat-schedule")
 # How many tasks (agent runs, refreshes, deliveries) one worker process runs at once:
 # they wait on models and providers, so threads, many of them.
-WORKER_CONCURRENCY = int(os.environ.get("WORKER_CONCURRENCY", "50"))
+WORKER_CONCURRENCY = int(os.environ.get("WORKER_CONCURRENCY", "100"))
 CELERY_WORKER_CONCURRENCY = WORKER_CONCURRENCY
 CELERY_WORKER_POOL = "threads"
 

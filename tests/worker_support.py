@@ -79,9 +79,9 @@ class Worker:
 class Workers:
     """`broker="redis"` as in production; `"filesystem"` as `make run` (a folder)."""
 
-    def __init__(self, tmp_path: Path, *, broker: str = "redis") -> None:
+    def __init__(self, tmp_path: Path, *, broker: str = "redis", queue: str = "") -> None:
         self.tmp_path = tmp_path
-        self.queue = f"test-{uuid.uuid4().hex[:12]}"
+        self.queue = queue or f"test-{uuid.uuid4().hex[:12]}"
         self.started: list[Worker] = []
         if broker == "redis":
             self.producer = Celery("tests", broker=REDIS_URL, set_as_current=False)

@@ -11,6 +11,7 @@ runs these). Without Redis at 127.0.0.1:6379 they skip, saying so (`.ci/run` sta
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -68,9 +69,14 @@ class Worker:
         return f"{socket.gethostname()}:{self.pid}"
 
     def kill(self) -> None:
-        """SIGKILL: no shutdown code runs, as in an OOM kill or a lost machine."""
-        self.process.send_signal(signal.SIGKILL)
+        """SIGKILL to the worker and its children (its embedded scheduler): no shutdown
+        code runs, as when a machine is lost."""
+        self.signal_group(signal.SIGKILL)
         self.process.wait(timeout=10)
+
+    def signal_group(self, signum: int) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signum)  # its own session: pgid == pid
 
     def output(self) -> str:
         return self.log.read_text(errors="replace")[-4000:]
@@ -166,6 +172,7 @@ class Workers:
                 },
                 stdout=log.open("w"),
                 stderr=subprocess.STDOUT,
+                start_new_session=True,  # a process group of its own, children included
             )
             worker = Worker(process, log)
             self.started.append(worker)
@@ -189,13 +196,11 @@ class Workers:
 
     def stop(self) -> None:
         for worker in self.started:
-            if worker.process.poll() is None:
-                worker.process.send_signal(signal.SIGTERM)
+            worker.signal_group(signal.SIGTERM)
         for worker in self.started:
-            try:
+            with contextlib.suppress(subprocess.TimeoutExpired):
                 worker.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                worker.kill()
+            worker.signal_group(signal.SIGKILL)  # whatever is left of the group
         try:
             with self.producer.connection_for_write() as broker:
                 broker.default_channel.queue_delete(self.queue)

@@ -298,8 +298,10 @@ def execute_tool(
     via: str = "api",
     actor: trail.Actor | None = None,
     request: HttpRequest | None = None,
+    audit_context: dict[str, str] | None = None,
 ) -> dict[str, Any]:
-    """Run one tool as the caller's connected account → {"data", "execution_id"}."""
+    """Run one tool as the caller's connected account → {"data", "execution_id"}.
+    `audit_context` joins the audit metadata (e.g. the MCP client's id)."""
     execution_id = uuid.uuid4().hex
     started = time.perf_counter()
     actor = actor or trail.Actor.of(caller)
@@ -310,6 +312,7 @@ def execute_tool(
         "params": params if isinstance(params, dict) else str(params)[:200],
         "run_id": run_id,
         "via": via,
+        **(audit_context or {}),
     }
     ctx_box: list = []
     intent = None

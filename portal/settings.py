@@ -107,11 +107,13 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_htmx",
+    "oauth2_provider",
     "core",
     "portal",
     "audit",
     "connections",
     "agents",
+    "mcpserver",
     "front",
 ]
 
@@ -378,6 +380,67 @@ PERIODIC_JOBS = {
 CELERY_BEAT_SCHEDULE = {
     name: {"task": task, "schedule": float(seconds)}
     for name, (task, seconds) in PERIODIC_JOBS.items()
+}
+
+# --- MCP server and its OAuth 2.1 authorization server (mcpserver/) ---------------
+# The MCP endpoint is PORTAL_BASE_URL + /mcp; tokens are issued for exactly that resource.
+MCP_RESOURCE_URL = f"{PORTAL_BASE_URL}/mcp"
+MCP_ASGI_WRAPPER = "mcpserver.asgi.with_mcp"
+# Browser-based MCP clients whose Origin may call /mcp (clients without an Origin, like
+# Claude Desktop or Cursor, are not affected). The portal's own origin is always allowed.
+MCP_ALLOWED_ORIGINS = env_list("MCP_ALLOWED_ORIGINS", "")
+MCP_ACCESS_TOKEN_SECONDS = int(os.environ.get("MCP_ACCESS_TOKEN_SECONDS", "3600"))
+MCP_REFRESH_TOKEN_DAYS = int(os.environ.get("MCP_REFRESH_TOKEN_DAYS", "30"))
+# Unauthenticated registrations (RFC 7591) per client IP and hour; unused ones expire.
+MCP_REGISTRATIONS_PER_HOUR = int(os.environ.get("MCP_REGISTRATIONS_PER_HOUR", "20"))
+MCP_UNUSED_CLIENT_DAYS = int(os.environ.get("MCP_UNUSED_CLIENT_DAYS", "1"))
+MCP_SCOPES = {
+    "tools:read": "See your tools and run the ones that only read",
+    "tools:write": "Run tools that create, change or delete things as you",
+}
+# django-oauth-toolkit's own models (named, since its migrations treat them as swappable).
+OAUTH2_PROVIDER_APPLICATION_MODEL = "oauth2_provider.Application"
+OAUTH2_PROVIDER_ACCESS_TOKEN_MODEL = "oauth2_provider.AccessToken"
+OAUTH2_PROVIDER_REFRESH_TOKEN_MODEL = "oauth2_provider.RefreshToken"
+OAUTH2_PROVIDER_GRANT_MODEL = "oauth2_provider.Grant"
+OAUTH2_PROVIDER_ID_TOKEN_MODEL = "oauth2_provider.IDToken"
+OAUTH2_PROVIDER_DEVICE_GRANT_MODEL = "oauth2_provider.DeviceGrant"
+OAUTH2_PROVIDER = {
+    "SCOPES": MCP_SCOPES,
+    "DEFAULT_SCOPES": ["tools:read", "tools:write"],
+    "OIDC_ISS_ENDPOINT": PORTAL_BASE_URL,
+    "OAUTH2_PROTECTED_RESOURCE_IDENTIFIER": MCP_RESOURCE_URL,
+    "OAUTH2_PROTECTED_RESOURCE_NAME": "Agent Portal tools",
+    "ACCESS_TOKEN_EXPIRE_SECONDS": MCP_ACCESS_TOKEN_SECONDS,
+    "REFRESH_TOKEN_EXPIRE_SECONDS": MCP_REFRESH_TOKEN_DAYS * 86400,
+    "AUTHORIZATION_CODE_EXPIRE_SECONDS": 60,
+    "ROTATE_REFRESH_TOKEN": True,
+    "REFRESH_TOKEN_REUSE_PROTECTION": True,  # a reused refresh token revokes the family
+    "PKCE_REQUIRED": True,
+    "ALLOWED_REDIRECT_URI_SCHEMES": ["https", "http", "cursor", "vscode", "vscode-insiders"],
+    "ALLOW_LOCALHOST_LOOPBACK": True,  # RFC 8252: native apps' loopback redirects, any port
+    "REQUEST_APPROVAL_PROMPT": "force",
+    "OAUTH2_RESPONSE_TYPES_SUPPORTED": ["code"],
+    "OAUTH2_GRANT_TYPES_SUPPORTED": ["authorization_code", "refresh_token"],
+    "OAUTH2_TOKEN_ENDPOINT_AUTH_METHODS_SUPPORTED": [
+        "none",
+        "client_secret_basic",
+        "client_secret_post",
+    ],
+    "COMPLIANT_BCP_RFC9700_IMPLICIT_GRANT": True,
+    "COMPLIANT_BCP_RFC9700_PASSWORD_GRANT": True,
+    "COMPLIANT_BCP_RFC9700_PKCE_METHOD": True,  # S256 only
+    "COMPLIANT_BCP_RFC9700_ACCESS_TOKEN_TRANSPORT": True,
+    "COMPLIANT_BCP_RFC9700_AUTHZ_RESPONSE_ISS": True,  # RFC 9207
+    "COMPLIANT_BCP_RFC9700_TOKEN_STORAGE": True,  # tokens kept as hashes only
+    "COMPLIANT_BCP_RFC9700_REFRESH_TOKEN": True,
+    "COMPLIANT_BCP_RFC9700_REDIRECT_URI_SCHEME": False,  # loopback http for native clients
+    "COMPLIANT_BCP_RFC9700_REDIRECT_URI_MATCHING": True,
+    "COMPLIANT_BCP_RFC9700_PKCE_REQUIRED": True,
+    "DCR_ENABLED": True,
+    "DCR_REGISTRATION_PERMISSION_CLASSES": ("mcpserver.clients.OpenRegistration",),
+    "CIMD_ENABLED": True,
+    "CIMD_METADATA_FETCHER": "mcpserver.clients.GuardedMetadataFetcher",
 }
 
 # --- Security -----------------------------------------------------------------

@@ -16,6 +16,7 @@ pytest_plugins = [
     "tests.agent_support",
     "tests.provider_support",
     "tests.worker_support",
+    "tests.mcp_support",
 ]
 
 

@@ -1,0 +1,202 @@
+"""The door of /mcp (ASGI, in front of the SDK's Streamable HTTP app).
+
+For every request: the Host must be one of ALLOWED_HOSTS and a browser's Origin one we
+allow (DNS rebinding, CORS); the bearer credentials must be valid for this resource
+(401 with `WWW-Authenticate: Bearer resource_metadata=…, scope=…` otherwise, so clients
+discover the authorization server, RFC 9728); a `tools/call` of a write tool needs the
+`tools:write` scope (403 `insufficient_scope`: the client may ask the person for more).
+The authenticated Principal goes to the SDK in the ASGI scope.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
+
+from django.conf import settings
+from django.http.request import split_domain_port, validate_host
+
+from connections import tools
+from mcpserver import access
+from mcpserver.server import PRINCIPAL, in_thread
+
+Scope = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
+Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
+
+MAX_BODY = 4 * 1024 * 1024
+CORS_HEADERS = (
+    "Authorization, Content-Type, Mcp-Method, Mcp-Name, Mcp-Protocol-Version, "
+    "Mcp-Session-Id, Last-Event-ID, X-Portal-Identifier"
+)
+
+
+def resource_metadata_url() -> str:
+    return f"{settings.PORTAL_BASE_URL}/.well-known/oauth-protected-resource/mcp"
+
+
+def allowed_origins() -> set[str]:
+    return {settings.PORTAL_BASE_URL, *settings.MCP_ALLOWED_ORIGINS}
+
+
+async def respond(
+    send: Send,
+    status: int,
+    code: str,
+    message: str,
+    headers: list[tuple[str, str]] | None = None,
+) -> None:
+    body = json.dumps({"error": {"code": code, "message": message}}).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+                *[(k.encode(), v.encode()) for k, v in headers or []],
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
+
+
+def challenge(error: str = "", description: str = "", scope: str = "") -> tuple[str, str]:
+    parts = []
+    if error:
+        parts.append(f'error="{error}"')
+    if description:
+        parts.append(f'error_description="{description.replace(chr(34), chr(39))}"')
+    parts.append(f'resource_metadata="{resource_metadata_url()}"')
+    parts.append(f'scope="{scope or " ".join(sorted(access.ALL_SCOPES))}"')
+    return ("WWW-Authenticate", "Bearer " + ", ".join(parts))
+
+
+class McpGate:
+    def __init__(self, app: Callable[[Scope, Receive, Send], Awaitable[None]]) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+        host, _ = split_domain_port(headers.get("host", ""))
+        if not host or not validate_host(host, settings.ALLOWED_HOSTS):
+            await respond(send, 400, "bad_host", "This host name is not served here.")
+            return
+        origin = headers.get("origin")
+        if origin is not None and origin not in allowed_origins():
+            await respond(send, 403, "origin_not_allowed", "Requests from this origin are refused.")
+            return
+        cors = [] if origin is None else [("Access-Control-Allow-Origin", origin), ("Vary", "Origin")]
+        if scope["method"] == "OPTIONS":
+            await self._preflight(send, cors)
+            return
+        try:
+            principal = await in_thread(
+                access.authenticate,
+                authorization=headers.get("authorization", ""),
+                identifier=headers.get("x-portal-identifier"),
+            )
+        except access.Unauthenticated as exc:
+            await respond(
+                send, 401, exc.error or "unauthenticated", exc.message,
+                [challenge(exc.error, exc.message), *cors],
+            )
+            return
+        except access.Refused as exc:
+            await respond(send, 403, exc.code, exc.message, cors)
+            return
+        body = await self._body(receive)
+        if body is None:
+            await respond(send, 413, "too_large", "The request body is too large.", cors)
+            return
+        if not principal.may("tools:write") and await in_thread(
+            _calls_a_write, principal=principal, body=body
+        ):
+            description = "Running this tool needs the tools:write scope."
+            await respond(
+                send, 403, "insufficient_scope", description,
+                [challenge("insufficient_scope", description, "tools:read tools:write"), *cors],
+            )
+            return
+        await self.app({**scope, PRINCIPAL: principal}, _replay(body, receive), _with_headers(send, cors))
+
+    @staticmethod
+    async def _preflight(send: Send, cors: list[tuple[str, str]]) -> None:
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 204,
+                "headers": [
+                    (k.encode(), v.encode())
+                    for k, v in [
+                        *cors,
+                        ("Access-Control-Allow-Methods", "GET, POST, DELETE, OPTIONS"),
+                        ("Access-Control-Allow-Headers", CORS_HEADERS),
+                        ("Access-Control-Max-Age", "600"),
+                    ]
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": b""})
+
+    @staticmethod
+    async def _body(receive: Receive) -> bytes | None:
+        chunks, size = [], 0
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                break
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > MAX_BODY:
+                return None
+            chunks.append(chunk)
+            if not message.get("more_body"):
+                break
+        return b"".join(chunks)
+
+
+def _replay(body: bytes, receive: Receive) -> Receive:
+    """The body read for the checks, then the real channel (a disconnect, later)."""
+    sent = False
+
+    async def replay() -> MutableMapping[str, Any]:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return replay
+
+
+def _with_headers(send: Send, extra: list[tuple[str, str]]) -> Send:
+    if not extra:
+        return send
+    encoded = [(k.encode(), v.encode()) for k, v in [*extra, ("Access-Control-Expose-Headers", "Mcp-Session-Id")]]
+
+    async def wrapped(message: MutableMapping[str, Any]) -> None:
+        if message["type"] == "http.response.start":
+            message = {**message, "headers": [*message.get("headers", []), *encoded]}
+        await send(message)
+
+    return wrapped
+
+
+def _calls_a_write(*, principal: access.Principal, body: bytes) -> bool:
+    """Whether the JSON-RPC message(s) call a tool that changes data."""
+    try:
+        message = json.loads(body or b"{}")
+    except ValueError:
+        return False
+    messages = message if isinstance(message, list) else [message]
+    names = {
+        m.get("params", {}).get("name")
+        for m in messages
+        if isinstance(m, dict) and m.get("method") == "tools/call" and isinstance(m.get("params"), dict)
+    }
+    if not names:
+        return False
+    writes = {e.name for e in tools.list_tools(caller=principal.caller) if e.tool.write}
+    return bool(names & writes)

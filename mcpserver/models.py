@@ -1,0 +1,100 @@
+"""MCP access: each organization's policy, the apps people let in, approvals of writes.
+
+The OAuth side (clients, grants, tokens) lives in django-oauth-toolkit's models; an
+`McpConnection` ties one person's authorization of one client to the organization they
+chose on the consent page: a token's user and client find it, and with it the org.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from django.db import models
+
+from core.fields import StorableJSONField
+from core.tenancy import OrgOwned
+
+
+class McpPolicy(OrgOwned):
+    """Who may connect over MCP in an organization (one row per organization)."""
+
+    class Approval(models.TextChoices):
+        NEVER = "never", "Never ask"
+        ALWAYS = "always", "Ask before every write"
+
+    enabled = models.BooleanField(default=True)
+    # OAuth client ids (CIMD URLs or registered ids) allowed to connect; empty: any.
+    allowed_client_ids = models.JSONField(default=list, blank=True)
+    approval_policy = models.CharField(
+        max_length=10, choices=Approval.choices, default=Approval.NEVER
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["organization"], name="mcp_policy_one_per_org")
+        ]
+
+    def __str__(self) -> str:
+        return f"MCP policy of {self.organization_id}"
+
+    def allows(self, client_id: str) -> bool:
+        return self.enabled and (not self.allowed_client_ids or client_id in self.allowed_client_ids)
+
+
+class McpConnection(OrgOwned):
+    """One person's authorization of one MCP client, in the organization they chose."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    user = models.ForeignKey("portal.User", on_delete=models.CASCADE, related_name="+")
+    application = models.ForeignKey(
+        "oauth2_provider.Application", on_delete=models.CASCADE, related_name="+"
+    )
+    scopes = models.JSONField(default=list)
+    created_at = models.DateTimeField(auto_now_add=True)
+    authorized_at = models.DateTimeField()
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-authorized_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "application"], name="mcp_connection_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} → {self.application_id}"
+
+
+class McpApproval(OrgOwned):
+    """A write asked for over MCP under the `always` policy: it runs once, only after the
+    person (or an admin) approves it, when the client calls it again with the same
+    arguments."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Waiting"
+        APPROVED = "approved", "Approved"
+        DECLINED = "declined", "Declined"
+        USED = "used", "Done"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    user = models.ForeignKey(
+        "portal.User", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    identifier = models.CharField(max_length=255)
+    client_id = models.CharField(max_length=255)
+    tool_name = models.CharField(max_length=100)
+    arguments = StorableJSONField(default=dict)
+    fingerprint = models.CharField(max_length=64, db_index=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    created_at = models.DateTimeField(auto_now_add=True)
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decided_by = models.ForeignKey(
+        "portal.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.tool_name} ({self.status})"

@@ -1,0 +1,22 @@
+"""The OAuth 2.1 authorization server (django-oauth-toolkit) under /oauth2/, in the
+`oauth2_provider` namespace its metadata view resolves endpoints from."""
+
+from django.urls import path
+from oauth2_provider import views as oauth
+
+from mcpserver import views
+
+app_name = "oauth2_provider"
+
+urlpatterns = [
+    path("authorize/", views.ConsentView.as_view(), name="authorize"),
+    path("token/", oauth.TokenView.as_view(), name="token"),
+    path("revoke/", views.RevokeView.as_view(), name="revoke-token"),
+    path("register/", oauth.DynamicClientRegistrationView.as_view(), name="dcr-register"),
+    # RFC 7592: the client reads, updates or deletes its own registration.
+    path(
+        "register/<str:client_id>/",
+        oauth.DynamicClientRegistrationManagementView.as_view(),
+        name="dcr-register-management",
+    ),
+]

@@ -29,6 +29,7 @@ run: install
 	$(PY) manage.py bootstrap_org --name Acme --owner-email $(DEMO_EMAIL) --password $(DEMO_PASSWORD)
 	$(PY) manage.py seed_demo_agent --org acme
 	@echo "Sign in at http://127.0.0.1:$(PORT)/ as $(DEMO_EMAIL) / $(DEMO_PASSWORD)"
+	@echo "MCP clients (Claude, Cursor, VS Code…): http://127.0.0.1:$(PORT)/mcp"
 	@# Agent runs go to a Celery worker next to the server (threads: many runs at once, each
 	@# shown live on its page), with its scheduler for the periodic jobs. The broker is a
 	@# folder (var/broker): nothing to install. Links made outside a request (reconnect
@@ -37,7 +38,7 @@ run: install
 	$(PY) -m celery -A portal worker --beat --loglevel WARNING \
 	  --schedule var/celerybeat-schedule & worker=$$!; \
 	trap 'kill $$worker 2>/dev/null; wait $$worker 2>/dev/null' EXIT INT TERM; \
-	$(PY) manage.py runserver 127.0.0.1:$(PORT)
+	$(PY) -m uvicorn portal.asgi:application --host 127.0.0.1 --port $(PORT) --log-level warning
 
 # Browser tests drive Debian's Chromium; install it when missing and apt can (as root).
 # Without it the browser tests skip, saying why.

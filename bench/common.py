@@ -34,6 +34,14 @@ def bench_database() -> Iterator[None]:
     try:
         yield
     finally:
+        if connection.vendor == "postgresql":
+            # Servers a benchmark started (threads, worker processes) may still hold
+            # connections: end them, or the database cannot be dropped.
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                )
         connection.creation.destroy_test_db(old_name, verbosity=0)
 
 

@@ -124,9 +124,7 @@ def _token_principal(raw: str) -> Principal:
     if membership is None:
         raise Unauthenticated("You are no longer a member of the organization.")
     if not policy_of(connection.organization).allows(application.client_id):
-        raise Refused(
-            "This organization does not let this app connect.", "mcp_client_not_allowed"
-        )
+        raise Refused("This organization does not let this app connect.", "mcp_client_not_allowed")
     now = timezone.now()
     if connection.last_used_at is None or now - connection.last_used_at > LAST_USED_RESOLUTION:
         McpConnection.objects.filter(pk=connection.pk).update(last_used_at=now)
@@ -144,7 +142,9 @@ def _token_principal(raw: str) -> Principal:
 def organizations_for_consent(*, user, application: Application) -> list[Membership]:
     """The user's organizations this client may connect to (MCP on, client allowed)."""
     memberships = (
-        Membership.objects.filter(user=user).select_related("organization").order_by("organization__name")
+        Membership.objects.filter(user=user)
+        .select_related("organization")
+        .order_by("organization__name")
     )
     return [m for m in memberships if policy_of(m.organization).allows(application.client_id)]
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit
@@ -37,19 +38,17 @@ DOCUMENT_LIMIT = 16 * 1024
 LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "[::1]", "::1"}
 
 
-class OpenRegistration:
-    """RFC 7591 registration without credentials (MCP clients cannot have any yet),
-    at most MCP_REGISTRATIONS_PER_HOUR per client address."""
-
-    def has_permission(self, request: HttpRequest) -> bool:
-        key = f"mcp:dcr:{request.META.get('REMOTE_ADDR', '')}"
-        cache.add(key, 0, 3600)
-        try:
-            count = cache.incr(key)
-        except ValueError:  # expired between add and incr
-            cache.set(key, 1, 3600)
-            count = 1
-        return count <= settings.MCP_REGISTRATIONS_PER_HOUR
+def registration_allowed(request: HttpRequest) -> bool:
+    """RFC 7591 registration needs no credentials (MCP clients cannot have any yet), so
+    it is limited to MCP_REGISTRATIONS_PER_HOUR per client address."""
+    key = f"mcp:dcr:{request.META.get('REMOTE_ADDR', '')}"
+    cache.add(key, 0, 3600)
+    try:
+        count = cache.incr(key)
+    except ValueError:  # expired between add and incr
+        cache.set(key, 1, 3600)
+        count = 1
+    return count <= settings.MCP_REGISTRATIONS_PER_HOUR
 
 
 class GuardedMetadataFetcher:
@@ -87,7 +86,7 @@ class GuardedMetadataFetcher:
             raise CIMDError("the document is not a JSON object")
         if document.get("client_id") != client_id:
             raise CIMDError("the document's client_id is not its own URL")
-        _check_redirect_uris(document.get("redirect_uris"), error=CIMDError)
+        check_redirect_uris(document.get("redirect_uris"), error=CIMDError)
         return document, _max_age(response.headers.get("cache-control", ""))
 
 
@@ -100,7 +99,7 @@ def _max_age(cache_control: str) -> int:
     return max(300, min(age, 86400))
 
 
-def _check_redirect_uris(uris: Any, *, error: type[Exception]) -> list[str]:
+def check_redirect_uris(uris: Any, *, error: Callable[[str], Exception]) -> list[str]:
     """https anywhere; plain http only to the person's own machine (RFC 8252 loopback);
     the custom schemes of desktop clients (cursor://, vscode://)."""
     if not isinstance(uris, list) or not uris or not all(isinstance(u, str) for u in uris):
@@ -175,7 +174,7 @@ def register_client(
     name = (name or "").strip()
     if not name or len(name) > 255:
         raise Invalid("Give the client a name (up to 255 characters).", code="invalid_name")
-    uris = _check_redirect_uris(
+    uris = check_redirect_uris(
         [uri.strip() for uri in redirect_uris if uri.strip()],
         error=lambda message: Invalid(message, code="invalid_redirect_uri"),
     )
@@ -229,11 +228,12 @@ def find_client(client_id: str) -> Application:
 
 def prune_unused_clients() -> dict[str, int]:
     """Delete self-registered clients (RFC 7591) that nobody authorized within
-    MCP_UNUSED_CLIENT_DAYS: anyone can register, so unused rows must not pile up."""
+    MCP_UNUSED_CLIENT_DAYS: anyone can register, so unused rows must not pile up. (Their
+    own RFC 7592 registration token, for no user, does not count as use.)"""
     cutoff = timezone.now() - timedelta(days=settings.MCP_UNUSED_CLIENT_DAYS)
     used = (
         Exists(Grant.objects.filter(application=OuterRef("pk")))
-        | Exists(AccessToken.objects.filter(application=OuterRef("pk")))
+        | Exists(AccessToken.objects.filter(application=OuterRef("pk"), user__isnull=False))
         | Exists(RefreshToken.objects.filter(application=OuterRef("pk")))
     )
     unused = Application.objects.filter(

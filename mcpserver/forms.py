@@ -14,9 +14,7 @@ class ConsentForm(AllowForm):
 
 class PolicyForm(forms.Form):
     enabled = forms.BooleanField(required=False, label="Let MCP clients connect")
-    approval_policy = forms.ChoiceField(
-        choices=McpPolicy.Approval.choices, label="Writes over MCP"
-    )
+    approval_policy = forms.ChoiceField(choices=McpPolicy.Approval.choices, label="Writes over MCP")
     allowed_client_ids = forms.CharField(
         required=False,
         widget=forms.Textarea(attrs={"rows": 4}),

@@ -87,7 +87,9 @@ class McpGate:
         if origin is not None and origin not in allowed_origins():
             await respond(send, 403, "origin_not_allowed", "Requests from this origin are refused.")
             return
-        cors = [] if origin is None else [("Access-Control-Allow-Origin", origin), ("Vary", "Origin")]
+        cors = (
+            [] if origin is None else [("Access-Control-Allow-Origin", origin), ("Vary", "Origin")]
+        )
         if scope["method"] == "OPTIONS":
             await self._preflight(send, cors)
             return
@@ -99,7 +101,10 @@ class McpGate:
             )
         except access.Unauthenticated as exc:
             await respond(
-                send, 401, exc.error or "unauthenticated", exc.message,
+                send,
+                401,
+                exc.error or "unauthenticated",
+                exc.message,
                 [challenge(exc.error, exc.message), *cors],
             )
             return
@@ -115,11 +120,16 @@ class McpGate:
         ):
             description = "Running this tool needs the tools:write scope."
             await respond(
-                send, 403, "insufficient_scope", description,
+                send,
+                403,
+                "insufficient_scope",
+                description,
                 [challenge("insufficient_scope", description, "tools:read tools:write"), *cors],
             )
             return
-        await self.app({**scope, PRINCIPAL: principal}, _replay(body, receive), _with_headers(send, cors))
+        await self.app(
+            {**scope, PRINCIPAL: principal}, _replay(body, receive), _with_headers(send, cors)
+        )
 
     @staticmethod
     async def _preflight(send: Send, cors: list[tuple[str, str]]) -> None:
@@ -174,7 +184,10 @@ def _replay(body: bytes, receive: Receive) -> Receive:
 def _with_headers(send: Send, extra: list[tuple[str, str]]) -> Send:
     if not extra:
         return send
-    encoded = [(k.encode(), v.encode()) for k, v in [*extra, ("Access-Control-Expose-Headers", "Mcp-Session-Id")]]
+    encoded = [
+        (k.encode(), v.encode())
+        for k, v in [*extra, ("Access-Control-Expose-Headers", "Mcp-Session-Id")]
+    ]
 
     async def wrapped(message: MutableMapping[str, Any]) -> None:
         if message["type"] == "http.response.start":
@@ -194,7 +207,9 @@ def _calls_a_write(*, principal: access.Principal, body: bytes) -> bool:
     names = {
         m.get("params", {}).get("name")
         for m in messages
-        if isinstance(m, dict) and m.get("method") == "tools/call" and isinstance(m.get("params"), dict)
+        if isinstance(m, dict)
+        and m.get("method") == "tools/call"
+        and isinstance(m.get("params"), dict)
     }
     if not names:
         return False

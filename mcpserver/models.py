@@ -39,7 +39,9 @@ class McpPolicy(OrgOwned):
         return f"MCP policy of {self.organization_id}"
 
     def allows(self, client_id: str) -> bool:
-        return self.enabled and (not self.allowed_client_ids or client_id in self.allowed_client_ids)
+        return self.enabled and (
+            not self.allowed_client_ids or client_id in self.allowed_client_ids
+        )
 
 
 class McpConnection(OrgOwned):

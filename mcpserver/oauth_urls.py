@@ -12,7 +12,7 @@ urlpatterns = [
     path("authorize/", views.ConsentView.as_view(), name="authorize"),
     path("token/", oauth.TokenView.as_view(), name="token"),
     path("revoke/", views.RevokeView.as_view(), name="revoke-token"),
-    path("register/", oauth.DynamicClientRegistrationView.as_view(), name="dcr-register"),
+    path("register/", views.RegisterView.as_view(), name="dcr-register"),
     # RFC 7592: the client reads, updates or deletes its own registration.
     path(
         "register/<str:client_id>/",

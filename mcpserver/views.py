@@ -3,13 +3,19 @@ organization's MCP settings, approvals of writes, token revocation."""
 
 from __future__ import annotations
 
+import json
+
 from django.conf import settings
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 from oauth2_provider.models import Application
-from oauth2_provider.views import AuthorizationView, RevokeTokenView
+from oauth2_provider.views import (
+    AuthorizationView,
+    DynamicClientRegistrationView,
+    RevokeTokenView,
+)
 
 from audit import trail
 from core.decorators import org_page
@@ -30,6 +36,10 @@ class ConsentView(AuthorizationView):
                 "This sign-in request does not name this portal's MCP server as its resource "
                 f"({settings.MCP_RESOURCE_URL}), so no token can be issued for it."
             )
+        if request.GET.get("code_challenge_method") != "S256" or not request.GET.get(
+            "code_challenge"
+        ):
+            return self._refuse("Sign-in requests must use PKCE with S256 (OAuth 2.1).")
         return super().get(request, *args, **kwargs)
 
     def get_context_data(self, **kwargs):
@@ -83,6 +93,30 @@ class ConsentView(AuthorizationView):
         return render(self.request, "error.html", {"status": 400, "message": message}, status=400)
 
 
+class RegisterView(DynamicClientRegistrationView):
+    """RFC 7591 registration (django-oauth-toolkit), rate-limited per address, with the
+    portal's redirect URI rules (https; plain http only to loopback)."""
+
+    def post(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        if not clients.registration_allowed(request):
+            return JsonResponse(
+                {"error": "too_many_requests", "error_description": "Too many registrations."},
+                status=429,
+            )
+        try:
+            metadata = json.loads(request.body or b"{}")
+        except ValueError:
+            metadata = None
+        if isinstance(metadata, dict) and "redirect_uris" in metadata:
+            try:
+                clients.check_redirect_uris(metadata["redirect_uris"], error=ValueError)
+            except ValueError as exc:
+                return JsonResponse(
+                    {"error": "invalid_redirect_uri", "error_description": str(exc)}, status=400
+                )
+        return super().post(request, *args, **kwargs)
+
+
 class RevokeView(RevokeTokenView):
     """RFC 7009 revocation (django-oauth-toolkit), audited as mcp.token_revoked."""
 
@@ -116,6 +150,7 @@ def apps(request: HttpRequest) -> HttpResponse:
             "approvals": approvals.visible_to(caller).filter(status="pending")[:50],
             "mcp_url": settings.MCP_RESOURCE_URL,
             "policy": clients.policy_of(request.organization),
+            "can_manage": caller.can_manage,
         },
     )
 

@@ -74,6 +74,9 @@ PROVIDER_MAX_RESPONSE_BYTES = int(os.environ.get("PROVIDER_MAX_RESPONSE_BYTES", 
 # refused for every tenant-chosen URL unless listed here (CIDRs or host names), e.g. for an
 # on-prem GitHub Enterprise. Development (make run) and the tests list loopback here;
 # DEBUG never opens anything by itself.
+# Extra CA certificates (a PEM file) trusted for outbound TLS: on-premises servers signed
+# by a private CA.
+EGRESS_CA_FILE = os.environ.get("EGRESS_CA_FILE", "")
 EGRESS_ALLOW_PRIVATE = env_list("EGRESS_ALLOW_PRIVATE", "127.0.0.0/8,::1" if TESTING else "")
 
 OPENAI_API_KEY = os.environ.get("OPENAI_API_KEY", "")
@@ -376,6 +379,7 @@ PERIODIC_JOBS = {
     "prune_authorizations": ("connections.tasks.prune_authorization_requests", 600),
     "close_stale_intents": ("audit.tasks.close_stale_intents", 300),
     "prune_audit": ("audit.tasks.prune_audit", 86400),
+    "prune_mcp_clients": ("mcpserver.tasks.prune_mcp_clients", 3600),
 }
 CELERY_BEAT_SCHEDULE = {
     name: {"task": task, "schedule": float(seconds)}
@@ -434,14 +438,21 @@ OAUTH2_PROVIDER = {
     "COMPLIANT_BCP_RFC9700_AUTHZ_RESPONSE_ISS": True,  # RFC 9207
     "COMPLIANT_BCP_RFC9700_TOKEN_STORAGE": True,  # tokens kept as hashes only
     "COMPLIANT_BCP_RFC9700_REFRESH_TOKEN": True,
-    "COMPLIANT_BCP_RFC9700_REDIRECT_URI_SCHEME": False,  # loopback http for native clients
+    # `http` stays for native clients' loopback redirects (RFC 8252); every registration
+    # path (mcpserver/clients.py) refuses http to any other host. Hence W008 is silenced.
+    "COMPLIANT_BCP_RFC9700_REDIRECT_URI_SCHEME": False,
     "COMPLIANT_BCP_RFC9700_REDIRECT_URI_MATCHING": True,
     "COMPLIANT_BCP_RFC9700_PKCE_REQUIRED": True,
     "DCR_ENABLED": True,
-    "DCR_REGISTRATION_PERMISSION_CLASSES": ("mcpserver.clients.OpenRegistration",),
+    # Open (MCP clients have no credentials yet); mcpserver.views.RegisterView limits the
+    # rate and checks redirect URIs.
+    "DCR_REGISTRATION_PERMISSION_CLASSES": ("oauth2_provider.dcr.AllowAllDCRPermission",),
     "CIMD_ENABLED": True,
     "CIMD_METADATA_FETCHER": "mcpserver.clients.GuardedMetadataFetcher",
 }
+
+# See OAUTH2_PROVIDER above: plain-http redirects are refused except to loopback.
+SILENCED_SYSTEM_CHECKS = ["oauth2_provider.W008"]
 
 # --- Security -----------------------------------------------------------------
 SESSION_COOKIE_HTTPONLY = True

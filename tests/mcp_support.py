@@ -9,6 +9,8 @@ import re
 import socket
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from html import unescape
 from typing import Any
@@ -17,7 +19,9 @@ from urllib.parse import parse_qs, urlsplit
 import httpx2
 import pytest
 import uvicorn
+from asgiref.sync import SyncToAsync
 from django.core.asgi import get_asgi_application
+from django.db import connections
 from django.test import Client as DjangoClient
 
 from mcpserver.asgi import with_mcp
@@ -43,9 +47,13 @@ class LivePortal:
         return client
 
 
-@pytest.fixture
-def live_portal(transactional_db, settings):
-    sock = socket.socket()
+@contextmanager
+def serve_portal(settings: Any) -> Iterator[LivePortal]:
+    """The whole ASGI app under uvicorn on a free loopback port, its settings pointed at
+    that origin (`settings`: pytest-django's fixture, or django.conf.settings in benches)."""
+    # IPPROTO_TCP explicitly: asyncio sets TCP_NODELAY on accepted connections only for
+    # sockets that say they are TCP (else every response waits out a delayed ACK).
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.bind(("127.0.0.1", 0))
     origin = f"http://127.0.0.1:{sock.getsockname()[1]}"
     settings.PORTAL_BASE_URL = origin
@@ -65,9 +73,20 @@ def live_portal(transactional_db, settings):
     while not server.started:
         assert time.monotonic() < deadline, "the portal did not start"
         time.sleep(0.02)
-    yield LivePortal(origin)
-    server.should_exit = True
-    thread.join(10)
+    try:
+        yield LivePortal(origin)
+    finally:
+        server.should_exit = True
+        thread.join(10)
+        # Django's ASGI handler ran the pages in asgiref's one shared thread: close the
+        # connection it keeps, so the test database can be dropped at the end.
+        SyncToAsync.single_thread_executor.submit(connections.close_all).result()
+
+
+@pytest.fixture
+def live_portal(transactional_db, settings):
+    with serve_portal(settings) as portal:
+        yield portal
 
 
 def hidden_fields(html: str) -> dict[str, str]:
@@ -151,7 +170,9 @@ def oauth_client(
 
     async def callback_handler() -> AuthorizationCodeResult:
         query = {k: v[0] for k, v in parse_qs(urlsplit(redirected[-1]).query).items()}
-        return AuthorizationCodeResult(code=query["code"], state=query.get("state"), iss=query.get("iss"))
+        return AuthorizationCodeResult(
+            code=query["code"], state=query.get("state"), iss=query.get("iss")
+        )
 
     return OAuthClientProvider(
         server_url=portal.mcp_url,
@@ -179,4 +200,64 @@ async def session(url: str, *, auth: Any = None, headers: dict | None = None, mo
 
 
 def run(coroutine):
-    return asyncio.run(coroutine)
+    """asyncio.run in a thread of its own: the test's thread may already have a loop
+    (Playwright's, from a browser test earlier in the same worker)."""
+    box: list = []
+
+    def target() -> None:
+        try:
+            box.append((True, asyncio.run(coroutine)))
+        except BaseException as exc:  # re-raised in the test's thread
+            box.append((False, exc))
+
+    thread = threading.Thread(target=target)
+    thread.start()
+    thread.join(120)
+    ok, value = box[0]
+    if not ok:
+        raise value
+    return value
+
+
+@dataclass
+class Outcome:
+    protocol_version: str
+    tools: list[Any]
+    results: list[Any]
+
+    @property
+    def names(self) -> set[str]:
+        return {tool.name for tool in self.tools}
+
+
+def use_tools(
+    url: str,
+    *,
+    auth: Any = None,
+    headers: dict | None = None,
+    mode: str = "auto",
+    calls: tuple[tuple[str, dict], ...] = (),
+) -> Outcome:
+    """Connect with the SDK's Client, list the tools, make the calls."""
+
+    async def scenario() -> Outcome:
+        client = await session(url, auth=auth, headers=headers, mode=mode)
+        async with client:
+            listed = await client.list_tools()
+            results = [await client.call_tool(name, arguments) for name, arguments in calls]
+            return Outcome(client.protocol_version, listed.tools, results)
+
+    return run(scenario())
+
+
+def sign_in(portal: LivePortal, who, *, storage: MemoryStorage | None = None, **consent: Any):
+    """A new MCP client signs `who` in (RFC 7591 registration, consent, token) and lists
+    their tools; returns (storage with the tokens, consent, outcome)."""
+    storage = storage or MemoryStorage()
+    person = Consent(portal.browser(who.user), **consent)
+    outcome = use_tools(portal.mcp_url, auth=oauth_client(portal, person, storage=storage))
+    return storage, person, outcome
+
+
+def bearer(token: str, **headers: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}", **headers}

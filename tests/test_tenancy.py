@@ -40,6 +40,9 @@ EXEMPT = {
     # in tests/connections/test_tool_explorer.py.
     "tool_detail": "catalog tool name",
     "connection_new": "catalog provider key",
+    # RFC 7592: a self-registered MCP client manages its own registration with the
+    # registration token it was given; clients belong to no organization.
+    "dcr-register-management": "registration-token-addressed (RFC 7592)",
 }
 
 
@@ -97,6 +100,36 @@ def _run(org, owner):
     )
 
 
+def _mcp_connection(org, owner):
+    """An app A's owner let in (an MCP client's authorization in org A)."""
+    from oauth2_provider.models import Application
+
+    from mcpserver.models import McpConnection
+
+    application = Application.objects.create(
+        name="Agent of A",
+        client_type=Application.CLIENT_PUBLIC,
+        authorization_grant_type=Application.GRANT_AUTHORIZATION_CODE,
+        redirect_uris="https://agent.example/cb",
+    )
+    return McpConnection.objects.create(
+        organization=org, user=owner.user, application=application, authorized_at=timezone.now()
+    )
+
+
+def _mcp_approval(org, owner):
+    from mcpserver.models import McpApproval
+
+    return McpApproval.objects.create(
+        organization=org,
+        user=owner.user,
+        identifier=owner.user.identifier,
+        client_id="c",
+        tool_name="monday_create_item",
+        fingerprint="f" * 64,
+    )
+
+
 # kwarg name → function(org A, owner of A) returning the path value of one of A's objects.
 OBJECTS_OF_ORG_A: dict[str, Callable] = {
     "slug": lambda org, owner: org.slug,
@@ -108,6 +141,8 @@ OBJECTS_OF_ORG_A: dict[str, Callable] = {
     "agent_id": lambda org, owner: _agent(org).pk,
     "run_id": lambda org, owner: _run(org, owner).pk,
     "event_id": lambda org, owner: trail.record(action="test.event", organization=org).pk,
+    "connection_id": lambda org, owner: _mcp_connection(org, owner).pk,
+    "approval_id": lambda org, owner: _mcp_approval(org, owner).pk,
 }
 
 

@@ -43,6 +43,14 @@ from connections.providers.catalog import Provider
 from core.db import release_connection
 
 
+def ssl_context() -> Any:
+    """The system's trusted CAs, plus EGRESS_CA_FILE (on-premises servers with a private CA)."""
+    context = httpx2.create_ssl_context()
+    if settings.EGRESS_CA_FILE:
+        context.load_verify_locations(cafile=settings.EGRESS_CA_FILE)
+    return context
+
+
 class GuardedTransport(httpx2.HTTPTransport):
     """httpx2's transport over a connection pool whose sockets pass the egress policy."""
 
@@ -52,7 +60,7 @@ class GuardedTransport(httpx2.HTTPTransport):
         # httpx2 builds its pool without a way to choose the network backend; the pool
         # is rebuilt with the same settings and the guarded backend.
         self._pool = httpcore2.ConnectionPool(
-            ssl_context=httpx2.create_ssl_context(),
+            ssl_context=ssl_context(),
             max_connections=limits.max_connections,
             max_keepalive_connections=limits.max_keepalive_connections,
             keepalive_expiry=limits.keepalive_expiry,

@@ -90,6 +90,7 @@ CAPABILITIES = {
     "provider": "monday",
     "key": "forged-key",
     "uidb36": "zz",
+    "client_id": "not-a-client",
 }
 
 

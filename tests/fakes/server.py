@@ -18,6 +18,8 @@ class LocalServer:
         # Called with (method, path) before each request is answered: lets a test look at
         # the portal's database at the moment the provider is called.
         self.before_request = None
+        # An ssl.SSLContext to serve https (tests/fakes/tls.py makes one), else plain http.
+        self.tls = None
 
     def _dispatch(self, handler: BaseHTTPRequestHandler, method: str) -> None:
         raise NotImplementedError
@@ -58,6 +60,8 @@ class LocalServer:
                 self._handle("DELETE")
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        if self.tls is not None:
+            self.server.socket = self.tls.wrap_socket(self.server.socket, server_side=True)
         self.server.daemon_threads = True
         threading.Thread(
             target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
@@ -78,4 +82,4 @@ class LocalServer:
     @property
     def origin(self) -> str:
         host, port = self.server.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"{'https' if self.tls is not None else 'http'}://{host}:{port}"

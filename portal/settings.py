@@ -7,6 +7,7 @@ variables win over it.
 
 import os
 import sys
+import warnings
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
@@ -226,6 +227,11 @@ STORAGES = {
 
 # Serve static files straight from the app folders in development and tests.
 WHITENOISE_USE_FINDERS = WHITENOISE_AUTOREFRESH = DEBUG or TESTING
+# WhiteNoise streams files with a synchronous iterator; under ASGI Django says so on every
+# static file. Harmless (files are small and cached by browsers); not worth the noise.
+warnings.filterwarnings(
+    "ignore", message="StreamingHttpResponse must consume synchronous iterators"
+)
 
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 if os.environ.get("REDIS_URL") and not TESTING:

@@ -307,6 +307,15 @@ class _Loop:
                             summary="Waiting for the user to approve this write.",
                         )
                     self._save("messages", "pending_tool_calls", "status")
+                    trail.record(
+                        action="agent_run.awaiting_approval",
+                        organization=self.org,
+                        actor=trail.Actor.system(f"agent {self.agent.name}"),
+                        identifier=run.identifier,
+                        target_type="agent_run",
+                        target_id=run.pk,
+                        metadata={"tool": name, "tool_call_id": call["id"]},
+                    )
                 return False
             if not self._execute(call, entry, arguments, remaining):
                 return False

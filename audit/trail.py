@@ -31,6 +31,7 @@ from django.utils import timezone
 
 from audit.chain import GLOBAL_CHAIN, chain_key, compute_hash
 from audit.models import AuditChain, AuditEvent, OpenIntent
+from audit.signals import event_recorded
 from core.text import storable
 
 __all__ = ["GLOBAL_CHAIN", "Actor", "Intent", "begin", "complete", "record", "redact"]
@@ -215,6 +216,7 @@ def _append(event: AuditEvent, *, open_intent: str = "", close_intent: int | Non
                 cursor.execute(CLOSE_INTENT_SQL, [close_intent])
     event._state.adding = False
     event._state.db = connection.alias
+    event_recorded.send(sender=AuditEvent, event=event)
 
 
 def _event(

@@ -8,6 +8,7 @@ exist for the caller (404), as healthchecks.io does with its per-project sets.
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from django.db import models
@@ -28,3 +29,11 @@ class OrgOwned(models.Model):
 
     class Meta:
         abstract = True
+
+
+def as_uuid(value: Any) -> uuid.UUID | None:
+    """The UUID a path or form value names, or None (then: "no such object", never a 500)."""
+    try:
+        return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
+    except ValueError:
+        return None

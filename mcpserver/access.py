@@ -27,6 +27,7 @@ from oauth2_provider.models import AccessToken, Application, RefreshToken
 
 from audit import trail
 from core.errors import NotFound, PortalError
+from core.tenancy import as_uuid
 from mcpserver.clients import policy_of, redirect_host
 from mcpserver.models import McpConnection
 from portal.apikeys import InvalidApiKey, authenticate_api_key
@@ -203,10 +204,8 @@ def revoke_connection(
     *, caller: Caller, connection_id: Any, request: HttpRequest | None = None
 ) -> McpConnection:
     """Take an app's access away: every token it holds for that person dies now."""
-    try:
-        connection = connections_visible_to(caller).filter(pk=connection_id).first()
-    except (ValueError, TypeError):  # not a UUID
-        connection = None
+    key = as_uuid(connection_id)
+    connection = connections_visible_to(caller).filter(pk=key).first() if key else None
     if connection is None:
         raise NotFound("No such app.")
     with transaction.atomic():

@@ -21,6 +21,7 @@ from django.utils import timezone
 from audit import trail
 from connections.authorization import portal_url
 from core.errors import Conflict, NotFound
+from core.tenancy import as_uuid
 from mcpserver.clients import policy_of
 from mcpserver.models import McpApproval, McpPolicy
 from portal.callers import Caller
@@ -94,10 +95,8 @@ def visible_to(caller: Caller):
 
 
 def find(*, caller: Caller, approval_id: Any) -> McpApproval:
-    try:
-        approval = visible_to(caller).filter(pk=approval_id).first()
-    except (ValueError, TypeError):
-        approval = None
+    key = as_uuid(approval_id)
+    approval = visible_to(caller).filter(pk=key).first() if key else None
     if approval is None:
         raise NotFound("No such approval.")
     return approval

@@ -117,6 +117,7 @@ INSTALLED_APPS = [
     "audit",
     "connections",
     "agents",
+    "webhooks",
     "mcpserver",
     "front",
 ]
@@ -310,6 +311,7 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "AccountStatusEnum": "connections.models.AccountStatus",
         "RunStatusEnum": "agents.models.RunStatus",
+        "WebhookDeliveryStatusEnum": "webhooks.models.WebhookDelivery.Status",
     },
     "TITLE": "Agent Portal API",
     "DESCRIPTION": (
@@ -386,7 +388,19 @@ PERIODIC_JOBS = {
     "close_stale_intents": ("audit.tasks.close_stale_intents", 300),
     "prune_audit": ("audit.tasks.prune_audit", 86400),
     "prune_mcp_clients": ("mcpserver.tasks.prune_mcp_clients", 3600),
+    "dispatch_webhooks": ("webhooks.tasks.dispatch_webhooks", 10),
+    "prune_webhooks": ("webhooks.tasks.prune_webhooks", 86400),
 }
+
+# Outbound webhooks (webhooks/): Standard Webhooks signing, at-least-once delivery.
+WEBHOOK_TIMEOUT_SECONDS = float(os.environ.get("WEBHOOK_TIMEOUT_SECONDS", "10"))
+# Seconds before each retry (±10 % jitter); after the last, the delivery fails.
+WEBHOOK_RETRY_SCHEDULE = [
+    float(s) for s in env_list("WEBHOOK_RETRY_SCHEDULE", "5,300,1800,7200,18000,36000")
+]
+# Requests in flight at once to one endpoint (one sender per endpoint).
+WEBHOOK_ENDPOINT_CONCURRENCY = int(os.environ.get("WEBHOOK_ENDPOINT_CONCURRENCY", "4"))
+WEBHOOK_DISABLE_AFTER_DAYS = float(os.environ.get("WEBHOOK_DISABLE_AFTER_DAYS", "3"))
 CELERY_BEAT_SCHEDULE = {
     name: {"task": task, "schedule": float(seconds)}
     for name, (task, seconds) in PERIODIC_JOBS.items()

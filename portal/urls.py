@@ -28,6 +28,7 @@ urlpatterns = [
     path("", include("connections.urls")),
     path("", include("agents.urls")),
     path("", include("mcpserver.urls")),
+    path("", include("webhooks.urls")),
     path("", include("mcpserver.well_known")),
     path("oauth2/", include("mcpserver.oauth_urls")),
     path("accounts/", include("allauth.urls")),
@@ -36,6 +37,7 @@ urlpatterns = [
     path("api/v1/", include("audit.api.urls")),
     path("api/v1/", include("connections.api.urls")),
     path("api/v1/", include("agents.api.urls")),
+    path("api/v1/", include("webhooks.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api_schema"),
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api_schema"), name="api_docs"),
 ]

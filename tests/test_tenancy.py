@@ -130,6 +130,17 @@ def _mcp_approval(org, owner):
     )
 
 
+def _webhook_delivery(org):
+    """A delivery to an endpoint of org A (not sent: nothing listens at example.test)."""
+    from webhooks.models import WebhookDelivery, WebhookEndpoint, WebhookEvent
+
+    endpoint = WebhookEndpoint.objects.create(organization=org, url="https://hooks.example.test/")
+    event = WebhookEvent.objects.create(organization=org, type="webhook.test", payload={})
+    return WebhookDelivery.objects.create(
+        organization=org, event=event, endpoint=endpoint, next_attempt_at=timezone.now()
+    )
+
+
 # kwarg name → function(org A, owner of A) returning the path value of one of A's objects.
 OBJECTS_OF_ORG_A: dict[str, Callable] = {
     "slug": lambda org, owner: org.slug,
@@ -143,6 +154,8 @@ OBJECTS_OF_ORG_A: dict[str, Callable] = {
     "event_id": lambda org, owner: trail.record(action="test.event", organization=org).pk,
     "connection_id": lambda org, owner: _mcp_connection(org, owner).pk,
     "approval_id": lambda org, owner: _mcp_approval(org, owner).pk,
+    "endpoint_id": lambda org, owner: _webhook_delivery(org).endpoint_id,
+    "delivery_id": lambda org, owner: _webhook_delivery(org).pk,
 }
 
 

@@ -11,3 +11,11 @@ def test_the_readme_provider_table_matches_the_catalog():
     readme = (Path(settings.BASE_DIR) / "README.md").read_text()
     table = readme.split("<!-- providers:start -->\n", 1)[1].split("\n<!-- providers:end -->", 1)[0]
     assert table == markdown_table(), "run `manage.py provider_table` and paste it into README.md"
+
+
+def test_the_readme_lists_every_webhook_event_type():
+    from webhooks.events import EVENT_TYPES
+
+    readme = (Path(settings.BASE_DIR) / "README.md").read_text()
+    missing = [name for name in EVENT_TYPES if f"`{name}`" not in readme]
+    assert not missing, missing

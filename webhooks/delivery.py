@@ -23,6 +23,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.core.mail import send_mail
@@ -130,8 +131,7 @@ def run_endpoint(endpoint_id) -> dict[str, int]:
                         (body, signed_headers(item.event.webhook_id, body, secrets, at))
                     )
                 answers = pool.map(lambda r: post(endpoint.url, *r), requests)
-                for item, answer in zip(batch, answers, strict=True):
-                    record(endpoint, item, answer)
+                record(endpoint, list(zip(batch, answers, strict=True)))
                 sent += len(batch)
                 WebhookEndpoint.objects.filter(pk=endpoint.pk).update(
                     sending_until=timezone.now() + LEASE
@@ -150,47 +150,53 @@ def due(endpoint: WebhookEndpoint):
     )
 
 
-def record(endpoint: WebhookEndpoint, delivery: WebhookDelivery, answer: Answer) -> None:
+def record(endpoint: WebhookEndpoint, results: list[tuple[WebhookDelivery, Answer]]) -> None:
+    """Write a batch's attempts and the deliveries' new states, in one transaction."""
     now = timezone.now()
     schedule = settings.WEBHOOK_RETRY_SCHEDULE
     with transaction.atomic():
-        WebhookAttempt.objects.create(
-            organization_id=delivery.organization_id,
-            delivery=delivery,
-            status_code=answer.status_code,
-            latency_ms=round(answer.latency_ms, 1),
-            response_excerpt=answer.excerpt,
-            error=answer.error,
+        WebhookAttempt.objects.bulk_create(
+            [
+                WebhookAttempt(
+                    organization_id=delivery.organization_id,
+                    delivery=delivery,
+                    status_code=answer.status_code,
+                    latency_ms=round(answer.latency_ms, 1),
+                    response_excerpt=answer.excerpt,
+                    error=answer.error,
+                )
+                for delivery, answer in results
+            ]
         )
-        delivery.attempts += 1
-        delivery.last_status_code = answer.status_code
-        delivery.last_error = answer.error
-        if answer.delivered:
-            delivery.status = WebhookDelivery.Status.DELIVERED
-            delivery.delivered_at = now
+        # One UPDATE per kind of outcome (not per delivery): a batch is usually one or two.
+        jitter = random.uniform(0.9, 1.1)  # noqa: S311 (spreading retries, not a secret)
+        groups: dict[tuple, list] = {}
+        for delivery, answer in results:
+            attempts = delivery.attempts + 1
+            values: dict[str, Any] = {
+                "attempts": attempts,
+                "last_status_code": answer.status_code,
+                "last_error": answer.error,
+            }
+            if answer.delivered:
+                values |= {"status": WebhookDelivery.Status.DELIVERED, "delivered_at": now}
+            elif answer.status_code == 410 or attempts > len(schedule):
+                values["status"] = WebhookDelivery.Status.FAILED
+            else:
+                wait = schedule[attempts - 1] * jitter
+                values["next_attempt_at"] = now + timedelta(seconds=wait)
+            groups.setdefault(tuple(sorted(values.items())), []).append(delivery.pk)
+        for values, keys in groups.items():
+            WebhookDelivery.objects.filter(pk__in=keys).update(**dict(values))
+        answers = [answer for _, answer in results]
+        if any(answer.status_code == 410 for answer in answers):
+            disable(endpoint, "The endpoint answered 410 Gone.")
+        elif any(answer.delivered for answer in answers):
             if endpoint.failing_since is not None:
                 endpoint.failing_since = None
                 WebhookEndpoint.objects.filter(pk=endpoint.pk).update(failing_since=None)
-        elif answer.status_code == 410:
-            delivery.status = WebhookDelivery.Status.FAILED
-            disable(endpoint, "The endpoint answered 410 Gone.")
         else:
-            if delivery.attempts > len(schedule):
-                delivery.status = WebhookDelivery.Status.FAILED
-            else:
-                wait = schedule[delivery.attempts - 1] * random.uniform(0.9, 1.1)  # noqa: S311 (jitter)
-                delivery.next_attempt_at = now + timedelta(seconds=wait)
             _failing(endpoint, now)
-        delivery.save(
-            update_fields=[
-                "attempts",
-                "last_status_code",
-                "last_error",
-                "status",
-                "delivered_at",
-                "next_attempt_at",
-            ]
-        )
 
 
 def _failing(endpoint: WebhookEndpoint, now: datetime) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from celery import shared_task
+from django.core.cache import cache
 from django.db.models import Q
 from django.utils import timezone
 
@@ -13,9 +14,18 @@ from core.jobs import exclusive
 from webhooks import delivery
 from webhooks.models import WebhookDelivery, WebhookEndpoint, WebhookEvent
 
+KICK_DEBOUNCE_SECONDS = 1
+
 
 def start_senders(endpoint_ids: list[str]) -> None:
+    """Start each endpoint's sender. Through a broker, at most one start per endpoint and
+    second: a burst of events is one message, not thousands; the running sender picks up
+    new deliveries (it looks again before it stops), and the dispatcher catches any that
+    slip between."""
+    debounce = 0 if deliver_endpoint.app.conf.task_always_eager else KICK_DEBOUNCE_SECONDS
     for endpoint_id in endpoint_ids:
+        if debounce and not cache.add(f"webhooks:start:{endpoint_id}", 1, timeout=debounce):
+            continue
         deliver_endpoint.delay(endpoint_id)
 
 

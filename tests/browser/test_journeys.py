@@ -191,3 +191,28 @@ def test_api_docs_and_a_new_key_work_under_the_content_security_policy(page, org
     page.goto("/api/docs/")
     page.get_by_text("/api/v1/organization").first.wait_for()
     assert page.locator(".swagger-ui").is_visible()
+
+
+def test_an_admin_adds_a_webhook_endpoint_sends_a_test_event_and_sees_it_delivered(
+    page, org, owner
+):
+    from standardwebhooks.webhooks import Webhook
+
+    from tests.fakes.webhook_receiver import WebhookReceiver
+
+    with WebhookReceiver() as receiver:
+        sign_in(page, owner.user.email, PASSWORD)
+        page.goto("/webhooks/")
+        page.fill("input[name=url]", receiver.url)
+        page.fill("input[name=description]", "Our backend")
+        page.get_by_role("button", name="Add endpoint").click()
+        secret = page.locator("#new-secret").input_value()
+        assert secret.startswith("whsec_")
+        page.get_by_role("link", name="Log").first.click()
+        page.get_by_role("button", name="Send test event").click()
+        log = page.locator("#delivery-log")
+        log.get_by_text("webhook.test").wait_for()
+        assert "Delivered" in log.inner_text()
+        save_screenshot(page, "webhook-delivery-log")
+        (received,) = receiver.received
+        assert Webhook(secret).verify(received.body, received.headers)["type"] == "webhook.test"

@@ -15,6 +15,7 @@ from tests.fakes.server import LocalServer
 class Received:
     headers: dict[str, str]
     body: bytes
+    at: float  # time.time() when it arrived
 
 
 class WebhookReceiver(LocalServer):
@@ -40,7 +41,8 @@ class WebhookReceiver(LocalServer):
         body = handler.rfile.read(int(handler.headers.get("Content-Length") or 0))
         with self.lock:
             status, delay = self.script.pop(0) if self.script else (200, self.delay)
-            self.received.append(Received({k.lower(): v for k, v in handler.headers.items()}, body))
+            headers = {k.lower(): v for k, v in handler.headers.items()}
+            self.received.append(Received(headers, body, time.time()))
         if delay:
             time.sleep(delay)
         data = b'{"ok": true}' if status < 300 else b"upstream trouble"

@@ -17,7 +17,7 @@ from celery import shared_task
 from django.conf import settings
 from django.utils.dateparse import parse_datetime
 
-from connections import authorization, tokens
+from connections import authorization, upkeep
 from core.jobs import exclusive
 
 BATCH_SIZE = 20
@@ -43,13 +43,13 @@ def _queue(account_ids: list, *, issued_before: datetime | None = None) -> int:
 
 
 def queue_due_refreshes() -> dict[str, int]:
-    due = tokens.due_account_ids()
+    due = upkeep.due_account_ids()
     return {"due": len(due), "batches": _queue(due)}
 
 
 def queue_keepalive_refreshes() -> dict[str, int]:
     by_cutoff: dict[datetime, list] = {}
-    for pk, cutoff in tokens.idle_accounts():
+    for pk, cutoff in upkeep.idle_accounts():
         by_cutoff.setdefault(cutoff, []).append(pk)
     batches = sum(_queue(ids, issued_before=cutoff) for cutoff, ids in by_cutoff.items())
     return {"idle": sum(len(ids) for ids in by_cutoff.values()), "batches": batches}
@@ -70,7 +70,7 @@ def refresh_accounts(
     account_ids: list[str], issued_before: str | None = None, attempt: int = 0
 ) -> dict[str, int]:
     cutoff = parse_datetime(issued_before) if issued_before else None
-    report = tokens.upkeep(account_ids, issued_before=cutoff)
+    report = upkeep.upkeep(account_ids, issued_before=cutoff)
     if attempt >= MAX_ATTEMPTS:
         return report.as_dict()  # the next periodic sweep picks them up again
     if report.deferred:

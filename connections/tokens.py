@@ -26,8 +26,7 @@ import os
 import socket
 import time
 import uuid
-from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -40,7 +39,6 @@ from audit import trail
 from audit.models import AuditEvent
 from connections.accounts import change_status, lock_account, needs_reauthorization, token_set
 from connections.errors import (
-    NeedsReauthorization,
     ProviderRejected,
     ProviderTimeout,
     ProviderUnavailable,
@@ -48,7 +46,6 @@ from connections.errors import (
 )
 from connections.models import AccountStatus, ConnectedAccount
 from connections.oauth_client import TokenResponse, refresh
-from connections.providers import providers
 from connections.providers.catalog import Provider
 from connections.vault import aad_for, open_sealed
 from core.errors import NotFound, PortalError
@@ -177,7 +174,7 @@ def refresh_access_token(
     401 to it) if the stored token is still that one; with `issued_before` (keep-alive) if
     the stored token was issued before then. Otherwise a peer's token is returned as is.
     """
-    return _refresh(
+    return refresh_if_needed(
         account.pk, failed_access_token=failed_access_token, issued_before=issued_before
     )[0]
 
@@ -190,10 +187,11 @@ class _Claim:
     reason: str
 
 
-def _refresh(
+def refresh_if_needed(
     account_id: Any, *, failed_access_token: str | None, issued_before: datetime | None
 ) -> tuple[str, bool]:
-    """(access token, whether this call refreshed it)."""
+    """(access token, whether this call refreshed it): the single-flight refresh of
+    `refresh_access_token`, for callers that count what they did (connections/upkeep.py)."""
     give_up_at = time.monotonic() + claim_lifetime().total_seconds()
     while True:
         decided = _claim_or_answer(account_id, failed_access_token, issued_before)
@@ -418,84 +416,3 @@ def expire(account: ConnectedAccount, reason: str, *, extra_fields: tuple[str, .
         actor=trail.Actor.system(),
         extra_fields=("refresh_failure_count", "last_error", *extra_fields),
     )
-
-
-# --- Proactive upkeep (connections/tasks.py fans these out over workers) -----------------
-
-
-def due_account_ids() -> list:
-    """ACTIVE accounts whose token expires within the refresh margin."""
-    return list(
-        ConnectedAccount.objects.filter(
-            status=AccountStatus.ACTIVE, token_expires_at__lte=timezone.now() + REFRESH_MARGIN
-        )
-        .order_by("token_expires_at")
-        .values_list("pk", flat=True)
-    )
-
-
-def idle_accounts() -> list[tuple[Any, datetime]]:
-    """(account id, cutoff) for ACTIVE accounts whose refresh token dies when unused
-    (the catalog's `keepalive_days`) and was last renewed before the cutoff."""
-    now = timezone.now()
-    idle = []
-    for key, provider in providers().items():
-        days = provider.refresh.keepalive_days if provider.refresh else None
-        if not days:
-            continue
-        cutoff = now - timedelta(days=days)
-        ids = ConnectedAccount.objects.filter(
-            status=AccountStatus.ACTIVE, connection__provider=key, token_issued_at__lt=cutoff
-        ).values_list("pk", flat=True)
-        idle += [(pk, cutoff) for pk in ids]
-    return idle
-
-
-@dataclass
-class Upkeep:
-    """What a batch of refreshes did; `retry` and `deferred` go back on the queue."""
-
-    refreshed: int = 0
-    current: int = 0  # nothing to do: a peer refreshed it, or it is not due any more
-    expired: int = 0
-    retry: list[str] = field(default_factory=list)  # the provider failed: back off
-    deferred: list[str] = field(default_factory=list)  # the provider rate limited us
-    retry_after: int | None = None
-
-    def as_dict(self) -> dict[str, int]:
-        return {
-            "refreshed": self.refreshed,
-            "current": self.current,
-            "expired": self.expired,
-            "failed": len(self.retry),
-            "rate_limited": len(self.deferred),
-        }
-
-
-def upkeep(account_ids: Iterable[Any], *, issued_before: datetime | None = None) -> Upkeep:
-    """Refresh these accounts if they still need it (each single-flight, so a batch that
-    a second scheduler also queued refreshes nothing twice). After a 429 the rest of the
-    batch on that provider is deferred, not hammered."""
-    report = Upkeep()
-    limited: set[str] = set()
-    rows = ConnectedAccount.objects.filter(pk__in=list(account_ids)).values_list(
-        "pk", "connection__provider"
-    )
-    for pk, provider in rows:
-        if provider in limited:
-            report.deferred.append(str(pk))
-            continue
-        try:
-            _, refreshed = _refresh(pk, failed_access_token=None, issued_before=issued_before)
-        except (NeedsReauthorization, NotFound):
-            report.expired += 1
-        except ToolRateLimited as exc:
-            limited.add(provider)
-            report.deferred.append(str(pk))
-            report.retry_after = max(report.retry_after or 0, exc.retry_after or 0) or None
-        except ProviderUnavailable:
-            report.retry.append(str(pk))
-        else:
-            report.refreshed += refreshed
-            report.current += not refreshed
-    return report

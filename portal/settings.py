@@ -346,10 +346,11 @@ if not CELERY_BROKER_URL and not CELERY_TASK_ALWAYS_EAGER:
         )
     CELERY_BROKER_URL = "filesystem://localhost/"
     _broker = Path(os.environ.get("CELERY_BROKER_FOLDER") or BASE_DIR / "var" / "broker")
-    for _folder in ("queue", "processed"):
+    for _folder in ("queue", "processed", "control"):
         (_broker / _folder).mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "polling_interval": 0.2,
+        "control_folder": str(_broker / "control"),
         "data_folder_in": str(_broker / "queue"),
         "data_folder_out": str(_broker / "queue"),
         "data_folder_processed": str(_broker / "processed"),

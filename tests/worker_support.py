@@ -94,13 +94,14 @@ class Workers:
             broker_env = {"REDIS_URL": REDIS_URL}
         else:
             folder = tmp_path / "broker"
-            for name in ("queue", "processed"):
+            for name in ("queue", "processed", "control"):
                 (folder / name).mkdir(parents=True, exist_ok=True)
             self.producer = Celery("tests", broker="filesystem://localhost/", set_as_current=False)
             self.producer.conf.broker_transport_options = {
                 "data_folder_in": str(folder / "queue"),
                 "data_folder_out": str(folder / "queue"),
                 "data_folder_processed": str(folder / "processed"),
+                "control_folder": str(folder / "control"),
             }
             # make run's settings: DEBUG, no broker configured, the folder broker.
             broker_env = {

@@ -13,7 +13,7 @@ from django.db import connection
 from django.utils import timezone
 
 from audit.models import AuditEvent
-from connections import accounts, errors, tasks, tokens
+from connections import accounts, errors, tasks, tokens, upkeep
 from connections.models import AccountStatus, ConnectedAccount
 from connections.oauth_client import refresh
 from core.models import PeriodicJob
@@ -76,7 +76,7 @@ def test_a_rate_limited_token_endpoint_defers_the_rest_of_the_batch(org, github)
     accounts_ = seed_accounts(org, github.connection, github.emulator, 3)
     github.emulator.fail_next_token_requests(1, status=429)
 
-    report = tokens.upkeep([a.pk for a in accounts_])
+    report = upkeep.upkeep([a.pk for a in accounts_])
 
     # The first 429 stops the batch for this provider: nothing else is sent to it now.
     assert report.deferred and len(report.deferred) == 3 and report.refreshed == 0

@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from connections import tokens
+from connections import upkeep
 
 
 class Command(BaseCommand):
@@ -10,7 +10,7 @@ class Command(BaseCommand):
     )
 
     def handle(self, *args, **options) -> None:
-        counts = tokens.upkeep(tokens.due_account_ids()).as_dict()
+        counts = upkeep.upkeep(upkeep.due_account_ids()).as_dict()
         self.stdout.write(
             f"{counts['refreshed']} refreshed, {counts['expired']} need re-authorization, "
             f"{counts['failed'] + counts['rate_limited']} failed (will retry)"

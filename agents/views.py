@@ -9,7 +9,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from agents import configuration, llm, runner
+from agents import configuration, llm, runner, runs
 from agents.forms import AgentForm, RunForm
 from agents.models import Agent, RunStatus
 from audit import trail
@@ -116,7 +116,7 @@ def agent_detail(request: HttpRequest, agent_id) -> HttpResponse:
         "form": form,
         "not_configured": llm.not_configured_reason(agent),
         "tools": runner.agent_tools(agent, request.caller),
-        "runs": runner.runs_visible_to(request.caller)
+        "runs": runs.runs_visible_to(request.caller)
         .filter(Q(user=request.user) | Q(identifier=request.caller.identifier))
         .filter(agent=agent)[:10],
     }
@@ -127,11 +127,11 @@ def agent_detail(request: HttpRequest, agent_id) -> HttpResponse:
 
 
 def _visible_runs(request: HttpRequest):
-    return runner.runs_visible_to(request.caller)
+    return runs.runs_visible_to(request.caller)
 
 
 def _run(request: HttpRequest, run_id):
-    run = runner.find_run(_visible_runs(request), run_id)
+    run = runs.find_run(_visible_runs(request), run_id)
     if run is None:
         raise NotFound("No such run.")
     return run
@@ -141,7 +141,7 @@ def _run(request: HttpRequest, run_id):
 def run_list(request: HttpRequest) -> HttpResponse:
     org, membership = request.organization, request.membership
     filters = {key: request.GET.get(key, "") for key in ("agent", "user", "status")}
-    runs = runner.filter_runs(
+    chosen = runs.filter_runs(
         _visible_runs(request),
         agent_id=filters["agent"],
         user_id=filters["user"] if membership.can_manage else "",
@@ -149,7 +149,7 @@ def run_list(request: HttpRequest) -> HttpResponse:
         strict=False,
     )
     context = {
-        "page": Paginator(runs, 25).get_page(request.GET.get("page")),
+        "page": Paginator(chosen, 25).get_page(request.GET.get("page")),
         "filters": filters,
         "agents": Agent.objects.for_org(org).only("id", "name"),
         "statuses": RunStatus.choices,
@@ -166,7 +166,7 @@ def _run_context(request: HttpRequest, run) -> dict:
         "steps": run.steps.all(),
         "may_decide": run.status == RunStatus.AWAITING_APPROVAL
         and runner.may_decide(run, caller=request.caller),
-        "pending": runner.pending_call(run),
+        "pending": runs.pending_call(run),
     }
 
 

@@ -8,7 +8,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from agents import configuration, runner
+from agents import configuration, runner, runs
 from agents.api import serializers as s
 from agents.models import Agent, RunStatus
 from audit import trail
@@ -109,11 +109,11 @@ class StartRunView(APIView):
 
 
 def _runs(request: Request):
-    return runner.runs_visible_to(request.caller)
+    return runs.runs_visible_to(request.caller)
 
 
 def _run(request: Request, run_id):
-    run = runner.find_run(_runs(request).prefetch_related("steps"), run_id)
+    run = runs.find_run(_runs(request).prefetch_related("steps"), run_id)
     if run is None:
         raise NotFound("No such run.", code="run_not_found")
     return run
@@ -125,7 +125,7 @@ class RunListView(generics.ListAPIView):
 
     def get_queryset(self):
         params = self.request.query_params
-        return runner.filter_runs(
+        return runs.filter_runs(
             _runs(self.request),
             agent_id=params.get("agent_id", ""),
             user_id=params.get("user_id", ""),

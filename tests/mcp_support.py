@@ -42,7 +42,19 @@ class LivePortal:
         live server)."""
         django = DjangoClient()
         django.force_login(user)
-        client = httpx2.Client(base_url=self.origin, follow_redirects=False, timeout=10)
+
+        def keep_cookies(response: httpx2.Response) -> None:
+            # Browsers send Secure cookies to loopback over plain http (a "potentially
+            # trustworthy" origin); httpx does not: keep them as a browser would.
+            for name, value in response.cookies.items():
+                client.cookies.set(name, value, domain="127.0.0.1")
+
+        client = httpx2.Client(
+            base_url=self.origin,
+            follow_redirects=False,
+            timeout=10,
+            event_hooks={"response": [keep_cookies]},
+        )
         client.cookies.set("sessionid", django.cookies["sessionid"].value, domain="127.0.0.1")
         return client
 

@@ -15,9 +15,9 @@ from django.http import HttpRequest
 
 from agents.models import Agent
 from audit import trail
-from connections import egress
 from connections.models import Connection
 from connections.providers import get_provider
+from core import egress
 from core.errors import Conflict, Invalid, NotFound
 
 EDITABLE_FIELDS = (

@@ -12,15 +12,13 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-import httpx2
 import openai
 from django.conf import settings
 from openai.types.chat import ChatCompletion
 
 from agents.models import Agent
-from connections import egress
-from connections.egress import EgressRefused
-from connections.providers.http import GuardedTransport
+from core import egress, outbound
+from core.egress import EgressRefused
 
 # Local OpenAI-compatible servers (Ollama, vLLM) accept any key; the SDK insists on one.
 PLACEHOLDER_KEY = "not-needed"
@@ -102,17 +100,16 @@ def _host_port(url: str) -> tuple[str, int]:
 def _client(endpoint: ModelEndpoint, timeout: float, max_retries: int) -> openai.OpenAI:
     # One client per configuration, reused across runs: building one loads the CA
     # bundle (~10 ms) and reuse keeps its connections alive. The SDK client is thread-safe.
-    # It follows no redirects (a redirect could carry the key elsewhere); an
+    # Its HTTP client is the portal's stateless outbound client (core/outbound.py): no
+    # cookies carried between runs of different organizations, no redirects (one could
+    # carry the key elsewhere), and `timeout` is one total deadline per request; an
     # organization's own base URL is reached only through the egress policy.
-    transport = GuardedTransport() if endpoint.tenant_chosen else httpx2.HTTPTransport()
     return openai.OpenAI(
         api_key=endpoint.api_key,
         base_url=endpoint.base_url,
         timeout=timeout,
         max_retries=max_retries,
-        http_client=httpx2.Client(
-            transport=transport, follow_redirects=False, trust_env=False, timeout=timeout
-        ),
+        http_client=outbound.new_client(guarded=endpoint.tenant_chosen, timeout=timeout),
     )
 
 

@@ -1,7 +1,7 @@
 """Connections: an organization's OAuth app for a provider. Create, update, delete.
 
 Endpoint overrides are tenant-chosen URLs: they pass the egress policy when saved
-(connections/egress.py) and again whenever the portal connects to them.
+(core/egress.py) and again whenever the portal connects to them.
 """
 
 from __future__ import annotations
@@ -16,11 +16,12 @@ from django.utils.text import slugify
 
 from audit import trail
 from audit.models import AuditEvent
-from connections import accounts, egress
+from connections import accounts
 from connections.models import ConnectedAccount, Connection
 from connections.oauth_client import ENDPOINTS
 from connections.providers import get_provider
 from connections.providers.catalog import Provider, placeholders, render
+from core import egress
 from core.errors import Conflict, Invalid, NotFound
 
 ENDPOINT_FIELDS = ENDPOINTS

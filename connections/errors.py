@@ -1,12 +1,20 @@
 """Errors of calls to providers, safe to show to a person or a model.
 
-Raised by the transport (connections/providers/http.py) and by provider code;
-the API maps them to HTTP statuses, the agent runner to short text for the model.
+Raised by provider calls (connections/providers/http.py) and by provider code; the API
+maps them to HTTP statuses, the agent runner to short text for the model. Failures of
+the transport itself are the outbound errors of core/outbound.py, named here for what
+they mean to a provider call.
 """
 
 from __future__ import annotations
 
 from core.errors import Conflict, PortalError
+from core.outbound import EgressBlocked as EgressBlocked
+from core.outbound import OutboundError, OutboundTimeout
+
+# 5xx, network errors or an unexpected answer: retryable, the account is untouched.
+ProviderUnavailable = OutboundError
+ProviderTimeout = OutboundTimeout
 
 
 class ToolError(PortalError):
@@ -40,24 +48,6 @@ class ToolRateLimited(ToolError):
     def __init__(self, message: str, *, retry_after: int | None = None) -> None:
         super().__init__(message, details={"retry_after": retry_after})
         self.retry_after = retry_after
-
-
-class ProviderUnavailable(ToolError):
-    """5xx, network errors or an unexpected answer: retryable, the account is untouched."""
-
-    status = 502
-    code = "provider_unavailable"
-
-
-class ProviderTimeout(ProviderUnavailable):
-    status = 504
-    code = "provider_timeout"
-
-
-class EgressBlocked(ProviderUnavailable):
-    """The destination is not allowed by the egress policy (connections/egress.py)."""
-
-    code = "egress_refused"
 
 
 class ToolCrashed(ProviderUnavailable):

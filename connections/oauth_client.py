@@ -7,7 +7,7 @@ JSON), the Accept header (GitHub answers form-encoded without it), where the
 token sits in the answer (Slack: `authed_user`), values to keep (`instance_url`,
 `team.id`), PKCE, the scope parameter and separator, the revoke call. Adding a
 provider changes nothing here. Requests go through the one transport
-(providers/http.py), with the token endpoint's own generous timeout.
+(core/outbound.py), with the token endpoint's own generous timeout.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from authlib.oauth2.rfc7636 import create_s256_code_challenge
 from connections.errors import ProviderRejected, ProviderUnavailable, ToolRateLimited
 from connections.providers import http
 from connections.providers.catalog import Provider, TemplateError, dig, render
+from core import outbound
 
 # OAuth errors that mean "this grant or client is no longer accepted" (RFC 6749 §5.2),
 # plus the providers' own names for the same thing.
@@ -150,14 +151,14 @@ def _token_request(config: ConnectionConfig, body: dict[str, str], *, what: str)
     except TemplateError as exc:
         raise ProviderUnavailable(f"{what}: {exc}") from None
     label = f"{provider.display_name} token endpoint"
-    response = http.send(
+    response = outbound.send(
         "POST",
         url,
         what=label,
         headers=headers,
         json_body=body if oauth.token_body == "json" else None,
         data=body if oauth.token_body == "form" else None,
-        timeout=http.token_timeout(),
+        deadline=http.token_deadline(),
         max_bytes=1_000_000,
     )
     raw = _parse(response.content)
@@ -279,14 +280,14 @@ def revoke(
     elif spec.auth in ("client_secret_post", "client_secret_basic"):
         _client_auth(config, spec.auth, body, headers)
     try:
-        response = http.send(
+        response = outbound.send(
             spec.method,
             url,
             what=f"{config.provider.display_name} revocation endpoint",
             headers=headers,
             json_body=body if spec.body == "json" and body else None,
             data=body if spec.body == "form" and body else None,
-            timeout=http.token_timeout(),
+            deadline=http.token_deadline(),
             max_bytes=100_000,
         )
     except ProviderUnavailable as exc:

@@ -29,6 +29,7 @@ from connections.errors import (
 )
 from connections.providers import http
 from connections.providers.catalog import Provider
+from core import outbound
 
 __all__ = [
     "EgressBlocked",
@@ -121,7 +122,7 @@ class ToolContext:
         params: dict[str, Any] | None = None,
         headers: dict[str, str] | None = None,
         content: bytes | None = None,
-    ) -> http.ProviderResponse:
+    ) -> outbound.Response:
         """The provider's answer as it is (the proxy); only a 401 raises (TokenRejected)."""
         response = http.send_as_user(
             self.provider,

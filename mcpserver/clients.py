@@ -27,14 +27,14 @@ from oauth2_provider.generators import generate_client_secret
 from oauth2_provider.models import AccessToken, Application, Grant, RefreshToken
 
 from audit import trail
-from connections.errors import ProviderUnavailable
-from connections.providers import http
+from core import outbound
 from core.errors import Invalid, NotFound
 from mcpserver.models import McpPolicy
 from portal.callers import Caller
 
 MAX_AGE = re.compile(r"max-age\s*=\s*(\d+)", re.IGNORECASE)
 DOCUMENT_LIMIT = 16 * 1024
+METADATA_DEADLINE_SECONDS = 5.0  # the whole fetch: connect, send, the whole document
 LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "[::1]", "::1"}
 
 
@@ -63,15 +63,15 @@ class GuardedMetadataFetcher:
         if parts.username or parts.password or parts.fragment:
             raise CIMDError("client_id must not carry credentials or a fragment")
         try:
-            response = http.send(
+            response = outbound.send(
                 "GET",
                 client_id,
                 what="client metadata document",
                 headers={"Accept": "application/json"},
-                timeout=http.httpx2.Timeout(5.0),
+                deadline=METADATA_DEADLINE_SECONDS,
                 max_bytes=DOCUMENT_LIMIT,
             )
-        except ProviderUnavailable as exc:
+        except outbound.OutboundError as exc:
             raise CIMDError(exc.message) from None
         if response.status_code != 200:
             raise CIMDError(f"the document answered HTTP {response.status_code}")

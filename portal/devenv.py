@@ -19,7 +19,7 @@ def development_defaults() -> dict[str, str]:
         "VAULT_KEYS": "dev1:" + base64.b64encode(os.urandom(32)).decode(),
         "ACCOUNT_EMAIL_VERIFICATION": "mandatory",
         # Local model servers and emulators on this machine; the only private addresses
-        # a development portal may reach (connections/egress.py).
+        # a development portal may reach (core/egress.py).
         "EGRESS_ALLOW_PRIVATE": "127.0.0.0/8,::1",
     }
 

@@ -71,7 +71,7 @@ REFRESH_JITTER_SECONDS = float(os.environ.get("REFRESH_JITTER_SECONDS", "10"))
 # Larger provider answers are refused while they stream in.
 PROVIDER_MAX_RESPONSE_BYTES = int(os.environ.get("PROVIDER_MAX_RESPONSE_BYTES", str(10 * 2**20)))
 
-# The egress policy (connections/egress.py): private, loopback and link-local addresses are
+# The egress policy (core/egress.py): private, loopback and link-local addresses are
 # refused for every tenant-chosen URL unless listed here (CIDRs or host names), e.g. for an
 # on-prem GitHub Enterprise. Development (make run) and the tests list loopback here;
 # DEBUG never opens anything by itself.

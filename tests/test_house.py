@@ -59,3 +59,30 @@ def test_no_module_imports_another_modules_private_names():
 def test_every_app_is_in_the_order():
     apps = {name.split(".")[0] for name in settings.INSTALLED_APPS if (ROOT / name).is_dir()}
     assert apps <= set(ORDER), apps - set(ORDER)
+
+
+# The shared plumbing every app sends through lives in core (issue 22): the one outbound
+# transport and the egress policy. Nobody reaches for them through connections.
+SHARED_IN_CORE = {"core.outbound": "the outbound transport", "core.egress": "the egress policy"}
+NOT_FROM_CONNECTIONS = (
+    "connections.egress",
+    "connections.providers.http.send",
+    "connections.providers.http.outbound",
+    "connections.providers.http.httpx2",
+)
+
+
+def test_every_app_sends_through_cores_transport_and_egress_policy():
+    wrong = []
+    for app in ORDER:
+        for path in modules(app):
+            for module, names in imports(path):
+                named = [module] + [f"{module}.{n}" for n in names]
+                wrong += [
+                    f"{path.relative_to(ROOT)}: {name}"
+                    for name in named
+                    if name.startswith(NOT_FROM_CONNECTIONS)
+                ]
+    assert not wrong, "import these from core.outbound / core.egress:\n" + "\n".join(wrong)
+    for module in SHARED_IN_CORE:
+        assert (ROOT / (module.replace(".", "/") + ".py")).exists(), SHARED_IN_CORE[module]

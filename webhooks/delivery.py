@@ -33,8 +33,7 @@ from django.utils import timezone
 from standardwebhooks.webhooks import Webhook
 
 from audit import trail
-from connections.errors import ProviderUnavailable
-from connections.providers import http
+from core import outbound
 from portal.models import MANAGER_ROLES, Membership
 from webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 
@@ -84,16 +83,16 @@ def post(url: str, body: str, headers: dict[str, str]) -> Answer:
     """One request, through the guarded transport (egress policy, capped answer)."""
     started = time.perf_counter()
     try:
-        response = http.send(
+        response = outbound.send(
             "POST",
             url,
             what="webhook endpoint",
             headers=headers,
             content=body.encode(),
-            timeout=http.httpx2.Timeout(settings.WEBHOOK_TIMEOUT_SECONDS),
+            deadline=settings.WEBHOOK_TIMEOUT_SECONDS,
             max_bytes=64 * 1024,
         )
-    except ProviderUnavailable as exc:
+    except outbound.OutboundError as exc:
         return Answer(None, (time.perf_counter() - started) * 1000, "", exc.message[:255])
     return Answer(
         response.status_code, (time.perf_counter() - started) * 1000, response.text[:EXCERPT]

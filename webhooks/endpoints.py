@@ -13,7 +13,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 
 from audit import trail
-from connections.egress import check_url
+from core.egress import check_url
 from core.errors import Invalid, NotFound
 from core.tenancy import as_uuid
 from portal.callers import Caller

@@ -15,10 +15,10 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from connections import egress, tokens, tools
+from connections import tokens, tools
 from connections.errors import EgressBlocked, ProviderUnavailable
 from connections.models import AccountStatus, ConnectedAccount, Connection
-from connections.providers import http
+from core import egress, outbound
 from tests.callers import as_identifier
 from tests.fakes.scripted import ScriptedServer
 
@@ -49,9 +49,9 @@ def no_private(settings):
     settings.EGRESS_ALLOW_PRIVATE = []
     # Connections kept alive from when loopback was allowed must not outlive that allowance
     # (in production the setting does not change while a process runs).
-    http.close_client()
+    outbound.close_clients()
     yield
-    http.close_client()
+    outbound.close_clients()
 
 
 @pytest.mark.parametrize("url", REFUSED)

@@ -127,9 +127,9 @@ def test_a_client_metadata_document_registers_the_client(
 ):
     context, ca_file = local_tls(tmp_path)
     settings.EGRESS_CA_FILE = str(ca_file)
-    from connections.providers import http
+    from core import outbound
 
-    http.close_client()  # rebuilt with the test CA
+    outbound.close_clients()  # rebuilt with the test CA
     with DocumentServer() as documents:
         documents.tls = context
         documents.stop()
@@ -154,7 +154,7 @@ def test_a_client_metadata_document_registers_the_client(
             auth=oauth_client(live_portal, consent, storage=storage, client_metadata_url=url),
             calls=(("monday_get_me", {}),),
         )
-    http.close_client()
+    outbound.close_clients()
 
     assert storage.client_info.client_id == url
     application = Application.objects.get(client_id=url)

@@ -20,7 +20,7 @@ from urllib.parse import quote
 
 from connections.errors import ToolInvalid, ToolRateLimited
 from connections.providers.catalog import Provider
-from connections.providers.http import ProviderResponse, retry_after
+from connections.providers.http import retry_after
 from connections.providers.schema import (
     compact,
     enum,
@@ -32,6 +32,7 @@ from connections.providers.schema import (
     text,
 )
 from connections.tooling import Tool, ToolContext
+from core.outbound import Response
 
 REPO = {
     "type": "string",
@@ -102,7 +103,7 @@ ENTRY = {
 }
 
 
-def raise_for_body(body: Any, response: ProviderResponse, provider: Provider) -> None:
+def raise_for_body(body: Any, response: Response, provider: Provider) -> None:
     """GitHub reports its rate limits as 403 (primary: x-ratelimit-remaining 0;
     secondary: a message and Retry-After), and validation failures with details."""
     if response.status_code == 403 and (

@@ -19,7 +19,7 @@ from urllib.parse import quote
 
 from connections.errors import ToolRateLimited
 from connections.providers.catalog import Provider
-from connections.providers.http import ProviderResponse, raise_for_status, retry_after
+from connections.providers.http import raise_for_status, retry_after
 from connections.providers.schema import (
     compact,
     date_time,
@@ -30,6 +30,7 @@ from connections.providers.schema import (
     text,
 )
 from connections.tooling import Tool, ToolContext
+from core.outbound import Response
 
 SCOPE = "https://www.googleapis.com/auth/"
 GMAIL_READ = SCOPE + "gmail.readonly"
@@ -104,7 +105,7 @@ ENTRY = {
 RATE_REASONS = {"rateLimitExceeded", "userRateLimitExceeded", "quotaExceeded"}
 
 
-def raise_for_body(body: Any, response: ProviderResponse, provider: Provider) -> None:
+def raise_for_body(body: Any, response: Response, provider: Provider) -> None:
     """Google's per-user rate limits come as 403 with a reason, not 429."""
     error = body.get("error") if isinstance(body, dict) else None
     if response.status_code == 403 and isinstance(error, dict):

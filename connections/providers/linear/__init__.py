@@ -21,9 +21,10 @@ from connections.errors import (
     ToolRateLimited,
 )
 from connections.providers.catalog import Provider
-from connections.providers.http import ProviderResponse, retry_after
+from connections.providers.http import retry_after
 from connections.providers.schema import compact, integer, limit, obj, required_text, text
 from connections.tooling import Tool, ToolContext
+from core.outbound import Response
 
 ENTRY = {
     "key": "linear",
@@ -74,7 +75,7 @@ ENTRY = {
 }
 
 
-def raise_for_body(body: Any, response: ProviderResponse, provider: Provider) -> None:
+def raise_for_body(body: Any, response: Response, provider: Provider) -> None:
     errors = body.get("errors") if isinstance(body, dict) else None
     if not errors:
         return

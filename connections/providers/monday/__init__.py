@@ -18,8 +18,8 @@ from connections.errors import (
     ToolRateLimited,
 )
 from connections.providers.catalog import Provider
-from connections.providers.http import ProviderResponse
 from connections.tooling import Tool, ToolContext
+from core.outbound import Response
 
 API_VERSION = "2025-04"
 
@@ -77,7 +77,7 @@ def graphql(ctx: ToolContext, query: str, variables: dict[str, Any] | None = Non
     return (body or {}).get("data") or {}
 
 
-def raise_for_body(body: Any, response: ProviderResponse, provider: Provider) -> None:
+def raise_for_body(body: Any, response: Response, provider: Provider) -> None:
     """monday reports application errors as HTTP 200 with `errors[]`
     (https://developer.monday.com/api-reference/docs/error-handling); older ones as
     `{error_code, error_message}`."""
@@ -97,7 +97,7 @@ def _int(value: Any) -> int | None:
         return None
 
 
-def _raise_for(error: Any, response: ProviderResponse) -> None:
+def _raise_for(error: Any, response: Response) -> None:
     if isinstance(error, str):  # the legacy ComplexityException shape lists plain strings
         error = {"message": error}
     extensions = error.get("extensions") or {}

@@ -25,9 +25,10 @@ from connections.errors import (
     ToolRateLimited,
 )
 from connections.providers.catalog import Provider
-from connections.providers.http import ProviderResponse, retry_after
+from connections.providers.http import retry_after
 from connections.providers.schema import compact, limit, obj, required_text, text
 from connections.tooling import Tool, ToolContext
+from core.outbound import Response
 
 CHANNEL = required_text(
     "A channel: its id (C0123…) or its name (general or #general).", max_length=100
@@ -107,7 +108,7 @@ FORBIDDEN = {
 }
 
 
-def raise_for_body(body: Any, response: ProviderResponse, provider: Provider) -> None:
+def raise_for_body(body: Any, response: Response, provider: Provider) -> None:
     if not isinstance(body, dict) or body.get("ok", True):
         return
     error = str(body.get("error") or "unknown_error")

@@ -22,7 +22,7 @@ from django.db.models import Max, Q
 from django.http import HttpRequest
 from django.utils import timezone
 
-from agents import leases, llm
+from agents import leases, llm, runs
 from agents.models import Agent, AgentRun, AgentStep, RunStatus
 from audit import trail
 from audit.models import AuditEvent
@@ -94,16 +94,30 @@ def may_decide(run: AgentRun, *, caller: Caller) -> bool:
 
 
 def decide(
-    *, run: AgentRun, approve: bool, decided_by: trail.Actor, request: HttpRequest | None = None
+    *,
+    run: AgentRun,
+    approve: bool,
+    tool_call_id: str,
+    fingerprint: str,
+    decided_by: trail.Actor,
+    request: HttpRequest | None = None,
 ) -> AgentRun:
-    """Approve or reject the tool call the run is waiting on, then resume the run."""
+    """Approve or reject the tool call the run is waiting on, then resume the run. The
+    decision names the call (its tool call id and the fingerprint of what was shown): a
+    stale page or a double submit never decides a call nobody saw (409, nothing runs)."""
     with transaction.atomic():
         run = (
             AgentRun.objects.select_for_update(of=("self",)).select_related("agent").get(pk=run.pk)
         )
         if run.status != RunStatus.AWAITING_APPROVAL or not run.pending_tool_calls:
             raise Conflict("This run is not waiting for an approval.", code="not_awaiting_approval")
-        call = dict(run.pending_tool_calls[0])
+        waiting = run.pending_tool_calls[0]
+        if waiting["id"] != tool_call_id or runs.call_fingerprint(run, waiting) != fingerprint:
+            raise Conflict(
+                "The run now waits on another call than the one you decided on; look at it again.",
+                code="approval_mismatch",
+            )
+        call = dict(waiting)
         call["decision"] = "approved" if approve else "declined"
         run.pending_tool_calls = [call, *run.pending_tool_calls[1:]]
         run.status = RunStatus.QUEUED

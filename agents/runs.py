@@ -9,8 +9,8 @@ from typing import Any
 from django.db.models import Q
 
 from agents.models import AgentRun, RunStatus
-from audit import trail
 from core.errors import Invalid
+from core.fingerprints import fingerprint
 from portal.callers import Caller
 
 
@@ -51,17 +51,28 @@ def filter_runs(runs, *, agent_id: str = "", user_id: str = "", status: str = ""
     return runs
 
 
+def call_arguments(call: dict[str, Any]) -> Any:
+    try:
+        return json.loads(call["function"].get("arguments") or "{}")
+    except ValueError:
+        return {}
+
+
+def call_fingerprint(run: AgentRun, call: dict[str, Any]) -> str:
+    """What an approval of this call names: the run, the step's tool call, the tool and
+    every argument (DESIGN §13 rule 24)."""
+    return fingerprint(str(run.pk), call["id"], call["function"]["name"], call_arguments(call))
+
+
 def pending_call(run: AgentRun) -> dict[str, Any] | None:
-    """The tool call a paused run waits on, as shown to the person deciding."""
+    """The tool call a paused run waits on, as shown to the person deciding: whole — audit
+    redaction is for the log, never for a decision."""
     if run.status != RunStatus.AWAITING_APPROVAL or not run.pending_tool_calls:
         return None
     call = run.pending_tool_calls[0]
-    try:
-        arguments = json.loads(call["function"].get("arguments") or "{}")
-    except ValueError:
-        arguments = {}
     return {
         "tool_call_id": call["id"],
         "tool_name": call["function"]["name"],
-        "arguments": trail.redact(arguments),
+        "arguments": call_arguments(call),
+        "fingerprint": call_fingerprint(run, call),
     }

@@ -3,12 +3,17 @@
 from celery import shared_task
 
 from agents import runner
+from core import bulkheads
 from core.jobs import exclusive
 
 
 @shared_task(acks_late=True)
 def run_agent(run_id: str) -> None:
-    runner.execute_run(run_id)
+    bulkheads.within(
+        "runs",
+        lambda: runner.execute_run(run_id),
+        defer=lambda seconds: run_agent.apply_async(args=[run_id], countdown=seconds),
+    )
 
 
 @shared_task

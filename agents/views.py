@@ -192,6 +192,8 @@ def run_decide(request: HttpRequest, run_id, decision: str) -> HttpResponse:
         runner.decide(
             run=run,
             approve=decision == "approve",
+            tool_call_id=request.POST.get("tool_call_id", ""),
+            fingerprint=request.POST.get("fingerprint", ""),
             decided_by=trail.Actor.user(request.user),
             request=request,
         )

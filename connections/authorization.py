@@ -84,6 +84,83 @@ def validate_return_url(url: str, *, field: str) -> str:
 # --- Starting ---------------------------------------------------------------------------
 
 
+def check_link_request(
+    *,
+    connection: Any,
+    identifier: str,
+    caller: Any = None,
+    flow: str = AuthorizationRequest.Flow.PORTAL,
+    user_verify_url: str = "",
+) -> None:
+    """Whether an authorization may start at all — checked before anything is written."""
+    if not connection.enabled:
+        raise Conflict(f"The {connection.name} connection is disabled.", code="connection_disabled")
+    portal_identifier = is_portal_identifier(identifier)
+    if user_verify_url:
+        if caller is None or not caller.is_api_key:
+            raise Forbidden(
+                "Only an API key may name a user_verify_url; signed-in people connect "
+                "their own accounts and come back to the portal.",
+                code="user_verify_url_not_allowed",
+            )
+        if portal_identifier:
+            raise Invalid(
+                f"{identifier!r} is a portal user's identifier: only that user, "
+                "signed in, can authorize it. Send the link without user_verify_url.",
+                code="portal_identifier",
+            )
+        validate_return_url(user_verify_url, field="user_verify_url")
+    elif flow == AuthorizationRequest.Flow.API and not portal_identifier:
+        raise Invalid(
+            f"{identifier!r} is not a portal user, so the portal cannot check who "
+            "completes the authorization: pass user_verify_url and confirm the user with "
+            "/api/v1/connected-accounts/verify.",
+            code="user_verify_url_required",
+        )
+
+
+def start_authorization(
+    *,
+    caller: Any,
+    connection: Any,
+    account: ConnectedAccount | None = None,
+    flow: str = AuthorizationRequest.Flow.PORTAL,
+    user_verify_url: str = "",
+    client_state: str = "",
+    add_account: bool = False,
+    request: HttpRequest | None = None,
+) -> AuthorizationRequest:
+    """Connect (or reconnect) the caller's identifier: the connect page and the
+    authorization-link API. A refused request changes nothing (DESIGN §13 rule 26): every
+    check runs before the first write, and the account and the request are written in one
+    transaction, with their audit events and webhooks."""
+    check_link_request(
+        connection=connection,
+        identifier=caller.identifier,
+        caller=caller,
+        flow=flow,
+        user_verify_url=user_verify_url,
+    )
+    with transaction.atomic():
+        if account is None:
+            account, _ = accounts.get_or_create_connected_account(
+                organization=caller.organization,
+                connection=connection,
+                identifier=caller.identifier,
+                request=request,
+            )
+        return create_authorization_request(
+            account=account,
+            caller=caller,
+            flow=flow,
+            user_verify_url=user_verify_url,
+            client_state=client_state,
+            initiated_by=caller.user,
+            add_account=add_account,
+            request=request,
+        )
+
+
 def create_authorization_request(
     *,
     account: ConnectedAccount,
@@ -97,30 +174,13 @@ def create_authorization_request(
     request: HttpRequest | None = None,
 ) -> AuthorizationRequest:
     connection = account.connection
-    if not connection.enabled:
-        raise Conflict(f"The {connection.name} connection is disabled.", code="connection_disabled")
-    portal_identifier = is_portal_identifier(account.identifier)
-    if user_verify_url:
-        if caller is None or not caller.is_api_key:
-            raise Forbidden(
-                "Only an API key may name a user_verify_url; signed-in people connect "
-                "their own accounts and come back to the portal.",
-                code="user_verify_url_not_allowed",
-            )
-        if portal_identifier:
-            raise Invalid(
-                f"{account.identifier!r} is a portal user's identifier: only that user, "
-                "signed in, can authorize it. Send the link without user_verify_url.",
-                code="portal_identifier",
-            )
-        validate_return_url(user_verify_url, field="user_verify_url")
-    elif flow == AuthorizationRequest.Flow.API and not portal_identifier:
-        raise Invalid(
-            f"{account.identifier!r} is not a portal user, so the portal cannot check who "
-            "completes the authorization: pass user_verify_url and confirm the user with "
-            "/api/v1/connected-accounts/verify.",
-            code="user_verify_url_required",
-        )
+    check_link_request(
+        connection=connection,
+        identifier=account.identifier,
+        caller=caller,
+        flow=flow,
+        user_verify_url=user_verify_url,
+    )
     spec = connection.provider_spec
     scopes = sorted({*(connection.scopes or spec.default_scopes), *extra_scopes})
     auth_request = AuthorizationRequest(

@@ -18,6 +18,7 @@ from django.conf import settings
 from django.utils.dateparse import parse_datetime
 
 from connections import authorization, upkeep
+from core import bulkheads
 from core.jobs import exclusive
 
 BATCH_SIZE = 20
@@ -70,7 +71,17 @@ def refresh_accounts(
     account_ids: list[str], issued_before: str | None = None, attempt: int = 0
 ) -> dict[str, int]:
     cutoff = parse_datetime(issued_before) if issued_before else None
-    report = upkeep.upkeep(account_ids, issued_before=cutoff)
+    report = bulkheads.within(
+        "upkeep",
+        lambda: upkeep.upkeep(account_ids, issued_before=cutoff),
+        defer=lambda seconds: refresh_accounts.apply_async(
+            args=[account_ids],
+            kwargs={"issued_before": issued_before, "attempt": attempt},
+            countdown=seconds,
+        ),
+    )
+    if report is None:
+        return {"deferred": len(account_ids)}
     if attempt >= MAX_ATTEMPTS:
         return report.as_dict()  # the next periodic sweep picks them up again
     if report.deferred:

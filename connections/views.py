@@ -194,17 +194,10 @@ def connect(request: HttpRequest, name: str) -> HttpResponse:
     account = _own_account(request, connection) if request.POST.get("account_id") else None
     if request.POST.get("account_id") and account is None:
         raise NotFound("You have no such account on this connection.")
-    if account is None:
-        account, _ = accounts.get_or_create_connected_account(
-            organization=request.organization,
-            connection=connection,
-            identifier=request.caller.identifier,
-            request=request,
-        )
-    auth_request = authorization.create_authorization_request(
-        account=account,
+    auth_request = authorization.start_authorization(
         caller=request.caller,
-        initiated_by=request.user,
+        connection=connection,
+        account=account,
         add_account=request.POST.get("add") == "1",
         request=request,
     )

@@ -5,7 +5,7 @@ webhook endpoints, MCP client metadata documents) is checked twice:
 
 * when it is saved (`check_url`): https only, and the host must resolve to
   public addresses only — a clear 422 otherwise;
-* when a connection is opened (`GuardedBackend`): the host is resolved again
+* when a connection is opened (core/outbound.py's backend): the host is resolved again
   (DNS can change between the two), every address is checked, and the socket
   is opened to the address that passed — so a rebinding DNS answer cannot
   slip a private address in between check and connect.
@@ -26,7 +26,6 @@ import socket
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-import httpcore2
 from django.conf import settings
 
 from core.errors import Invalid
@@ -180,27 +179,3 @@ def check_url(url: str, *, field: str) -> str:
     except EgressRefused as exc:
         raise Invalid(f"{field}: {exc}", code="url_not_allowed", details={"field": field}) from None
     return url
-
-
-class GuardedBackend(httpcore2.SyncBackend):
-    """httpcore's network backend with the policy at connect time: resolve, check every
-    address, open the socket to a checked one. TLS still verifies the original host name
-    (httpcore passes it as server_hostname after this returns)."""
-
-    def connect_tcp(
-        self,
-        host: str,
-        port: int,
-        timeout: float | None = None,
-        local_address: str | None = None,
-        socket_options=None,
-    ):
-        last_error: Exception | None = None
-        for address in checked_addresses(host, port):
-            try:
-                return super().connect_tcp(
-                    str(address), port, timeout, local_address, socket_options
-                )
-            except httpcore2.ConnectError as exc:  # try the next checked address
-                last_error = exc
-        raise last_error or httpcore2.ConnectError("no address")

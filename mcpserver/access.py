@@ -4,12 +4,12 @@ A request to /mcp carries `Authorization: Bearer …`, either
 
 * an OAuth access token the portal issued (django-oauth-toolkit) *for this resource*
   (its `resource` holds MCP_RESOURCE_URL, RFC 8707): it acts as its user, in the
-  organization chosen on the consent page (the user's McpConnection with that client);
+  organization of the grant it was issued under;
 * or an organization's API key with `X-Portal-Identifier` naming whom it acts as (the
   REST API's backend pattern, for headless agents).
 
 Session cookies never authenticate /mcp. The token is never sent upstream: provider
-tokens come from the vault when a tool runs.
+tokens come from the vault when a tool runs. Grants and their tokens: mcpserver/grants.py.
 """
 
 from __future__ import annotations
@@ -17,18 +17,14 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
 
 from django.conf import settings
-from django.db import transaction
-from django.http import HttpRequest
 from django.utils import timezone
-from oauth2_provider.models import AccessToken, Application, RefreshToken
+from oauth2_provider.models import AccessToken, Application
 
-from audit import trail
-from core.errors import NotFound, PortalError
-from core.tenancy import as_uuid
-from mcpserver.clients import policy_of, redirect_host
+from core.errors import PortalError
+from mcpserver import grants
+from mcpserver.clients import policy_of
 from mcpserver.models import McpConnection
 from portal.apikeys import InvalidApiKey, authenticate_api_key
 from portal.callers import Caller
@@ -108,13 +104,10 @@ def _token_principal(raw: str) -> Principal:
     if settings.MCP_RESOURCE_URL not in (token.resource or []):
         # RFC 8707: a token issued for another resource (or for none) is not for us.
         raise Unauthenticated("The access token was not issued for this MCP server.")
-    application = token.application
-    connection = (
-        McpConnection.objects.select_related("organization")
-        .filter(user=token.user, application=application, revoked_at__isnull=True)
-        .first()
-    )
-    if connection is None:
+    # The organization is the one of the grant this token was issued under (bound when it
+    # was issued), never looked up from the person and the client.
+    connection = grants.grant_of(token)
+    if connection is None or connection.user_id != token.user_id:
         raise Unauthenticated("This app's access was revoked; sign in again.")
     membership = (
         Membership.objects.for_org(connection.organization)
@@ -124,6 +117,7 @@ def _token_principal(raw: str) -> Principal:
     )
     if membership is None:
         raise Unauthenticated("You are no longer a member of the organization.")
+    application = token.application
     if not policy_of(connection.organization).allows(application.client_id):
         raise Refused("This organization does not let this app connect.", "mcp_client_not_allowed")
     now = timezone.now()
@@ -133,11 +127,12 @@ def _token_principal(raw: str) -> Principal:
         Caller.of_member(membership),
         application.client_id,
         application.name or application.client_id,
-        frozenset(token.scope.split()) & ALL_SCOPES,
+        # What the token was issued with, narrowed by what the grant allows now.
+        frozenset(token.scope.split()) & frozenset(connection.scopes) & ALL_SCOPES,
     )
 
 
-# --- Authorizations people give ------------------------------------------------------------
+# --- Whom a consent may name ------------------------------------------------------------------
 
 
 def organizations_for_consent(*, user, application: Application) -> list[Membership]:
@@ -148,106 +143,3 @@ def organizations_for_consent(*, user, application: Application) -> list[Members
         .order_by("organization__name")
     )
     return [m for m in memberships if policy_of(m.organization).allows(application.client_id)]
-
-
-def record_authorization(
-    *,
-    user,
-    membership: Membership,
-    application: Application,
-    scopes: list[str],
-    request: HttpRequest | None = None,
-) -> McpConnection:
-    """The person allowed the client (the consent page): remember in which organization."""
-    organization = membership.organization
-    with transaction.atomic():
-        connection, _ = McpConnection.objects.update_or_create(
-            user=user,
-            application=application,
-            defaults={
-                "organization": organization,
-                "scopes": sorted(scopes),
-                "authorized_at": timezone.now(),
-                "revoked_at": None,
-            },
-        )
-        trail.record(
-            action="mcp.authorized",
-            organization=organization,
-            caller=Caller.of_member(membership),
-            request=request,
-            identifier=user.identifier,
-            target_type="mcp_client",
-            target_id=application.client_id,
-            metadata={
-                "client": application.name,
-                "redirect_host": redirect_host(application),
-                "scopes": sorted(scopes),
-            },
-        )
-    return connection
-
-
-def connections_visible_to(caller: Caller):
-    """A member sees the apps they let in; owners and admins see all of the organization's."""
-    connections = McpConnection.objects.for_org(caller.organization).select_related(
-        "application", "user"
-    )
-    if caller.can_manage:
-        return connections
-    if caller.user is None:
-        return connections.none()
-    return connections.filter(user=caller.user)
-
-
-def revoke_connection(
-    *, caller: Caller, connection_id: Any, request: HttpRequest | None = None
-) -> McpConnection:
-    """Take an app's access away: every token it holds for that person dies now."""
-    key = as_uuid(connection_id)
-    connection = connections_visible_to(caller).filter(pk=key).first() if key else None
-    if connection is None:
-        raise NotFound("No such app.")
-    with transaction.atomic():
-        revoked = revoke_tokens(user=connection.user, application=connection.application)
-        connection.revoked_at = timezone.now()
-        connection.save(update_fields=["revoked_at"])
-        trail.record(
-            action="mcp.token_revoked",
-            organization=connection.organization,
-            caller=caller,
-            request=request,
-            identifier=connection.user.identifier,
-            target_type="mcp_client",
-            target_id=connection.application.client_id,
-            metadata={"client": connection.application.name, "tokens": revoked, "how": "portal"},
-        )
-    return connection
-
-
-def revoke_tokens(*, user, application: Application) -> int:
-    """Revoke every refresh and access token of (user, client); how many there were."""
-    count = 0
-    for refresh in RefreshToken.objects.filter(
-        user=user, application=application, revoked__isnull=True
-    ):
-        refresh.revoke()
-        count += 1
-    access = AccessToken.objects.filter(user=user, application=application)
-    count += access.count()
-    access.delete()
-    return count
-
-
-def connection_of_token(raw: str) -> McpConnection | None:
-    """The authorization an access or refresh token belongs to (for revocation audits)."""
-    checksum = hashlib.sha256(raw.encode()).hexdigest()
-    for model in (AccessToken, RefreshToken):
-        token = model.objects.filter(token_checksum=checksum).first()
-        if token is not None and token.user_id:
-            return (
-                McpConnection.objects.select_related("organization", "application", "user")
-                .filter(user_id=token.user_id, application_id=token.application_id)
-                .first()
-            )
-    return None

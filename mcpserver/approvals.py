@@ -4,12 +4,14 @@ The first call of a write returns "approval required" with a link; the person (o
 admin) approves it in the portal; the client's next call with the *same* arguments runs
 it, once. An approval is bound to the identifier, the client, the tool and the exact
 arguments, and lapses after APPROVAL_WINDOW. Nothing runs unapproved.
+
+What is approved is what runs (DESIGN §13 rule 24): the approval keeps the arguments
+whole and the page shows all of them; the decision names the approval and the
+fingerprint of the call the page showed, and a mismatch changes nothing (409).
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 from datetime import timedelta
 from typing import Any
 
@@ -21,19 +23,18 @@ from django.utils import timezone
 from audit import trail
 from connections.authorization import portal_url
 from core.errors import Conflict, NotFound
+from core.fingerprints import fingerprint
 from core.tenancy import as_uuid
 from mcpserver.clients import policy_of
 from mcpserver.models import McpApproval, McpPolicy
 from portal.callers import Caller
+from portal.models import Membership
 
 APPROVAL_WINDOW = timedelta(minutes=15)
 
 
-def fingerprint(*, identifier: str, client_id: str, tool_name: str, arguments: Any) -> str:
-    canonical = json.dumps(
-        [identifier, client_id, tool_name, arguments], sort_keys=True, separators=(",", ":")
-    )
-    return hashlib.sha256(canonical.encode()).hexdigest()
+def call_fingerprint(*, identifier: str, client_id: str, tool_name: str, arguments: Any) -> str:
+    return fingerprint(identifier, client_id, tool_name, arguments)
 
 
 def gate(
@@ -44,7 +45,7 @@ def gate(
     organization = caller.organization
     if policy_of(organization).approval_policy != McpPolicy.Approval.ALWAYS:
         return None
-    mark = fingerprint(
+    mark = call_fingerprint(
         identifier=caller.identifier, client_id=client_id, tool_name=tool_name, arguments=arguments
     )
     recent = McpApproval.objects.for_org(organization).filter(
@@ -66,7 +67,7 @@ def gate(
             identifier=caller.identifier,
             client_id=client_id,
             tool_name=tool_name,
-            arguments=trail.redact(arguments),
+            arguments=arguments,  # whole: the person decides on all of it
             fingerprint=mark,
         )
         trail.record(
@@ -102,14 +103,43 @@ def find(*, caller: Caller, approval_id: Any) -> McpApproval:
     return approval
 
 
+def find_for_person(*, user: Any, approval_id: Any) -> tuple[McpApproval, Caller]:
+    """The approval behind a link, in whichever of the person's organizations it is (the
+    link works without switching organization first), with the caller they decide as."""
+    key = as_uuid(approval_id)
+    approval = McpApproval.objects.filter(pk=key).first() if key else None
+    membership = (
+        Membership.objects.select_related("organization", "user")
+        .filter(user=user, organization_id=approval.organization_id)
+        .first()
+        if approval is not None
+        else None
+    )
+    if membership is None:
+        raise NotFound("No such approval.")
+    caller = Caller.of_member(membership)
+    return find(caller=caller, approval_id=key), caller
+
+
 def decide(
-    *, caller: Caller, approval_id: Any, approve: bool, request: HttpRequest | None = None
+    *,
+    caller: Caller,
+    approval_id: Any,
+    approve: bool,
+    fingerprint: str,
+    request: HttpRequest | None = None,
 ) -> McpApproval:
+    """Decide the approval the page showed: `fingerprint` is the one it was shown with."""
     approval = find(caller=caller, approval_id=approval_id)
+    if fingerprint != approval.fingerprint:
+        raise Conflict(
+            "This is not the call you were shown; reload the page and decide again.",
+            code="approval_mismatch",
+        )
     with transaction.atomic():
         status = McpApproval.Status.APPROVED if approve else McpApproval.Status.DECLINED
         decided = McpApproval.objects.filter(
-            pk=approval.pk, status=McpApproval.Status.PENDING
+            pk=approval.pk, status=McpApproval.Status.PENDING, fingerprint=fingerprint
         ).update(status=status, decided_at=timezone.now(), decided_by=caller.user)
         if not decided:
             raise Conflict("This request was already decided.", code="already_decided")

@@ -14,8 +14,17 @@ import json
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
+import pydantic_core
 from django.conf import settings
 from django.http.request import split_domain_port, validate_host
+from mcp_types import (
+    INVALID_REQUEST,
+    PARSE_ERROR,
+    JSONRPCMessage,
+    JSONRPCRequest,
+    jsonrpc_message_adapter,
+)
+from pydantic import ValidationError
 
 from connections import tools
 from mcpserver import access
@@ -115,8 +124,17 @@ class McpGate:
         if body is None:
             await respond(send, 413, "too_large", "The request body is too large.", cors)
             return
-        if not principal.may("tools:write") and await in_thread(
-            _calls_a_write, principal=principal, body=body
+        message = None
+        if scope["method"] == "POST":
+            try:
+                message = parse_message(body)
+            except MalformedMessage as exc:
+                await respond_jsonrpc_error(send, exc.code, exc.message, cors)
+                return
+        if (
+            message is not None
+            and not principal.may("tools:write")
+            and await in_thread(_calls_a_write, principal=principal, message=message)
         ):
             description = "Running this tool needs the tools:write scope."
             await respond(
@@ -197,21 +215,55 @@ def _with_headers(send: Send, extra: list[tuple[str, str]]) -> Send:
     return wrapped
 
 
-def _calls_a_write(*, principal: access.Principal, body: bytes) -> bool:
-    """Whether the JSON-RPC message(s) call a tool that changes data."""
+class MalformedMessage(Exception):
+    def __init__(self, code: int, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+def parse_message(body: bytes) -> JSONRPCMessage:
+    """The body as the SDK reads it (pydantic's JSON parser, whose nesting is bounded, and
+    the SDK's own JSON-RPC message model): the gate never reads a message differently
+    from the server behind it. Malformed input is a JSON-RPC error, never a 500."""
     try:
-        message = json.loads(body or b"{}")
+        raw = pydantic_core.from_json(body)
     except ValueError:
+        raise MalformedMessage(PARSE_ERROR, "Parse error: the body is not JSON.") from None
+    try:
+        return jsonrpc_message_adapter.validate_python(raw, by_name=False)
+    except ValidationError:
+        raise MalformedMessage(
+            INVALID_REQUEST, "Invalid request: send one JSON-RPC 2.0 message object."
+        ) from None
+
+
+async def respond_jsonrpc_error(
+    send: Send, code: int, message: str, headers: list[tuple[str, str]]
+) -> None:
+    body = json.dumps({"jsonrpc": "2.0", "id": None, "error": {"code": code, "message": message}})
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 400,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+                *[(k.encode(), v.encode()) for k, v in headers],
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body.encode()})
+
+
+def _calls_a_write(*, principal: access.Principal, message: JSONRPCMessage) -> bool:
+    """Whether the message calls a tool that changes data."""
+    if not isinstance(message, JSONRPCRequest) or message.method != "tools/call":
         return False
-    messages = message if isinstance(message, list) else [message]
-    names = {
-        m.get("params", {}).get("name")
-        for m in messages
-        if isinstance(m, dict)
-        and m.get("method") == "tools/call"
-        and isinstance(m.get("params"), dict)
-    }
-    if not names:
-        return False
-    writes = {e.name for e in tools.list_tools(caller=principal.caller) if e.tool.write}
-    return bool(names & writes)
+    name = (message.params or {}).get("name")
+    if not isinstance(name, str):
+        return False  # the SDK refuses it: not a call of anything
+    return any(
+        entry.name == name and entry.tool.write
+        for entry in tools.list_tools(caller=principal.caller)
+    )

@@ -1,8 +1,9 @@
 """MCP access: each organization's policy, the apps people let in, approvals of writes.
 
-The OAuth side (clients, grants, tokens) lives in django-oauth-toolkit's models; an
-`McpConnection` ties one person's authorization of one client to the organization they
-chose on the consent page: a token's user and client find it, and with it the org.
+The OAuth side (clients, codes, tokens) lives in django-oauth-toolkit's models. An
+`McpConnection` is a grant: one person's consent to one client in one organization; an
+`McpTokenFamily` binds each token family issued under a grant to it, when it is issued
+(mcpserver/grants.py).
 """
 
 from __future__ import annotations
@@ -45,7 +46,8 @@ class McpPolicy(OrgOwned):
 
 
 class McpConnection(OrgOwned):
-    """One person's authorization of one MCP client, in the organization they chose."""
+    """A grant: one person's authorization of one MCP client, in one organization (another
+    organization's consent is another grant). Its organization never changes."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     user = models.ForeignKey("portal.User", on_delete=models.CASCADE, related_name="+")
@@ -61,11 +63,28 @@ class McpConnection(OrgOwned):
     class Meta:
         ordering = ["-authorized_at"]
         constraints = [
-            models.UniqueConstraint(fields=["user", "application"], name="mcp_connection_unique")
+            models.UniqueConstraint(
+                fields=["organization", "user", "application"], name="mcp_grant_unique"
+            )
         ]
 
     def __str__(self) -> str:
         return f"{self.user_id} → {self.application_id}"
+
+
+class McpTokenFamily(OrgOwned):
+    """The tokens started by one code exchange (django-oauth-toolkit's `token_family`: a
+    refresh rotates within it), bound to the grant they were issued under."""
+
+    family = models.UUIDField(unique=True)
+    connection = models.ForeignKey(McpConnection, on_delete=models.CASCADE, related_name="+")
+    # SHA-256 of the authorization code that started the family: a replay of that code
+    # revokes it (RFC 6749 §4.1.2).
+    code_hash = models.CharField(max_length=64, db_index=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"tokens {self.family} of {self.connection_id}"
 
 
 class McpApproval(OrgOwned):

@@ -2,7 +2,6 @@
 `oauth2_provider` namespace its metadata view resolves endpoints from."""
 
 from django.urls import path
-from oauth2_provider import views as oauth
 
 from mcpserver import views
 
@@ -10,13 +9,13 @@ app_name = "oauth2_provider"
 
 urlpatterns = [
     path("authorize/", views.ConsentView.as_view(), name="authorize"),
-    path("token/", oauth.TokenView.as_view(), name="token"),
+    path("token/", views.PortalTokenView.as_view(), name="token"),
     path("revoke/", views.RevokeView.as_view(), name="revoke-token"),
     path("register/", views.RegisterView.as_view(), name="dcr-register"),
     # RFC 7592: the client reads, updates or deletes its own registration.
     path(
         "register/<str:client_id>/",
-        oauth.DynamicClientRegistrationManagementView.as_view(),
+        views.RegistrationManagementView.as_view(),
         name="dcr-register-management",
     ),
 ]

@@ -3,23 +3,26 @@ organization's MCP settings, approvals of writes, token revocation."""
 
 from __future__ import annotations
 
-import json
-
 from django.conf import settings
 from django.contrib import messages
+from django.db import transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 from oauth2_provider.models import Application
 from oauth2_provider.views import (
     AuthorizationView,
+    DynamicClientRegistrationManagementView,
     DynamicClientRegistrationView,
     RevokeTokenView,
+    TokenView,
 )
 
 from audit import trail
+from core.api.parsers import bounded_json
 from core.decorators import org_page
-from mcpserver import access, approvals, clients
+from core.errors import Conflict
+from mcpserver import access, approvals, clients, grants
 from mcpserver.forms import ClientForm, ConsentForm, PolicyForm
 
 
@@ -77,51 +80,98 @@ class ConsentView(AuthorizationView):
             if not data.get("write"):
                 scopes = [s for s in scopes if s != "tools:write"]
             data["scope"] = " ".join(scopes or ["tools:read"])
-        response = super().form_valid(form)
-        location = response.get("Location", "")
-        if membership is not None and response.status_code == 302 and "code=" in location:
-            access.record_authorization(
-                user=self.request.user,
-                membership=membership,
-                application=application,
-                scopes=data["scope"].split(),
-                request=self.request,
-            )
+        with transaction.atomic():
+            # The grant exists before its code does: the code carries the grant's id, and
+            # the tokens it is exchanged for are bound to that grant (one organization).
+            self.grant = None
+            if membership is not None:
+                self.grant = grants.record_authorization(
+                    user=self.request.user,
+                    membership=membership,
+                    application=application,
+                    scopes=data["scope"].split(),
+                    request=self.request,
+                )
+            response = super().form_valid(form)
+            issued = response.status_code == 302 and "code=" in response.get("Location", "")
+            if self.grant is not None and not issued:
+                transaction.set_rollback(True)
         return response
+
+    def form_invalid(self, form: ConsentForm) -> HttpResponse:
+        # A consent form that does not validate was not sent by the page: nothing to show.
+        return self._refuse("The sign-in request was incomplete. Start again from the app.")
+
+    def create_authorization_response(self, request, scopes, credentials, allow):
+        if getattr(self, "grant", None) is not None:
+            credentials = {**credentials, "claims": grants.code_claims(self.grant)}
+        return super().create_authorization_response(request, scopes, credentials, allow)
 
     def _refuse(self, message: str) -> HttpResponse:
         return render(self.request, "error.html", {"status": 400, "message": message}, status=400)
 
 
+def _oauth_error(error: str, description: str, status: int = 400) -> JsonResponse:
+    response = JsonResponse({"error": error, "error_description": description}, status=status)
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+class PortalTokenView(TokenView):
+    """The token endpoint. A grant type the server does not advertise is refused here, with
+    one answer, before any client, code, token or password is looked at (DESIGN §13 rule
+    25); the server behind it has no handler for one either (mcpserver/oauth_server.py)."""
+
+    def post(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        grant_type = request.POST.get("grant_type", "")
+        if grant_type not in clients.supported_grant_types():
+            return _oauth_error(
+                "unsupported_grant_type",
+                "This server issues tokens only for the grant types "
+                f"{', '.join(sorted(clients.supported_grant_types()))}.",
+            )
+        return super().post(request, *args, **kwargs)
+
+
+def _checked_metadata(request: HttpRequest) -> HttpResponse | None:
+    """The one client metadata rule on a registration or an update's body; the error
+    response, or None when it passes."""
+    if request.content_type != "application/json":
+        return _oauth_error("invalid_client_metadata", "Send the client metadata as JSON.")
+    try:
+        metadata = bounded_json(request.body or b"{}")
+    except ValueError as exc:
+        return _oauth_error("invalid_client_metadata", str(exc)[:200])
+    try:
+        clients.check_client_metadata(metadata)
+    except clients.ClientMetadataError as exc:
+        return _oauth_error(exc.error, exc.description)
+    return None
+
+
 class RegisterView(DynamicClientRegistrationView):
-    """RFC 7591 registration (django-oauth-toolkit), rate-limited per address, with the
-    portal's redirect URI rules (https; plain http only to loopback)."""
+    """RFC 7591 registration (django-oauth-toolkit), rate-limited per address, after the
+    portal's one client metadata rule (mcpserver/clients.py)."""
 
     def post(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
         if not clients.registration_allowed(request):
-            return JsonResponse(
-                {"error": "too_many_requests", "error_description": "Too many registrations."},
-                status=429,
-            )
-        try:
-            metadata = json.loads(request.body or b"{}")
-        except ValueError:
-            metadata = None
-        if isinstance(metadata, dict) and "redirect_uris" in metadata:
-            try:
-                clients.check_redirect_uris(metadata["redirect_uris"], error=ValueError)
-            except ValueError as exc:
-                return JsonResponse(
-                    {"error": "invalid_redirect_uri", "error_description": str(exc)}, status=400
-                )
-        return super().post(request, *args, **kwargs)
+            return _oauth_error("too_many_requests", "Too many registrations.", status=429)
+        return _checked_metadata(request) or super().post(request, *args, **kwargs)
+
+
+class RegistrationManagementView(DynamicClientRegistrationManagementView):
+    """RFC 7592: a client reads, updates or deletes its own registration. An update passes
+    the same rule as a registration, before its registration token is looked at."""
+
+    def put(self, request: HttpRequest, client_id: str, *args, **kwargs) -> HttpResponse:
+        return _checked_metadata(request) or super().put(request, client_id, *args, **kwargs)
 
 
 class RevokeView(RevokeTokenView):
     """RFC 7009 revocation (django-oauth-toolkit), audited as mcp.token_revoked."""
 
     def post(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
-        connection = access.connection_of_token(request.POST.get("token", ""))
+        connection = grants.connection_of_token(request.POST.get("token", ""))
         response = super().post(request, *args, **kwargs)
         if response.status_code == 200 and connection is not None:
             trail.record(
@@ -140,7 +190,7 @@ class RevokeView(RevokeTokenView):
 @org_page()
 def apps(request: HttpRequest) -> HttpResponse:
     caller = request.caller
-    connections = access.connections_visible_to(caller).order_by("-authorized_at")
+    connections = grants.connections_visible_to(caller).order_by("-authorized_at")
     return render(
         request,
         "mcpserver/apps.html",
@@ -158,7 +208,7 @@ def apps(request: HttpRequest) -> HttpResponse:
 @org_page(on_error="mcp_apps")
 @require_POST
 def revoke_app(request: HttpRequest, connection_id: str) -> HttpResponse:
-    connection = access.revoke_connection(
+    connection = grants.revoke_connection(
         caller=request.caller, connection_id=connection_id, request=request
     )
     messages.success(request, f"{connection.application.name or 'The app'} no longer has access.")
@@ -216,15 +266,30 @@ def mcp_settings(request: HttpRequest) -> HttpResponse:
 
 @org_page(on_error="mcp_apps")
 def approval(request: HttpRequest, approval_id: str) -> HttpResponse:
-    item = approvals.find(caller=request.caller, approval_id=approval_id)
+    """An approval link, in whichever of the person's organizations it was asked."""
+    item, caller = approvals.find_for_person(user=request.user, approval_id=approval_id)
     if request.method == "POST":
         approve = request.POST.get("decision") == "approve"
-        approvals.decide(
-            caller=request.caller, approval_id=item.pk, approve=approve, request=request
-        )
-        messages.success(
-            request,
-            "Approved: the app may run it once now." if approve else "Declined: it will not run.",
-        )
+        try:
+            approvals.decide(
+                caller=caller,
+                approval_id=item.pk,
+                approve=approve,
+                fingerprint=request.POST.get("fingerprint", ""),
+                request=request,
+            )
+        except Conflict as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.success(
+                request,
+                "Approved: the app may run it once now."
+                if approve
+                else "Declined: it will not run.",
+            )
         return redirect("mcp_approval", approval_id=item.pk)
-    return render(request, "mcpserver/approval.html", {"approval": item})
+    return render(
+        request,
+        "mcpserver/approval.html",
+        {"approval": item, "organization": caller.organization},
+    )

@@ -370,6 +370,16 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(BASE_DIR / "var" / "celerybeat-schedule")
 WORKER_CONCURRENCY = int(os.environ.get("WORKER_CONCURRENCY", "100"))
 CELERY_WORKER_CONCURRENCY = WORKER_CONCURRENCY
 CELERY_WORKER_POOL = "threads"
+# Each kind of work has its own share of those threads (core/bulkheads.py), so slow
+# webhook endpoints cannot starve agent runs or refreshes: `runs=60,upkeep=20,webhooks=15`.
+WORKER_BULKHEADS = {
+    "runs": max(1, WORKER_CONCURRENCY * 60 // 100),
+    "upkeep": max(1, WORKER_CONCURRENCY * 20 // 100),
+    "webhooks": max(1, WORKER_CONCURRENCY * 15 // 100),
+} | {
+    kind: int(size)
+    for kind, _, size in (entry.partition("=") for entry in env_list("WORKER_BULKHEADS", ""))
+}
 
 # Agent runs: a worker holds a lease on the run it drives and renews it while it works;
 # a run whose lease lapsed is resumed by another worker (agents/leases.py).
@@ -430,7 +440,14 @@ OAUTH2_PROVIDER_REFRESH_TOKEN_MODEL = "oauth2_provider.RefreshToken"
 OAUTH2_PROVIDER_GRANT_MODEL = "oauth2_provider.Grant"
 OAUTH2_PROVIDER_ID_TOKEN_MODEL = "oauth2_provider.IDToken"
 OAUTH2_PROVIDER_DEVICE_GRANT_MODEL = "oauth2_provider.DeviceGrant"
+# Unauthenticated client metadata document fetches at once per source address (per
+# process; the whole process: CIMD_MAX_CONCURRENT_FETCHES below).
+MCP_METADATA_FETCHES_PER_ADDRESS = int(os.environ.get("MCP_METADATA_FETCHES_PER_ADDRESS", "2"))
 OAUTH2_PROVIDER = {
+    # mcpserver/oauth_server.py: handlers for exactly the advertised grant types below,
+    # hashed codes, every token family bound to its grant (one organization) at issue.
+    "OAUTH2_SERVER_CLASS": "mcpserver.oauth_server.PortalServer",
+    "OAUTH2_VALIDATOR_CLASS": "mcpserver.oauth_server.PortalValidator",
     "SCOPES": MCP_SCOPES,
     "DEFAULT_SCOPES": ["tools:read", "tools:write"],
     "OIDC_ISS_ENDPOINT": PORTAL_BASE_URL,
@@ -470,6 +487,9 @@ OAUTH2_PROVIDER = {
     "DCR_REGISTRATION_PERMISSION_CLASSES": ("oauth2_provider.dcr.AllowAllDCRPermission",),
     "CIMD_ENABLED": True,
     "CIMD_METADATA_FETCHER": "mcpserver.clients.GuardedMetadataFetcher",
+    "CIMD_REGISTRATION_PERMISSION_CLASSES": ("mcpserver.clients.PerAddressFetchPermission",),
+    "CIMD_FETCH_TIMEOUT_SECONDS": float(os.environ.get("MCP_METADATA_TIMEOUT_SECONDS", "5")),
+    "CIMD_MAX_CONCURRENT_FETCHES": int(os.environ.get("MCP_METADATA_FETCHES", "10")),
 }
 
 # See OAUTH2_PROVIDER above: plain-http redirects are refused except to loopback.

@@ -36,3 +36,14 @@ def agent(org, owner):
         instructions="You work in monday.com for the user.",
         created_by=owner.user,
     )
+
+
+def decision(run) -> dict[str, str]:
+    """What an approve/reject form or API call sends: the call the run waits on, as the
+    page showed it (its tool call id and fingerprint)."""
+    from agents.runs import pending_call
+
+    run.refresh_from_db()
+    call = pending_call(run)
+    assert call is not None, f"run {run.pk} is {run.status}, not waiting for an approval"
+    return {"tool_call_id": call["tool_call_id"], "fingerprint": call["fingerprint"]}

@@ -273,3 +273,17 @@ def sign_in(portal: LivePortal, who, *, storage: MemoryStorage | None = None, **
 
 def bearer(token: str, **headers: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}", **headers}
+
+
+def register(client, **metadata):
+    """RFC 7591 registration of a public client (a Django test client), `metadata` on top
+    of what an MCP client sends."""
+    body = {
+        "client_name": "Registered",
+        "redirect_uris": [REDIRECT_URI],
+        "grant_types": ["authorization_code", "refresh_token"],
+        "response_types": ["code"],
+        "token_endpoint_auth_method": "none",
+        **metadata,
+    }
+    return client.post("/oauth2/register/", body, content_type="application/json")

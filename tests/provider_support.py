@@ -13,6 +13,7 @@ from connections import tools
 from connections.configuration import create_connection
 from tests.callers import as_identifier
 from tests.conftest import signed_in
+from tests.factories import active_account
 from tests.fakes.catalog import EMULATORS
 from tests.fakes.oauth_server import CLIENT_ID, CLIENT_SECRET, OAuthProvider
 from tests.monday_support import connect_via_portal
@@ -84,31 +85,18 @@ def seed_accounts(
     """`count` ACTIVE accounts holding real tokens of the emulator (minted, not clicked
     through), hour-long tokens with `expires_in` seconds left: bulk set-up for upkeep
     tests and benches."""
-    from connections.models import AccountStatus, ConnectedAccount
-    from connections.oauth_client import TokenResponse
-    from connections.tokens import store_token_response
+    from connections.models import ConnectedAccount
 
     rows = []
     for n in range(count):
         answer = emulator.mint(f"{prefix}-{n}")
-        account = ConnectedAccount(
-            organization=org,
-            connection=connection,
-            identifier=f"{prefix}-{n}",
-            provider_account_id=f"{prefix}-{n}",
-            status=AccountStatus.ACTIVE,
-        )
-        store_token_response(
-            account,
-            TokenResponse(
-                access_token=answer["access_token"],
-                refresh_token=answer.get("refresh_token", ""),
-                token_type="Bearer",
-                expires_in=expires_in,
-                scopes=None,
-                kept={},
-                raw={},
-            ),
+        account = active_account(
+            connection,
+            f"{prefix}-{n}",
+            access_token=answer["access_token"],
+            refresh_token=answer.get("refresh_token", ""),
+            expires_in=expires_in,
+            save=False,
         )
         # An hour-long token, `expires_in` seconds from its end.
         account.token_issued_at = account.token_expires_at - timedelta(hours=1)

@@ -10,6 +10,7 @@ from django.core.cache import cache
 from django.db.models import Q
 from django.utils import timezone
 
+from core import bulkheads
 from core.jobs import exclusive
 from webhooks import delivery
 from webhooks.models import WebhookDelivery, WebhookEndpoint, WebhookEvent
@@ -33,7 +34,13 @@ def start_senders(endpoint_ids: list[str]) -> None:
 def deliver_endpoint(endpoint_id: str) -> dict:
     """Send an endpoint's due deliveries. Retries come due later: the dispatcher (every
     10 s) starts a sender for them."""
-    result = delivery.run_endpoint(endpoint_id)
+    result = bulkheads.within(
+        "webhooks",
+        lambda: delivery.run_endpoint(endpoint_id),
+        defer=lambda seconds: deliver_endpoint.apply_async(args=[endpoint_id], countdown=seconds),
+    )
+    if result is None:
+        return {"sent": 0, "more": 0, "deferred": 1}
     if result["more"]:
         deliver_endpoint.delay(endpoint_id)  # its budget ran out: the rest, in a new turn
     return result

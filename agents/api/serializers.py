@@ -63,7 +63,18 @@ class AgentStepSerializer(serializers.ModelSerializer):
 class PendingApprovalSerializer(serializers.Serializer):
     tool_call_id = serializers.CharField()
     tool_name = serializers.CharField()
-    arguments = serializers.JSONField()
+    arguments = serializers.JSONField(help_text="Every argument, in full: what will run.")
+    fingerprint = serializers.CharField(
+        help_text="Send it back with the decision: it names exactly this call."
+    )
+
+
+class RunDecisionSerializer(serializers.Serializer):
+    """The call a decision is about, as `pending_approval` showed it: a run that waits on
+    another call by then answers 409 `approval_mismatch` and nothing runs."""
+
+    tool_call_id = serializers.CharField(max_length=200)
+    fingerprint = serializers.CharField(max_length=64)
 
 
 class AgentRunSerializer(serializers.ModelSerializer):

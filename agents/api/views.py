@@ -154,13 +154,17 @@ class RunDetailView(APIView):
 class RunDecisionView(APIView):
     approve = True
 
-    @extend_schema(request=None, responses=s.AgentRunSerializer)
+    @extend_schema(request=s.RunDecisionSerializer, responses=s.AgentRunSerializer)
     def post(self, request, run_id):
         run = _run(request, run_id)
         runner.check_may_decide(run, caller=request.caller)
+        serializer = s.RunDecisionSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
         runner.decide(
             run=run,
             approve=self.approve,
+            tool_call_id=serializer.validated_data["tool_call_id"],
+            fingerprint=serializer.validated_data["fingerprint"],
             decided_by=trail.Actor.of(request.caller),
             request=request,
         )

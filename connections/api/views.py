@@ -201,21 +201,14 @@ class AuthorizationLinkView(APIView):
         connection = configuration.get_connection(
             caller.organization, data["connection_name"], enabled_only=True
         )
-        account, _ = accounts.get_or_create_connected_account(
-            organization=caller.organization,
-            connection=connection,
-            identifier=caller.identifier,
-            request=request,
-        )
-        auth_request = authorization.create_authorization_request(
-            account=account,
+        auth_request = authorization.start_authorization(
             caller=caller,
+            connection=connection,
             flow=AuthorizationRequest.Flow.API
             if caller.is_api_key
             else AuthorizationRequest.Flow.PORTAL,
             user_verify_url=data.get("user_verify_url", ""),
             client_state=data.get("state", ""),
-            initiated_by=caller.user,
             add_account=data.get("add_account", False),
             request=request,
         )
@@ -223,7 +216,7 @@ class AuthorizationLinkView(APIView):
             "link": authorization.authorization_link(auth_request, request),
             "expires_at": auth_request.expires_at,
             "auth_request_id": auth_request.pk,
-            "connected_account": s.ConnectedAccountSerializer(account).data,
+            "connected_account": s.ConnectedAccountSerializer(auth_request.account).data,
         }
         return Response(body, status=status.HTTP_201_CREATED)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from django.conf import settings
 from rest_framework.exceptions import ParseError
@@ -18,6 +19,24 @@ class TooLarge(ParseError):
     default_code = "too_large"
 
 
+def bounded_json(raw: bytes) -> Any:
+    """JSON from a body, at most MAX_DEPTH levels deep and holding only storable text;
+    ValueError otherwise, with a message fit for the caller (never a RecursionError)."""
+    try:
+        data = json.loads(raw.decode("utf-8"))
+    except RecursionError:
+        raise ValueError(f"JSON nested deeper than {MAX_DEPTH} levels.") from None
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ValueError(f"JSON parse error: {exc}") from None
+    try:
+        path = first_unstorable_path(data, max_depth=MAX_DEPTH)
+    except ValueError:
+        raise ValueError(f"JSON nested deeper than {MAX_DEPTH} levels.") from None
+    if path is not None:
+        raise ValueError(f"{path}: NUL characters and lone surrogates are not accepted.")
+    return data
+
+
 class SafeJSONParser(JSONParser):
     def parse(self, stream, media_type=None, parser_context=None):
         limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE or 2_621_440
@@ -25,15 +44,6 @@ class SafeJSONParser(JSONParser):
         if len(raw) > limit:
             raise TooLarge(f"The request body is larger than {limit} bytes.")
         try:
-            data = json.loads(raw.decode("utf-8"))
-        except RecursionError:
-            raise ParseError(f"JSON nested deeper than {MAX_DEPTH} levels.") from None
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise ParseError(f"JSON parse error: {exc}") from None
-        try:
-            path = first_unstorable_path(data, max_depth=MAX_DEPTH)
-        except ValueError:
-            raise ParseError(f"JSON nested deeper than {MAX_DEPTH} levels.") from None
-        if path is not None:
-            raise ParseError(f"{path}: NUL characters and lone surrogates are not accepted.")
-        return data
+            return bounded_json(raw)
+        except ValueError as exc:
+            raise ParseError(str(exc)) from None

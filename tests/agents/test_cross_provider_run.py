@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from agents.models import AgentRun, RunStatus
+from tests.agent_support import decision
 from tests.conftest import signed_in
 from tests.fakes.openai_server import call, reply
 
@@ -38,7 +39,7 @@ def test_a_github_issue_is_posted_to_slack_after_approval(provider_world, agent,
     assert {"github_get_issue", "slack_post_message"} <= offered
     assert slack.emulator.channels["C1"]["messages"] == []  # nothing before approval
 
-    assert client.post(f"/runs/{run.pk}/approve/").status_code == 302
+    assert client.post(f"/runs/{run.pk}/approve/", decision(run)).status_code == 302
     run.refresh_from_db()
     assert run.status == RunStatus.SUCCEEDED, run.status_reason
     posted = slack.emulator.channels["C1"]["messages"]

@@ -10,7 +10,7 @@ from rest_framework.test import APIClient
 
 from agents.models import AgentRun, AgentStep, RunStatus
 from audit.models import AuditEvent
-from tests.agent_support import OPENAI_KEY, SEED_PROMPT
+from tests.agent_support import OPENAI_KEY, SEED_PROMPT, decision
 from tests.conftest import signed_in
 from tests.factories import MembershipFactory
 from tests.fakes.openai_server import call, calls, fail, reply
@@ -260,7 +260,8 @@ def test_a_write_waits_for_approval_then_runs_when_approved(
     assert "Approve" in page and "Q3 Campaign Launch" in page and "hx-trigger" not in page
 
     model.queue(reply("Created it."))
-    response = member_client.post(f"/runs/{run.pk}/approve/")
+    shown = decision(run)
+    response = member_client.post(f"/runs/{run.pk}/approve/", decision(run))
     assert response.status_code == 302
     run.refresh_from_db()
     assert run.status == RunStatus.SUCCEEDED and run.final_text == "Created it."
@@ -271,7 +272,7 @@ def test_a_write_waits_for_approval_then_runs_when_approved(
     assert step.outcome == AgentStep.Outcome.OK and step.execution_id
     assert AuditEvent.objects.for_org(org).filter(action="agent_run.approved").count() == 1
     # Deciding twice is refused and changes nothing.
-    again = member_client.post(f"/runs/{run.pk}/approve/", follow=True)
+    again = member_client.post(f"/runs/{run.pk}/approve/", shown, follow=True)
     assert "not waiting for an approval" in again.content.decode()
 
 
@@ -280,7 +281,7 @@ def test_rejecting_tells_the_model_and_the_loop_continues(
 ):
     run = _paused_run(model, signed_in(alice), approving_agent, boards)
     model.queue(reply("Understood, I did not create it."))
-    response = api.post(f"/api/v1/agent-runs/{run.pk}/reject")
+    response = api.post(f"/api/v1/agent-runs/{run.pk}/reject", decision(run), format="json")
     assert response.status_code == 200, response.json()
     assert response.json()["status"] == "succeeded"
     declined = json.loads(tool_messages(model.requests[-1])[-1]["content"])
@@ -295,11 +296,13 @@ def test_only_the_runs_user_or_an_admin_may_decide(
 ):
     run = _paused_run(model, signed_in(alice), approving_agent, boards)
     colleague = signed_in(MembershipFactory(organization=org))
-    assert colleague.post(f"/runs/{run.pk}/approve/").status_code == 404  # not even visible
+    assert (
+        colleague.post(f"/runs/{run.pk}/approve/", decision(run)).status_code == 404
+    )  # not even visible
     run.refresh_from_db()
     assert run.status == RunStatus.AWAITING_APPROVAL
     model.queue(reply("Created."))
-    assert signed_in(admin).post(f"/runs/{run.pk}/approve/").status_code == 302
+    assert signed_in(admin).post(f"/runs/{run.pk}/approve/", decision(run)).status_code == 302
     run.refresh_from_db()
     assert run.status == RunStatus.SUCCEEDED
 

@@ -15,6 +15,7 @@ from rest_framework.test import APIClient
 
 from portal.apikeys import mint_api_key
 from portal.callers import Caller
+from tests.db_changes import Snapshot
 from tests.test_tenancy import OBJECTS_OF_ORG_A, _path, _walk
 
 FIELDS = [
@@ -54,6 +55,7 @@ def test_odd_input_never_gets_a_500(route, pattern, org, owner, settings):
     seen = set()
     for method in ("get", "post", "put", "patch", "delete"):
         for body in [None] if method in ("get", "delete") else BODIES:
+            before = Snapshot.take()
             response = getattr(client, method)(
                 path + (QUERY if method == "get" else ""),
                 data=body,
@@ -65,6 +67,8 @@ def test_odd_input_never_gets_a_500(route, pattern, org, owner, settings):
             if status >= 400:
                 error = response.json()["error"]
                 assert error["code"] and error["message"], (method, path, error)
+                # DESIGN §13 rule 26: a refused request changes nothing.
+                assert before.refused_changes() == [], (method, path, body)
     assert seen - {405}, f"{path}: every method was 405, nothing was exercised"
 
 

@@ -1,7 +1,9 @@
 """DESIGN §7 rule 12: Schemathesis over the OpenAPI schema, every check, in process.
 
 No 5xx, no response that breaks the schema, no endpoint that works without
-authentication (`ignored_auth`), whatever Hypothesis sends.
+authentication (`ignored_auth`), whatever Hypothesis sends; and (DESIGN §13 rule 26) no
+refused request changes anything: after every 4xx, no table but the audit log changed,
+and the audit log gained only records of the refusal.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from schemathesis.config import SchemathesisConfig
 
 from portal.apikeys import mint_api_key
 from portal.callers import Caller
+from tests.db_changes import Snapshot
 
 
 def _openapi() -> dict:
@@ -65,4 +68,8 @@ def api_key(org, owner):
 )
 def test_the_api_honours_its_schema(case, api_key, settings):
     settings.OPENAI_API_KEY = ""  # agent runs end at "not configured", never on the network
-    case.call_and_validate(headers={"Authorization": f"Bearer {api_key}"})
+    before = Snapshot.take()
+    response = case.call_and_validate(headers={"Authorization": f"Bearer {api_key}"})
+    if 400 <= response.status_code < 500:
+        changed = before.refused_changes()
+        assert not changed, f"{case.method} {case.path} → {response.status_code}: {changed}"

@@ -122,7 +122,13 @@ def test_writes_wait_for_approval_under_the_always_policy(
     path = approval_url.removeprefix(live_portal.origin)
     page = signed_in(alice).get(path)
     assert page.status_code == 200 and b"monday_create_item" in page.content
-    assert signed_in(alice).post(path, {"decision": "approve"}).status_code == 302
+    approval = McpApproval.objects.get()
+    assert (
+        signed_in(alice)
+        .post(path, {"decision": "approve", "fingerprint": approval.fingerprint})
+        .status_code
+        == 302
+    )
 
     ran = use_tools(live_portal.mcp_url, headers=headers, calls=(create, create)).results
     assert not ran[0].is_error

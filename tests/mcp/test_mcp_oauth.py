@@ -23,6 +23,7 @@ from tests.mcp_support import (
     MemoryStorage,
     bearer,
     oauth_client,
+    register,
     sign_in,
     use_tools,
 )
@@ -352,34 +353,22 @@ def test_token_endpoint_errors_are_oauth_json(live_portal, form):
     }
 
 
-def _register(client, **metadata):
-    body = {
-        "client_name": "Registered",
-        "redirect_uris": [REDIRECT_URI],
-        "grant_types": ["authorization_code", "refresh_token"],
-        "response_types": ["code"],
-        "token_endpoint_auth_method": "none",
-        **metadata,
-    }
-    return client.post("/oauth2/register/", body, content_type="application/json")
-
-
 def test_registration_is_open_but_limited_and_checks_redirects(client, settings):
     settings.MCP_REGISTRATIONS_PER_HOUR = 3
-    plain = _register(client, redirect_uris=["http://evil.example/cb"])
+    plain = register(client, redirect_uris=["http://evil.example/cb"])
     assert plain.status_code == 400 and plain.json()["error"] == "invalid_redirect_uri"
-    fragment = _register(client, redirect_uris=["https://ok.example/cb#x"])
+    fragment = register(client, redirect_uris=["https://ok.example/cb#x"])
     assert fragment.status_code == 400
-    registered = _register(client)
+    registered = register(client)
     assert registered.status_code == 201 and registered.json()["client_id"]
-    assert _register(client).status_code == 429
+    assert register(client).status_code == 429
 
 
 def test_unused_self_registered_clients_expire(client, settings):
     from mcpserver import clients
 
-    registered = _register(client).json()["client_id"]
-    used = _register(client).json()["client_id"]
+    registered = register(client).json()["client_id"]
+    used = register(client).json()["client_id"]
     Application.objects.update(created=timezone.now() - timedelta(days=2))
     AccessToken.objects.create(
         user=UserFactory(),
@@ -397,7 +386,7 @@ def test_unused_self_registered_clients_expire(client, settings):
 def test_the_periodic_job_prunes_expired_tokens_and_unused_clients(client):
     from mcpserver import tasks
 
-    _register(client)
+    register(client)
     Application.objects.update(created=timezone.now() - timedelta(days=2))
     assert tasks.prune_mcp_clients()["deleted"] >= 1
     assert not Application.objects.exists()

@@ -15,10 +15,11 @@ from django.db import transaction
 from django.utils import timezone
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
+from agents.models import AgentRun
 from audit.models import AuditEvent
 from connections import accounts, errors, tokens
 from connections.models import ConnectedAccount
-from tests.agent_support import OPENAI_KEY
+from tests.agent_support import OPENAI_KEY, decision
 from tests.callers import as_member
 from tests.fakes.openai_server import call, reply
 from tests.fakes.webhook_receiver import WebhookReceiver
@@ -221,7 +222,7 @@ def test_agent_run_events_carry_links_and_no_secret(
     )
     response = member_client.post(f"/agents/{agent.pk}/", {"prompt": "Create it"})
     run_id = response["Location"].rstrip("/").split("/")[-1]
-    member_client.post(f"/runs/{run_id}/approve/")
+    member_client.post(f"/runs/{run_id}/approve/", decision(AgentRun.objects.get(pk=run_id)))
     expire_alice(monday, alice)
 
     types = [p["type"] for p in payloads(receiver)]

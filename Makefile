@@ -6,7 +6,7 @@ PORT ?= 8000
 DEMO_EMAIL ?= owner@acme.test
 DEMO_PASSWORD ?= acme-demo-password
 
-.PHONY: run test install install-dev browser lint format bench clean
+.PHONY: run test install install-dev clients browser lint format bench clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -16,12 +16,22 @@ $(VENV)/.runtime: requirements.txt | $(PY)
 	$(PY) -m pip install --quiet -r requirements.txt
 	touch $@
 
-$(VENV)/.dev: requirements.txt requirements-dev.txt | $(PY)
+$(VENV)/.dev: requirements.txt requirements-dev.txt requirements-contracts.txt | $(PY)
 	$(PY) -m pip install --quiet -r requirements-dev.txt
+	$(PY) -m pip install --quiet --no-deps --upgrade --target $(VENV)/contracts -r requirements-contracts.txt
 	touch $(VENV)/.runtime $@
 
 install: $(VENV)/.runtime
 install-dev: $(VENV)/.dev
+
+# Clients nobody here wrote, for the contract tests (a typed client generated from the
+# OpenAPI schema, a Standard Webhooks verifier): from the lock file, when npm is here.
+CLIENTS := tests/clients
+$(CLIENTS)/node_modules/.installed: $(CLIENTS)/package.json $(CLIENTS)/package-lock.json
+	@if command -v npm >/dev/null; then \
+	  npm ci --prefix $(CLIENTS) --no-audit --no-fund --loglevel=error && touch $@; \
+	else echo "No npm here: the contract tests with Node clients will skip."; fi
+clients: $(CLIENTS)/node_modules/.installed
 
 run: install
 	$(PY) -m portal.devenv
@@ -53,7 +63,7 @@ browser:
 	    echo "Could not install chromium: browser tests will be skipped."; \
 	  else echo "No chromium and no apt (as root): browser tests will be skipped."; fi; }
 
-test: install-dev browser
+test: install-dev clients browser
 	$(PY) -m pytest -n auto -q
 
 lint: install-dev
@@ -65,4 +75,4 @@ format: install-dev
 	$(VENV)/bin/ruff format .
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache staticfiles
+	rm -rf $(VENV) .pytest_cache .ruff_cache staticfiles $(CLIENTS)/node_modules

@@ -521,10 +521,13 @@ def agent_tools(agent: Agent, caller: Caller) -> dict[str, tools.AvailableTool]:
 
 def _openai_tool(entry: tools.AvailableTool) -> dict[str, Any]:
     tool = entry.tool
-    parameters = {k: v for k, v in tool.input_schema.items() if k != "$schema"}
     return {
         "type": "function",
-        "function": {"name": entry.name, "description": tool.description, "parameters": parameters},
+        "function": {
+            "name": entry.name,
+            "description": tool.description,
+            "parameters": tool.model_schema,
+        },
     }
 
 

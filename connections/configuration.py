@@ -21,6 +21,7 @@ from connections.models import ConnectedAccount, Connection
 from connections.oauth_client import ENDPOINTS
 from connections.providers import get_provider
 from connections.providers.catalog import Provider, placeholders, render
+from connections.providers.schema import CONNECTION_NAME_LIMIT
 from core import egress
 from core.errors import Conflict, Invalid, NotFound
 
@@ -159,11 +160,18 @@ def create_connection(
     spec = get_provider(provider)
     if spec is None:
         raise Invalid(f"Unknown provider {provider!r}.", code="unknown_provider")
-    name = slugify(name or provider)[:64]
+    name = slugify(name or provider)
     if not name or not NAME.match(name) or name == "new":
         raise Invalid(
             "Give the connection a name: lowercase letters, digits, '-' and single '_'.",
             code="name_required",
+        )
+    if len(name) > CONNECTION_NAME_LIMIT:
+        # Tool names are qualified with it (<connection>__<tool>) and must fit the 64
+        # characters model APIs allow.
+        raise Invalid(
+            f"A connection's name has at most {CONNECTION_NAME_LIMIT} characters.",
+            code="name_too_long",
         )
     cleaned = _clean(values, spec)
     cleaned.setdefault("scopes", list(spec.default_scopes))

@@ -13,7 +13,7 @@ from connections.tooling import Tool, ToolInvalid
 class SchemaField:
     name: str
     label: str
-    kind: str  # "text", "number", "json"
+    kind: str  # "text", "long_text", "number", "json"
     required: bool
     description: str
     value: str = ""
@@ -26,6 +26,8 @@ def _kind(schema: dict[str, Any]) -> str:
         return "json"
     if types == {"integer"} or types == {"number"}:
         return "number"
+    if schema.get("maxLength", 0) > 1000:  # bodies, JSON given as text
+        return "long_text"
     return "text"
 
 

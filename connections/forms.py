@@ -1,6 +1,7 @@
 from django import forms
 
 from connections.providers.catalog import Provider
+from connections.providers.schema import CONNECTION_NAME_LIMIT
 
 ENDPOINT_HELP = "Only for self-hosted servers; may use the provider's placeholders."
 
@@ -10,7 +11,9 @@ class ConnectionForm(forms.Form):
     fields of their own, scopes, and endpoint overrides."""
 
     name = forms.SlugField(
-        max_length=64, help_text="Unique in the organization; used by the API, e.g. “github”."
+        max_length=CONNECTION_NAME_LIMIT,
+        help_text="Unique in the organization; used by the API, e.g. “github” (at most "
+        f"{CONNECTION_NAME_LIMIT} characters).",
     )
     client_id = forms.CharField(max_length=255, label="Client ID")
     client_secret = forms.CharField(

@@ -10,9 +10,10 @@ connections/errors.py (re-exported here).
 
 from __future__ import annotations
 
-import re
+import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from connections.errors import (
@@ -29,6 +30,7 @@ from connections.errors import (
 )
 from connections.providers import http
 from connections.providers.catalog import Provider
+from connections.providers.schema import check_portable, portable
 from core import outbound
 
 __all__ = [
@@ -46,22 +48,43 @@ __all__ = [
     "ToolRateLimited",
 ]
 
-TOOL_NAME = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
-
 
 @dataclass(frozen=True)
 class Tool:
     name: str
     description: str  # written for an LLM: what it does, when to use it, what it returns
-    input_schema: dict[str, Any]  # JSON Schema draft 2020-12, additionalProperties false
+    # JSON Schema draft 2020-12 in the portable subset (connections/providers/schema.py):
+    # the server validates every call with all of it.
+    input_schema: dict[str, Any]
     required_scopes: tuple[str, ...]
     write: bool
     handler: Callable[[ToolContext, dict[str, Any]], Any]
     provider: str = ""
 
     def __post_init__(self) -> None:
-        if not TOOL_NAME.match(self.name):
-            raise ValueError(f"Tool name {self.name!r} must match {TOOL_NAME.pattern}.")
+        check_portable(self.name, self.input_schema)  # a broken tool stops the catalog
+
+    @cached_property
+    def model_schema(self) -> dict[str, Any]:
+        """What models, MCP clients and the API see: the portable part of the schema."""
+        return portable(self.input_schema)
+
+
+def json_object(params: dict[str, Any], key: str, *, max_keys: int = 100) -> dict[str, Any]:
+    """The JSON object a tool takes as text (schema.json_object_text), parsed; a clear
+    invalid-input error for anything else. {} when the parameter is absent."""
+    raw = params.get(key)
+    if raw in (None, ""):
+        return {}
+    try:
+        value = json.loads(raw)
+    except ValueError:
+        raise ToolInvalid(f'{key} must be a JSON object, e.g. {{"Name": "Acme"}}.') from None
+    if not isinstance(value, dict):
+        raise ToolInvalid(f"{key} must be a JSON object, not {type(value).__name__}.")
+    if len(value) > max_keys:
+        raise ToolInvalid(f"{key} may name at most {max_keys} keys.")
+    return value
 
 
 @dataclass

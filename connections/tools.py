@@ -15,6 +15,7 @@ event in its own commit), runs the handler with the user's own token
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 import uuid
@@ -73,7 +74,7 @@ class AvailableTool:
             "name": self.name,
             "tool": self.tool.name,
             "description": self.tool.description,
-            "input_schema": self.tool.input_schema,
+            "input_schema": self.tool.model_schema,
             "connection_name": self.connection_name,
             "provider": self.tool.provider,
             "required_scopes": list(self.tool.required_scopes),
@@ -117,8 +118,29 @@ def list_tools(*, caller: Any, connection_name: str | None = None) -> list[Avail
     return available
 
 
+def coerce_to_schema(tool: Tool, params: Any) -> Any:
+    """Where a tool's schema asks for text at the top level, a whole number is taken as its
+    digits (monday's numeric ids) and an object or list as its JSON (column values,
+    Salesforce fields): portable schemas have one type per value, and clients that sent
+    these the other way keep working."""
+    if not isinstance(params, dict):
+        return params
+    properties = tool.input_schema.get("properties", {})
+    coerced = dict(params)
+    for name, value in params.items():
+        if properties.get(name, {}).get("type") != "string" or isinstance(value, bool):
+            continue
+        if isinstance(value, int):
+            coerced[name] = str(value)
+        elif isinstance(value, (dict, list)):
+            coerced[name] = json.dumps(value, ensure_ascii=False)
+    return coerced
+
+
 def validate_params(tool: Tool, params: Any) -> dict[str, Any]:
-    """The schema's errors, all of them, with paths; and no text storage can't hold."""
+    """The input as the tool takes it (see coerce_to_schema); the schema's errors, all of
+    them, with paths; and no text storage can't hold."""
+    params = coerce_to_schema(tool, params)
     errors = sorted(_validator(tool.name).iter_errors(params), key=lambda e: e.json_path)
     if errors:
         details = [{"path": error.json_path, "message": error.message} for error in errors]
@@ -326,7 +348,7 @@ def execute_tool(
             account_id=account_id,
         )
         _check_allowed(tool, account, request)
-        validate_params(tool, params)  # still before any network call
+        params = validate_params(tool, params)  # still before any network call
         base |= {
             "tool": tool.name,
             "connection": account.connection.name,

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from mcp.server.transport_security import TransportSecuritySettings
 
 from mcpserver import server
@@ -21,6 +22,7 @@ def with_mcp(django_app: Any) -> Any:
     mcp_app = mcp_server.streamable_http_app(
         streamable_http_path="/mcp",
         json_response=True,
+        session_idle_timeout=settings.MCP_SESSION_IDLE_SECONDS,
         # Host and Origin are checked by the gate, against the portal's own settings.
         transport_security=TransportSecuritySettings(enable_dns_rebinding_protection=False),
     )

@@ -1,11 +1,15 @@
 """The door of /mcp (ASGI, in front of the SDK's Streamable HTTP app).
 
 For every request: the Host must be one of ALLOWED_HOSTS and a browser's Origin one we
-allow (DNS rebinding, CORS); the bearer credentials must be valid for this resource
-(401 with `WWW-Authenticate: Bearer resource_metadata=…, scope=…` otherwise, so clients
-discover the authorization server, RFC 9728); a `tools/call` of a write tool needs the
-`tools:write` scope (403 `insufficient_scope`: the client may ask the person for more).
-The authenticated Principal goes to the SDK in the ASGI scope.
+allow (DNS rebinding; allowed origins get CORS headers, mcpserver/cors.py); the bearer
+credentials must be valid for this resource (401 with `WWW-Authenticate: Bearer
+resource_metadata=…, scope=…` otherwise, so clients discover the authorization server,
+RFC 9728); the body is read as the SDK reads it (malformed JSON-RPC: a JSON-RPC error);
+a handshake-era request without a session must be `initialize`, within the principal's
+session cap (mcpserver/sessions.py), and an unknown protocol version is told the ones we
+speak; a `tools/call` of a write tool needs the `tools:write` scope (403
+`insufficient_scope`: the client may ask the person for more). The authenticated
+Principal goes to the SDK in the ASGI scope.
 """
 
 from __future__ import annotations
@@ -24,10 +28,15 @@ from mcp_types import (
     JSONRPCRequest,
     jsonrpc_message_adapter,
 )
+from mcp_types.version import (
+    HANDSHAKE_PROTOCOL_VERSIONS,
+    MODERN_PROTOCOL_VERSIONS,
+    SUPPORTED_PROTOCOL_VERSIONS,
+)
 from pydantic import ValidationError
 
 from connections import tools
-from mcpserver import access
+from mcpserver import access, cors, sessions
 from mcpserver.server import PRINCIPAL, in_thread
 
 Scope = MutableMapping[str, Any]
@@ -35,18 +44,10 @@ Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
 Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
 
 MAX_BODY = 4 * 1024 * 1024
-CORS_HEADERS = (
-    "Authorization, Content-Type, Mcp-Method, Mcp-Name, Mcp-Protocol-Version, "
-    "Mcp-Session-Id, Last-Event-ID, X-Portal-Identifier"
-)
 
 
 def resource_metadata_url() -> str:
     return f"{settings.PORTAL_BASE_URL}/.well-known/oauth-protected-resource/mcp"
-
-
-def allowed_origins() -> set[str]:
-    return {settings.PORTAL_BASE_URL, *settings.MCP_ALLOWED_ORIGINS}
 
 
 async def respond(
@@ -93,14 +94,14 @@ class McpGate:
             await respond(send, 400, "bad_host", "This host name is not served here.")
             return
         origin = headers.get("origin")
-        if origin is not None and origin not in allowed_origins():
+        if origin is not None and origin not in cors.allowed_origins():
             await respond(send, 403, "origin_not_allowed", "Requests from this origin are refused.")
             return
-        cors = (
-            [] if origin is None else [("Access-Control-Allow-Origin", origin), ("Vary", "Origin")]
-        )
+        allowed = cors.response_headers(origin)
         if scope["method"] == "OPTIONS":
-            await self._preflight(send, cors)
+            await self._preflight(
+                send, cors.preflight_headers(origin, "GET, POST, DELETE, OPTIONS")
+            )
             return
         try:
             principal = await in_thread(
@@ -114,22 +115,22 @@ class McpGate:
                 401,
                 exc.error or "unauthenticated",
                 exc.message,
-                [challenge(exc.error, exc.message), *cors],
+                [challenge(exc.error, exc.message), *allowed],
             )
             return
         except access.Refused as exc:
-            await respond(send, 403, exc.code, exc.message, cors)
+            await respond(send, 403, exc.code, exc.message, allowed)
             return
         body = await self._body(receive)
         if body is None:
-            await respond(send, 413, "too_large", "The request body is too large.", cors)
+            await respond(send, 413, "too_large", "The request body is too large.", allowed)
             return
         message = None
         if scope["method"] == "POST":
             try:
                 message = parse_message(body)
             except MalformedMessage as exc:
-                await respond_jsonrpc_error(send, exc.code, exc.message, cors)
+                await respond_jsonrpc_error(send, exc.code, exc.message, allowed)
                 return
         if (
             message is not None
@@ -142,28 +143,27 @@ class McpGate:
                 403,
                 "insufficient_scope",
                 description,
-                [challenge("insufficient_scope", description, "tools:read tools:write"), *cors],
+                [challenge("insufficient_scope", description, "tools:read tools:write"), *allowed],
             )
             return
+        refusal = session_refusal(scope["method"], headers, message, principal)
+        if refusal is not None:
+            status, code, text = refusal
+            await respond_jsonrpc_error(send, code, text, allowed, status=status)
+            return
         await self.app(
-            {**scope, PRINCIPAL: principal}, _replay(body, receive), _with_headers(send, cors)
+            {**scope, PRINCIPAL: principal},
+            _replay(body, receive),
+            _tracking_sessions(send, allowed, principal, headers, scope["method"]),
         )
 
     @staticmethod
-    async def _preflight(send: Send, cors: list[tuple[str, str]]) -> None:
+    async def _preflight(send: Send, headers: list[tuple[str, str]]) -> None:
         await send(
             {
                 "type": "http.response.start",
                 "status": 204,
-                "headers": [
-                    (k.encode(), v.encode())
-                    for k, v in [
-                        *cors,
-                        ("Access-Control-Allow-Methods", "GET, POST, DELETE, OPTIONS"),
-                        ("Access-Control-Allow-Headers", CORS_HEADERS),
-                        ("Access-Control-Max-Age", "600"),
-                    ]
-                ],
+                "headers": [(k.encode(), v.encode()) for k, v in headers],
             }
         )
         await send({"type": "http.response.body", "body": b""})
@@ -185,6 +185,43 @@ class McpGate:
         return b"".join(chunks)
 
 
+def principal_key(principal: access.Principal) -> str:
+    caller = principal.caller
+    return f"{caller.organization.pk}:{caller.identifier}:{principal.client_id}"
+
+
+def session_refusal(
+    method: str, headers: dict[str, str], message: Any, principal: access.Principal
+) -> tuple[int, int, str] | None:
+    """Why a request may not reach the SDK's sessions, as (status, JSON-RPC code, text)."""
+    version = headers.get("mcp-protocol-version")
+    if version is not None and version not in SUPPORTED_PROTOCOL_VERSIONS:
+        return (
+            400,
+            INVALID_REQUEST,
+            f"Unsupported MCP protocol version {version[:40]!r}: this server speaks "
+            f"{', '.join(SUPPORTED_PROTOCOL_VERSIONS)}.",
+        )
+    handshake_era = version is None or version in HANDSHAKE_PROTOCOL_VERSIONS
+    if not handshake_era or method != "POST" or headers.get("mcp-session-id"):
+        return None
+    if not (isinstance(message, JSONRPCRequest) and message.method == "initialize"):
+        return (
+            400,
+            INVALID_REQUEST,
+            "No session: send `initialize` first (protocol 2025-06-18 or 2025-11-25), or "
+            f"speak {', '.join(MODERN_PROTOCOL_VERSIONS)}, which needs no session.",
+        )
+    if not sessions.book.has_room(principal_key(principal)):
+        return (
+            429,
+            INVALID_REQUEST,
+            f"This client already has {settings.MCP_SESSIONS_PER_PRINCIPAL} open sessions "
+            "for this person: end one (DELETE with its Mcp-Session-Id) or let it lapse.",
+        )
+    return None
+
+
 def _replay(body: bytes, receive: Receive) -> Receive:
     """The body read for the checks, then the real channel (a disconnect, later)."""
     sent = False
@@ -199,17 +236,30 @@ def _replay(body: bytes, receive: Receive) -> Receive:
     return replay
 
 
-def _with_headers(send: Send, extra: list[tuple[str, str]]) -> Send:
-    if not extra:
-        return send
-    encoded = [
-        (k.encode(), v.encode())
-        for k, v in [*extra, ("Access-Control-Expose-Headers", "Mcp-Session-Id")]
-    ]
+def _tracking_sessions(
+    send: Send,
+    extra: list[tuple[str, str]],
+    principal: access.Principal,
+    headers: dict[str, str],
+    method: str,
+) -> Send:
+    """The SDK's answer, with the CORS headers of an allowed origin; sessions it opens,
+    uses and ends are booked for the principal (its cap)."""
+    encoded = [(k.encode(), v.encode()) for k, v in extra]
+    key = principal_key(principal)
+    asked = headers.get("mcp-session-id")
 
     async def wrapped(message: MutableMapping[str, Any]) -> None:
         if message["type"] == "http.response.start":
-            message = {**message, "headers": [*message.get("headers", []), *encoded]}
+            answered = dict(message.get("headers", [])).get(b"mcp-session-id")
+            if message["status"] < 400 and answered and not asked:
+                sessions.book.opened(key, answered.decode("latin-1"))
+            elif asked and (method == "DELETE" or message["status"] == 404):
+                sessions.book.closed(key, asked)  # ended, or the SDK no longer knows it
+            elif asked:
+                sessions.book.seen(key, asked)
+            if encoded:
+                message = {**message, "headers": [*message.get("headers", []), *encoded]}
         await send(message)
 
     return wrapped
@@ -239,13 +289,13 @@ def parse_message(body: bytes) -> JSONRPCMessage:
 
 
 async def respond_jsonrpc_error(
-    send: Send, code: int, message: str, headers: list[tuple[str, str]]
+    send: Send, code: int, message: str, headers: list[tuple[str, str]], *, status: int = 400
 ) -> None:
     body = json.dumps({"jsonrpc": "2.0", "id": None, "error": {"code": code, "message": message}})
     await send(
         {
             "type": "http.response.start",
-            "status": 400,
+            "status": status,
             "headers": [
                 (b"content-type", b"application/json"),
                 (b"content-length", str(len(body)).encode()),

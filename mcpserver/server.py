@@ -53,12 +53,11 @@ def principal_of(ctx: Any) -> Principal:
 
 def mcp_tool(entry: tools.AvailableTool) -> types.Tool:
     tool = entry.tool
-    schema = {key: value for key, value in tool.input_schema.items() if key != "$schema"}
     return types.Tool(
         name=entry.name,
         title=tool.name.replace("_", " "),
         description=tool.description,
-        input_schema=schema,
+        input_schema=tool.model_schema,
         annotations=types.ToolAnnotations(
             read_only_hint=not tool.write,
             destructive_hint=tool.write,

@@ -137,6 +137,7 @@ MIDDLEWARE = [
     "allauth.account.middleware.AccountMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "portal.middleware.OrganizationMiddleware",
+    "mcpserver.cors.OAuthCorsMiddleware",
 ]
 
 ROOT_URLCONF = "portal.urls"
@@ -325,6 +326,7 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "core.api.schema.add_error_responses",
+        "core.api.schema.open_free_form_objects",
     ],
     # Swagger UI served from our own static files, never a CDN.
     "SWAGGER_UI_DIST": "SIDECAR",
@@ -425,6 +427,10 @@ MCP_ASGI_WRAPPER = "mcpserver.asgi.with_mcp"
 # Claude Desktop or Cursor, are not affected). The portal's own origin is always allowed.
 MCP_ALLOWED_ORIGINS = env_list("MCP_ALLOWED_ORIGINS", "")
 MCP_ACCESS_TOKEN_SECONDS = int(os.environ.get("MCP_ACCESS_TOKEN_SECONDS", "3600"))
+# Handshake-era sessions (mcpserver/sessions.py): idle lifetime, and how many one person's
+# client may hold at once.
+MCP_SESSION_IDLE_SECONDS = float(os.environ.get("MCP_SESSION_IDLE_SECONDS", "1800"))
+MCP_SESSIONS_PER_PRINCIPAL = int(os.environ.get("MCP_SESSIONS_PER_PRINCIPAL", "20"))
 MCP_REFRESH_TOKEN_DAYS = int(os.environ.get("MCP_REFRESH_TOKEN_DAYS", "30"))
 # Unauthenticated registrations (RFC 7591) per client IP and hour; unused ones expire.
 MCP_REGISTRATIONS_PER_HOUR = int(os.environ.get("MCP_REGISTRATIONS_PER_HOUR", "20"))

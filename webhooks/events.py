@@ -263,10 +263,9 @@ def _tool_executed(event: AuditEvent) -> dict[str, Any]:
 
 
 def _connection_updated(event: AuditEvent) -> dict[str, Any] | None:
-    key = as_uuid(event.target_id)
-    connection = (
-        Connection.objects.for_org(event.organization).filter(pk=key).first() if key else None
-    )
+    # The audit event names the connection by its name (unique in the organization and
+    # never changed), as people read it.
+    connection = Connection.objects.for_org(event.organization).filter(name=event.target_id).first()
     if connection is None:
         return None
     return {

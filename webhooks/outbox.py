@@ -9,6 +9,7 @@ endpoints' senders are started once the transaction commits.
 
 from __future__ import annotations
 
+import logging
 import time
 from functools import partial
 from typing import Any
@@ -17,8 +18,11 @@ from django.db import transaction
 from django.utils import timezone
 
 from audit.models import AuditEvent
+from core.models import TaskFailure
 from webhooks import events
 from webhooks.models import WebhookDelivery, WebhookEndpoint, WebhookEvent
+
+logger = logging.getLogger(__name__)
 
 # tool.executed comes with every tool call: who subscribes to it is cached per process
 # for a few seconds instead of asked each time (other types are rare: always asked).
@@ -62,6 +66,15 @@ def capture(event: AuditEvent) -> WebhookEvent | None:
         return None
     built = events.BUILDERS[event.action](event)
     if built is None:
+        # Never silently: an event of a type someone wants that cannot be built is a bug
+        # (an audit event naming its object another way, a builder reading a gone row).
+        logger.error(
+            "webhook event for %s (audit event %s) could not be built", event.action, event.pk
+        )
+        TaskFailure.objects.create(
+            task=f"webhooks.outbox: {event.action}",
+            error=f"The webhook event for audit event {event.pk} could not be built.",
+        )
         return None
     event_type, data = built
     targets = [pk for pk, wanted in endpoints if wants(wanted, event_type)]

@@ -12,7 +12,8 @@ class AgentSerializer(serializers.ModelSerializer):
     api_key = serializers.CharField(
         write_only=True, required=False, allow_blank=True, trim_whitespace=True
     )
-    clear_api_key = serializers.BooleanField(write_only=True, required=False, default=False)
+    # No `default` in the schema: generated clients would make the field mandatory.
+    clear_api_key = serializers.BooleanField(write_only=True, required=False)
     has_api_key = serializers.SerializerMethodField()
     allowed_connections = serializers.ListField(child=serializers.CharField(), required=False)
     allowed_tools = serializers.ListField(child=serializers.CharField(), required=False)

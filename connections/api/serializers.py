@@ -3,6 +3,7 @@ from rest_framework import serializers
 
 from connections import authorization
 from connections.models import ConnectedAccount, Connection
+from connections.providers.schema import CONNECTION_NAME_LIMIT
 
 
 class ConnectionSerializer(serializers.ModelSerializer):
@@ -45,7 +46,10 @@ class ConnectionSerializer(serializers.ModelSerializer):
             "updated_at",
         ]
         read_only_fields = ["auth_type", "created_at", "updated_at"]
-        extra_kwargs = {"name": {"validators": []}, "provider": {"required": True}}
+        extra_kwargs = {
+            "name": {"validators": [], "max_length": CONNECTION_NAME_LIMIT},
+            "provider": {"required": True},
+        }
 
     def get_has_client_secret(self, connection: Connection) -> bool:
         return connection.has_secret("client_secret_sealed")
@@ -64,6 +68,9 @@ class ConnectedAccountSerializer(serializers.ModelSerializer):
 
     connection_name = serializers.CharField(source="connection.name")
     provider = serializers.CharField(source="connection.provider")
+    scopes = serializers.ListField(
+        child=serializers.CharField(), read_only=True, help_text="The scopes the person granted."
+    )
 
     class Meta:
         model = ConnectedAccount
@@ -101,7 +108,6 @@ class AuthorizationLinkSerializer(ConnectedAccountCreateSerializer):
     state = serializers.CharField(required=False, allow_blank=True, max_length=500)
     add_account = serializers.BooleanField(
         required=False,
-        default=False,
         help_text="Connect another account at the same provider (work and personal).",
     )
 
@@ -130,19 +136,21 @@ class ToolSerializer(serializers.Serializer):
     )
     tool = serializers.CharField(help_text="The tool's own name in the catalog.")
     description = serializers.CharField()
-    input_schema = serializers.JSONField()
+    input_schema = serializers.DictField(
+        help_text="The tool's input as JSON Schema (the portable subset models accept)."
+    )
     connection_name = serializers.CharField()
     provider = serializers.CharField()
     required_scopes = serializers.ListField(child=serializers.CharField())
     write = serializers.BooleanField()
 
 
-class ToolListSerializer(serializers.Serializer):
-    tools = ToolSerializer(many=True)
-
-
 @extend_schema_field(
-    {"type": "object", "description": "The tool's input; its JSON Schema is in GET /tools."}
+    {
+        "type": "object",
+        "additionalProperties": True,
+        "description": "The tool's input; its JSON Schema is in GET /tools.",
+    }
 )
 class ToolParamsField(serializers.JSONField):
     """Any JSON on the way in: execute_tool answers a non-object with 422 and its path."""
@@ -151,7 +159,7 @@ class ToolParamsField(serializers.JSONField):
 class ExecuteSerializer(serializers.Serializer):
     tool_name = serializers.CharField(max_length=64)
     identifier = serializers.CharField(max_length=255, required=False, trim_whitespace=False)
-    params = ToolParamsField(required=False, default=dict)
+    params = ToolParamsField(required=False)
     connection_name = serializers.CharField(max_length=64, required=False)
     account_id = serializers.UUIDField(
         required=False, help_text="Which account, when the identifier has several here."

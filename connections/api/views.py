@@ -13,28 +13,38 @@ from rest_framework.views import APIView
 from connections import accounts, authorization, configuration, proxy, setup_guide, tools
 from connections.api import serializers as s
 from connections.models import AccountStatus, AuthorizationRequest, ConnectedAccount
+from core.api.lists import ListOfItems
+from core.api.pagination import CursorPagination
 from core.api.permissions import IsApiKeyCaller, IsOrganizationManager
 from core.errors import Invalid, NotFound
 
 
-class ProviderListView(APIView):
+class ProviderListView(ListOfItems):
+    serializer_class = s.ProviderSerializer
+
+    def items(self) -> list:
+        return setup_guide.providers_for_setup(request=self.request)
+
     @extend_schema(
-        summary="The provider catalog: tools, scopes, settings and the redirect URI to register",
-        responses=s.ProviderSerializer(many=True),
+        summary="The provider catalog: tools, scopes, settings and the redirect URI to register"
     )
-    def get(self, request):
-        return Response(setup_guide.providers_for_setup(request=request))
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+
+class ByName(CursorPagination):
+    ordering = "name"
 
 
 class ConnectionListView(generics.ListCreateAPIView):
     permission_classes = [IsOrganizationManager]
     serializer_class = s.ConnectionSerializer
-    pagination_class = None
+    pagination_class = ByName
 
     def get_queryset(self):
         return configuration.Connection.objects.for_org(self.request.caller.organization)
 
-    @extend_schema(summary="List connections", responses=s.ConnectionSerializer(many=True))
+    @extend_schema(summary="List connections")
     def get(self, request, *args, **kwargs):
         return super().get(request, *args, **kwargs)
 
@@ -247,18 +257,23 @@ class VerifyView(APIView):
         )
 
 
-class ToolListView(APIView):
+class ToolListView(ListOfItems):
+    serializer_class = s.ToolSerializer
+
+    def items(self) -> list:
+        params = self.request.query_params
+        caller = self.request.caller.acting_as(params.get("identifier"))
+        available = tools.list_tools(
+            caller=caller, connection_name=params.get("connection_name") or None
+        )
+        return [tool.as_dict() for tool in available]
+
     @extend_schema(
         summary="Tools the identifier's connected accounts may call",
         parameters=[OpenApiParameter("identifier", str), OpenApiParameter("connection_name", str)],
-        responses=s.ToolListSerializer,
     )
-    def get(self, request):
-        caller = request.caller.acting_as(request.query_params.get("identifier"))
-        available = tools.list_tools(
-            caller=caller, connection_name=request.query_params.get("connection_name") or None
-        )
-        return Response({"tools": [tool.as_dict() for tool in available]})
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
 
 
 class ToolExecuteView(APIView):

@@ -1,7 +1,31 @@
+import base64
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from rest_framework import exceptions, pagination
 from rest_framework.response import Response
+
+
+def page_size(request, *, default: int, maximum: int = 200, param: str = "limit") -> int:
+    """`?limit=` from 1 to `maximum`; anything else is a 400, not silently the default."""
+    raw = request.query_params.getlist(param)
+    if not raw:
+        return default
+    if len(raw) > 1 or not raw[0].isdigit() or not 1 <= int(raw[0]) <= maximum:
+        raise exceptions.ValidationError({param: [f"An integer from 1 to {maximum}."]})
+    return int(raw[0])
+
+
+def envelope_schema(schema: dict) -> dict:
+    """Every list's answer: `{"results": [...], "next_cursor": "…" | null}`."""
+    return {
+        "type": "object",
+        "required": ["results", "next_cursor"],
+        "properties": {
+            "results": schema,
+            "next_cursor": {"type": "string", "nullable": True},
+        },
+    }
 
 
 class CursorPagination(pagination.CursorPagination):
@@ -12,15 +36,7 @@ class CursorPagination(pagination.CursorPagination):
     max_page_size = 200
 
     def get_page_size(self, request) -> int:
-        """`?limit=` from 1 to 200; anything else is a 400, not silently the default."""
-        raw = request.query_params.getlist(self.page_size_query_param)
-        if not raw:
-            return self.page_size
-        if len(raw) > 1 or not raw[0].isdigit() or not 1 <= int(raw[0]) <= self.max_page_size:
-            raise exceptions.ValidationError(
-                {"limit": [f"An integer from 1 to {self.max_page_size}."]}
-            )
-        return int(raw[0])
+        return page_size(request, default=self.page_size, maximum=self.max_page_size)
 
     def get_schema_operation_parameters(self, view) -> list[dict]:
         parameters = super().get_schema_operation_parameters(view)
@@ -45,11 +61,60 @@ class CursorPagination(pagination.CursorPagination):
         return Response({"results": data, "next_cursor": self.next_cursor()})
 
     def get_paginated_response_schema(self, schema: dict) -> dict:
-        return {
-            "type": "object",
-            "required": ["results", "next_cursor"],
-            "properties": {
-                "results": schema,
-                "next_cursor": {"type": "string", "nullable": True},
+        return envelope_schema(schema)
+
+
+class ListPagination(pagination.BasePagination):
+    """The same envelope and parameters for lists computed in memory (the catalog, the
+    caller's tools, event types): the cursor is an opaque position in the list."""
+
+    page_size = 100
+    max_page_size = 200
+
+    def paginate_queryset(self, queryset: Any, request, view=None) -> list:
+        items = list(queryset)
+        size = page_size(request, default=self.page_size, maximum=self.max_page_size)
+        start = self._position(request)
+        self.next_position = start + size if start + size < len(items) else None
+        return items[start : start + size]
+
+    @staticmethod
+    def _position(request) -> int:
+        raw = request.query_params.get("cursor")
+        if not raw:
+            return 0
+        try:
+            decoded = base64.urlsafe_b64decode(raw.encode() + b"=" * (-len(raw) % 4)).decode()
+            position = int(decoded.removeprefix("p="))
+        except (ValueError, UnicodeDecodeError):
+            raise exceptions.ValidationError({"cursor": ["Invalid cursor."]}) from None
+        if not decoded.startswith("p=") or position < 0:
+            raise exceptions.ValidationError({"cursor": ["Invalid cursor."]})
+        return position
+
+    def get_paginated_response(self, data) -> Response:
+        cursor = None
+        if self.next_position is not None:
+            cursor = base64.urlsafe_b64encode(f"p={self.next_position}".encode()).decode()
+        return Response({"results": data, "next_cursor": cursor})
+
+    def get_paginated_response_schema(self, schema: dict) -> dict:
+        return envelope_schema(schema)
+
+    def get_schema_operation_parameters(self, view) -> list[dict]:
+        return [
+            {
+                "name": "cursor",
+                "required": False,
+                "in": "query",
+                "description": "The next_cursor of the previous page.",
+                "schema": {"type": "string"},
             },
-        }
+            {
+                "name": "limit",
+                "required": False,
+                "in": "query",
+                "description": "Number of results to return per page.",
+                "schema": {"type": "integer", "minimum": 1, "maximum": self.max_page_size},
+            },
+        ]

@@ -70,3 +70,29 @@ def add_error_responses(result: dict, generator, request, public) -> dict:
             for code, description in statuses.items():
                 responses.setdefault(code, {"description": description, "content": reference})
     return result
+
+
+def open_free_form_objects(result: dict, generator, request, public) -> dict:
+    """Every object the schema leaves free-form (tool params, audit metadata, tool input
+    schemas) says `additionalProperties: true` (drf-spectacular post-processing hook).
+
+    Without it, typed clients generated from the schema read `{"type": "object"}` as an
+    object with no keys at all (openapi-typescript: `Record<string, never>`), and a tool's
+    parameters could not be passed (DESIGN §13 rule 27)."""
+
+    def visit(node: object) -> None:
+        if isinstance(node, dict):
+            if (
+                node.get("type") == "object"
+                and "properties" not in node
+                and "additionalProperties" not in node
+            ):
+                node["additionalProperties"] = True
+            for value in node.values():
+                visit(value)
+        elif isinstance(node, list):
+            for item in node:
+                visit(item)
+
+    visit(result)
+    return result

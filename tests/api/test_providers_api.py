@@ -10,7 +10,8 @@ from connections.providers import providers
 def test_the_api_lists_eleven_providers_and_their_tools(api):
     response = api.get("/api/v1/providers")
     assert response.status_code == 200
-    catalog = {p["key"]: p for p in response.json()}
+    catalog = {p["key"]: p for p in response.json()["results"]}
+    assert response.json()["next_cursor"] is None
     assert len(catalog) == 11 and sum(len(p["tools"]) for p in catalog.values()) >= 75
     github = catalog["github"]
     assert github["redirect_uri"] == "http://testserver/oauth/callback/github/"

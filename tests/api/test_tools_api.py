@@ -10,13 +10,13 @@ def execute(client, **body):
 def test_an_api_key_lists_the_tools_of_a_connected_identifier(api, alice):
     response = api.get(f"/api/v1/tools?identifier={alice.user.identifier}")
     assert response.status_code == 200
-    tool = next(t for t in response.json()["tools"] if t["name"] == "monday_create_item")
+    tool = next(t for t in response.json()["results"] if t["name"] == "monday_create_item")
     assert tool["write"] is True and tool["connection_name"] == "monday"
     assert tool["input_schema"]["required"] == ["board_id", "item_name"]
 
 
 def test_an_identifier_without_accounts_has_no_tools(api, alice):
-    assert api.get("/api/v1/tools?identifier=nobody").json() == {"tools": []}
+    assert api.get("/api/v1/tools?identifier=nobody").json() == {"results": [], "next_cursor": None}
 
 
 def test_an_api_key_creates_an_item_as_the_user(api, alice, boards):

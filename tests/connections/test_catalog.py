@@ -54,7 +54,14 @@ def test_a_bad_entry_is_refused_with_the_provider_and_the_field(changes, message
 
 
 def test_tools_must_carry_the_providers_prefix():
-    stray = Tool("github_list_repos", "Lists repositories, for a test.", {}, (), False, print)
+    stray = Tool(
+        "github_list_repos",
+        "Lists repositories, for a test.",
+        {"type": "object", "properties": {}, "additionalProperties": False},
+        (),
+        False,
+        print,
+    )
     with pytest.raises(ImproperlyConfigured, match="must start with one of"):
         load_provider(module(entry(), TOOLS=(stray,)))
 

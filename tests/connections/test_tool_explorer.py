@@ -14,7 +14,7 @@ def test_a_user_without_accounts_sees_no_tools(owner_client, org):
 def test_the_form_is_generated_from_the_schema(member_client, alice):
     page = member_client.get("/tools/monday_create_item/").content.decode()
     assert 'name="board_id"' in page and 'name="item_name"' in page
-    assert "<textarea" in page  # column_values is an object → JSON
+    assert "<textarea" in page  # column_values: a JSON object, as text
 
 
 def test_running_a_tool_shows_its_result(member_client, alice, boards):
@@ -38,4 +38,4 @@ def test_errors_are_shown_clearly(member_client, alice, boards):
         {"board_id": "1001", "item_name": "x", "column_values": "{oops"},
         HTTP_HX_REQUEST="true",
     )
-    assert b"not valid JSON" in bad_json.content
+    assert b"column_values must be a JSON object" in bad_json.content

@@ -286,7 +286,7 @@ def test_the_api_manages_endpoints_the_log_and_replays(owner, api, receiver, oth
     )
     assert again.json() == {"replayed": 1}
 
-    types = api.get("/api/v1/webhook-event-types").json()
+    types = api.get("/api/v1/webhook-event-types").json()["results"]
     assert {t["type"] for t in types} == set(events.EVENT_TYPES)
     assert api.delete(f"/api/v1/webhook-endpoints/{endpoint_id}").status_code == 204
 

@@ -9,6 +9,7 @@ from rest_framework import generics, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core.api.lists import ListOfItems
 from core.api.pagination import CursorPagination
 from core.api.permissions import IsOrganizationManager
 from core.errors import Invalid, NotFound
@@ -200,20 +201,20 @@ class ReplayDeliveryView(Managers, APIView):
         return Response({"replayed": count})
 
 
-class EventTypeListView(Managers, APIView):
-    @extend_schema(
-        summary="Webhook event types, with each payload's JSON Schema",
-        responses=s.EventTypeSerializer(many=True),
-    )
-    def get(self, request):
-        return Response(
-            [
-                {
-                    "type": name,
-                    "description": kind.description,
-                    "opt_in": kind.opt_in,
-                    "schema": events.envelope_schema(name),
-                }
-                for name, kind in events.EVENT_TYPES.items()
-            ]
-        )
+class EventTypeListView(Managers, ListOfItems):
+    serializer_class = s.EventTypeSerializer
+
+    def items(self) -> list:
+        return [
+            {
+                "type": name,
+                "description": kind.description,
+                "opt_in": kind.opt_in,
+                "schema": events.envelope_schema(name),
+            }
+            for name, kind in events.EVENT_TYPES.items()
+        ]
+
+    @extend_schema(summary="Webhook event types, with each payload's JSON Schema")
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)

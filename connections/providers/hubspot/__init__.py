@@ -14,8 +14,8 @@ from urllib.parse import quote
 
 from connections.errors import ToolInvalid
 from connections.oauth_client import TokenResponse
-from connections.providers.schema import compact, limit, obj, required_text, text
-from connections.tooling import Tool, ToolContext
+from connections.providers.schema import compact, json_object_text, limit, obj, required_text, text
+from connections.tooling import Tool, ToolContext, json_object
 
 READ = "crm.objects.contacts.read"
 WRITE = "crm.objects.contacts.write"
@@ -115,7 +115,10 @@ def get_contact(ctx: ToolContext, params: dict) -> dict:
 
 def _properties(params: dict) -> dict[str, str]:
     properties = {name: params[name] for name in CONTACT_PROPERTIES if params.get(name)}
-    properties.update(params.get("properties") or {})
+    extra = json_object(params, "properties", max_keys=50)
+    if any(not isinstance(value, str) or len(value) > 5000 for value in extra.values()):
+        raise ToolInvalid("properties take text values of up to 5,000 characters.")
+    properties.update(extra)
     return properties
 
 
@@ -169,12 +172,9 @@ CONTACT_FIELDS = {
     "phone": text("Phone number.", max_length=50),
     "jobtitle": text("Job title.", max_length=200),
     "lifecyclestage": text("Lifecycle stage, e.g. lead, customer.", max_length=50),
-    "properties": {
-        "type": "object",
-        "additionalProperties": {"type": "string", "maxLength": 5000},
-        "maxProperties": 50,
-        "description": "Any other contact properties by internal name.",
-    },
+    "properties": json_object_text(
+        'Any other contact properties by internal name, e.g. {"city": "Berlin"}.'
+    ),
 }
 CONTACT_ID = {"type": "string", "pattern": r"^[0-9]{1,20}$", "description": "The contact's id."}
 

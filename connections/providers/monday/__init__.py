@@ -18,7 +18,8 @@ from connections.errors import (
     ToolRateLimited,
 )
 from connections.providers.catalog import Provider
-from connections.tooling import Tool, ToolContext
+from connections.providers.schema import json_object_text
+from connections.tooling import Tool, ToolContext, json_object
 from core.outbound import Response
 
 API_VERSION = "2025-04"
@@ -128,11 +129,9 @@ def _raise_for(error: Any, response: Response) -> None:
 
 # --- Input helpers -----------------------------------------------------------------------
 
-ID = {
-    "type": ["string", "integer"],
-    "pattern": "^[0-9]{1,20}$",
-    "minimum": 1,
-}
+# monday ids are numbers that outgrow JavaScript's; they travel as digits in a string
+# (a number given for one is taken as its digits, see connections.tools.validate_params).
+ID = {"type": "string", "pattern": "^[0-9]{1,20}$"}
 
 
 def _id(description: str) -> dict[str, Any]:
@@ -151,16 +150,11 @@ def _schema(properties: dict[str, Any], required: list[str] | None = None) -> di
 
 LIMIT = {"type": "integer", "minimum": 1, "maximum": 100}
 DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-COLUMN_VALUES = {
-    "type": "object",
-    "description": (
-        "Column values keyed by column id (see monday_get_board). Plain values are "
-        'converted: a status label like {"status": "Done"}, a date as "YYYY-MM-DD", '
-        "text as a string; monday's own JSON shapes are passed through."
-    ),
-    "additionalProperties": {"type": ["string", "number", "boolean", "object", "array", "null"]},
-    "maxProperties": 50,
-}
+COLUMN_VALUES = json_object_text(
+    "Column values keyed by column id (see monday_get_board). Plain values are "
+    'converted: a status label like {"status": "Done"}, a date as "YYYY-MM-DD", '
+    "text as a string; monday's own JSON shapes are passed through."
+)
 
 
 def convert_column_values(values: dict[str, Any], column_types: dict[str, str]) -> str:
@@ -366,9 +360,10 @@ def create_item(ctx: ToolContext, params: dict) -> dict:
     variables: dict[str, Any] = {"board_id": board_id, "item_name": params["item_name"]}
     if params.get("group_id"):
         variables["group_id"] = params["group_id"]
-    if params.get("column_values"):
+    column_values = json_object(params, "column_values", max_keys=50)
+    if column_values:
         variables["column_values"] = convert_column_values(
-            params["column_values"], _column_types(ctx, board_id)
+            column_values, _column_types(ctx, board_id)
         )
     data = graphql(
         ctx,
@@ -382,6 +377,9 @@ def create_item(ctx: ToolContext, params: dict) -> dict:
 
 def update_item(ctx: ToolContext, params: dict) -> dict:
     board_id = str(params["board_id"])
+    column_values = json_object(params, "column_values", max_keys=50)
+    if not column_values:
+        raise ToolInvalid("column_values must name at least one column.")
     data = graphql(
         ctx,
         "mutation ($board_id: ID!, $item_id: ID!, $column_values: JSON!) "
@@ -390,9 +388,7 @@ def update_item(ctx: ToolContext, params: dict) -> dict:
         {
             "board_id": board_id,
             "item_id": str(params["item_id"]),
-            "column_values": convert_column_values(
-                params["column_values"], _column_types(ctx, board_id)
-            ),
+            "column_values": convert_column_values(column_values, _column_types(ctx, board_id)),
         },
     )
     return _item(data.get("change_multiple_column_values"))
@@ -570,7 +566,7 @@ TOOLS = (
             {
                 "board_id": _id("The item's board id."),
                 "item_id": _id("The item's id."),
-                "column_values": {**COLUMN_VALUES, "minProperties": 1},
+                "column_values": COLUMN_VALUES,
             },
             ["board_id", "item_id", "column_values"],
         ),

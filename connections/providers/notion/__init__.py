@@ -15,8 +15,16 @@ from typing import Any
 from urllib.parse import quote
 
 from connections.errors import ToolInvalid
-from connections.providers.schema import compact, enum, limit, obj, required_text, text
-from connections.tooling import Tool, ToolContext
+from connections.providers.schema import (
+    compact,
+    enum,
+    json_object_text,
+    limit,
+    obj,
+    required_text,
+    text,
+)
+from connections.tooling import Tool, ToolContext, json_object
 
 VERSION = "2022-06-28"
 
@@ -92,12 +100,10 @@ BLOCKS = {
         "additionalProperties": False,
     },
 }
-PROPERTIES = {
-    "type": "object",
-    "maxProperties": 50,
-    "description": 'Properties in Notion\'s own format, e.g. {"Status": {"select": '
-    '{"name": "Done"}}}; plain strings set a title, rich text or select by its type.',
-}
+PROPERTIES = json_object_text(
+    'Properties in Notion\'s own format, e.g. {"Status": {"select": {"name": "Done"}}}; '
+    "plain strings set a title, rich text or select by its type."
+)
 
 
 def _plain(rich: list[dict] | None) -> str:
@@ -228,7 +234,7 @@ def create_page(ctx: ToolContext, params: dict) -> dict:
     page = params.get("parent_page_id")
     if bool(database) == bool(page):
         raise ToolInvalid("Give exactly one parent: parent_page_id or parent_database_id.")
-    properties = _properties(ctx, database, params.get("properties") or {})
+    properties = _properties(ctx, database, json_object(params, "properties", max_keys=50))
     if database:
         if params.get("title"):
             schema = ctx.get(f"/databases/{quote(database, safe='-')}")
@@ -255,7 +261,10 @@ def update_page_properties(ctx: ToolContext, params: dict) -> dict:
     page_id = quote(params["page_id"], safe="-")
     current = ctx.get(f"/pages/{page_id}")
     database = (current.get("parent") or {}).get("database_id")
-    body: dict[str, Any] = {"properties": _properties(ctx, database, params["properties"])}
+    changes = json_object(params, "properties", max_keys=50)
+    if not changes:
+        raise ToolInvalid("properties must name at least one property.")
+    body: dict[str, Any] = {"properties": _properties(ctx, database, changes)}
     if "archived" in params:
         body["archived"] = params["archived"]
     return _page(ctx.patch(f"/pages/{page_id}", json=body))
@@ -271,8 +280,9 @@ def append_blocks(ctx: ToolContext, params: dict) -> dict:
 
 def query_database(ctx: ToolContext, params: dict) -> dict:
     body: dict[str, Any] = {"page_size": params.get("limit", 20)}
-    if params.get("filter"):
-        body["filter"] = params["filter"]
+    query_filter = json_object(params, "filter")
+    if query_filter:
+        body["filter"] = query_filter
     if params.get("sort_by"):
         body["sorts"] = [
             {"property": params["sort_by"], "direction": params.get("direction", "descending")}
@@ -329,7 +339,7 @@ TOOLS = (
         input_schema=obj(
             {
                 "page_id": ID,
-                "properties": {**PROPERTIES, "minProperties": 1},
+                "properties": PROPERTIES,
                 "archived": {"type": "boolean", "description": "Archive (true) or restore it."},
             },
             ["page_id", "properties"],
@@ -354,7 +364,7 @@ TOOLS = (
         input_schema=obj(
             {
                 "database_id": ID,
-                "filter": {"type": "object", "description": "A Notion filter object."},
+                "filter": json_object_text("A Notion filter object."),
                 "sort_by": text("A property name to sort by.", max_length=100),
                 "direction": enum("Sort direction.", ["ascending", "descending"]),
                 "limit": limit(20, 100),

@@ -13,8 +13,8 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import quote
 
-from connections.providers.schema import compact, obj, required_text, text
-from connections.tooling import Tool, ToolContext
+from connections.providers.schema import compact, json_object_text, obj, required_text, text
+from connections.tooling import Tool, ToolContext, ToolInvalid, json_object
 
 API_VERSION = "v62.0"
 SOBJECT = required_text(
@@ -27,13 +27,21 @@ RECORD_ID = required_text(
     max_length=18,
     pattern=r"^[A-Za-z0-9]{15}([A-Za-z0-9]{3})?$",
 )
-FIELDS = {
-    "type": "object",
-    "minProperties": 1,
-    "maxProperties": 100,
-    "additionalProperties": {"type": ["string", "number", "boolean", "null"]},
-    "description": 'Field values by API name, e.g. {"Name": "Acme", "Industry": "Energy"}.',
-}
+FIELDS = json_object_text(
+    'Field values by API name, e.g. {"Name": "Acme", "Industry": "Energy", '
+    '"NumberOfEmployees": 50}.'
+)
+
+
+def _fields(params: dict) -> dict[str, Any]:
+    fields = json_object(params, "fields", max_keys=100)
+    if not fields:
+        raise ToolInvalid("fields must name at least one field.")
+    bad = sorted(k for k, v in fields.items() if isinstance(v, (dict, list)))
+    if bad:
+        raise ToolInvalid(f"fields take plain values (text, numbers, true/false, null): {bad}.")
+    return fields
+
 
 ENTRY = {
     "key": "salesforce",
@@ -109,7 +117,7 @@ def get_record(ctx: ToolContext, params: dict) -> dict:
 
 
 def create_record(ctx: ToolContext, params: dict) -> dict:
-    created = ctx.post(f"/sobjects/{quote(params['object'], safe='')}", json=params["fields"])
+    created = ctx.post(f"/sobjects/{quote(params['object'], safe='')}", json=_fields(params))
     return compact(
         {"id": created.get("id"), "object": params["object"], "success": created.get("success")}
     )
@@ -117,8 +125,9 @@ def create_record(ctx: ToolContext, params: dict) -> dict:
 
 def update_record(ctx: ToolContext, params: dict) -> dict:
     path = f"/sobjects/{quote(params['object'], safe='')}/{quote(params['id'], safe='')}"
-    ctx.patch(path, json=params["fields"])  # 204 No Content on success
-    return {"id": params["id"], "object": params["object"], "updated": sorted(params["fields"])}
+    fields = _fields(params)
+    ctx.patch(path, json=fields)  # 204 No Content on success
+    return {"id": params["id"], "object": params["object"], "updated": sorted(fields)}
 
 
 TOOLS = (

@@ -14,16 +14,15 @@ import contextlib
 import logging
 import os
 import socket
-import threading
 from collections.abc import Iterator
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import connection
 from django.db.models import F, Q
 from django.utils import timezone
 
 from agents.models import AgentRun, RunStatus
+from core.holds import Keeper
 
 logger = logging.getLogger(__name__)
 ME = f"{socket.gethostname()}:{os.getpid()}"
@@ -70,42 +69,15 @@ def save(run: AgentRun, *fields: str) -> None:
         raise LeaseLost(str(run.pk))
 
 
-class _Keeper:
-    """One thread per process renews the leases of every run this process drives."""
-
-    def __init__(self) -> None:
-        self.held: set = set()
-        self.lock = threading.Lock()
-        self.thread: threading.Thread | None = None
-
-    def add(self, run_id) -> None:
-        with self.lock:
-            self.held.add(run_id)
-            if self.thread is None or not self.thread.is_alive():
-                self.thread = threading.Thread(target=self._loop, name="run-leases", daemon=True)
-                self.thread.start()
-
-    def discard(self, run_id) -> None:
-        with self.lock:
-            self.held.discard(run_id)
-
-    def _loop(self) -> None:
-        while True:
-            threading.Event().wait(settings.RUN_LEASE_SECONDS / 3)
-            with self.lock:
-                held = list(self.held)
-            if held:
-                try:
-                    AgentRun.objects.filter(pk__in=held, lease_owner=ME).update(
-                        lease_expires_at=timezone.now() + lease_period()
-                    )
-                except Exception:  # the database blinked: try again at the next beat
-                    logger.warning("could not renew run leases", exc_info=True)
-                finally:
-                    connection.close()  # this thread's own; nothing holds it between renewals
+def _renew(run_ids: list) -> None:
+    AgentRun.objects.filter(pk__in=run_ids, lease_owner=ME).update(
+        lease_expires_at=timezone.now() + lease_period()
+    )
 
 
-_keeper = _Keeper()
+# One thread per process renews the leases of every run this process drives, a few times
+# per lease period (core/holds.py).
+_keeper = Keeper("run-leases", _renew, beat=lambda: settings.RUN_LEASE_SECONDS / 3)
 
 
 @contextlib.contextmanager

@@ -30,6 +30,7 @@ from connections import accounts, authorization, tools
 from connections.errors import NeedsReauthorization
 from connections.models import AccountStatus, ConnectedAccount, Connection
 from core.db import release_connection
+from core.dependencies import enqueue_after_commit, require_background_work
 from core.errors import Conflict, Forbidden, Invalid, PortalError
 from portal.callers import Caller
 from portal.identifiers import validate_identifier
@@ -54,6 +55,7 @@ def start_run(
     if len(prompt) > MAX_PROMPT:
         raise Invalid(f"The prompt is longer than {MAX_PROMPT} characters.", code="prompt_too_long")
     identifier = validate_identifier(caller.identifier)
+    require_background_work()  # 503 rather than a run queued into nothing
     with transaction.atomic():
         run = AgentRun.objects.create(
             organization=agent.organization,
@@ -73,7 +75,7 @@ def start_run(
             target_id=run.pk,
             metadata={"agent": agent.name, "model": agent.model},
         )
-        transaction.on_commit(lambda: _enqueue(run.pk))
+        enqueue_after_commit(lambda: _enqueue(run.pk))
     return run
 
 
@@ -135,7 +137,7 @@ def decide(
             target_id=run.pk,
             metadata={"tool": call["function"]["name"], "tool_call_id": call["id"]},
         )
-        transaction.on_commit(lambda: _enqueue(run.pk))
+        enqueue_after_commit(lambda: _enqueue(run.pk))
     return run
 
 

@@ -6,14 +6,17 @@ without holding a transaction while the provider answers:
 1. A short transaction locks the row (SELECT … FOR UPDATE with a lock timeout on
    PostgreSQL; SQLite's IMMEDIATE transactions serialize writers), re-reads it and
    either returns a token a peer refreshed meanwhile, or *claims* the refresh
-   (`refresh_claimed_at/by`). A caller that finds a live claim waits for its answer.
+   (`refresh_claimed_at/by`). A caller that finds a live claim waits for its answer —
+   at most WAIT_FOR_PEER_SECONDS, then a retryable 503 (`refresh_in_progress`).
 2. The token endpoint is called with no transaction and, in workers, no connection held.
+   While it waits, the claim is renewed every second (core/holds.py): a claim not
+   renewed for 5 s belongs to a process that died, and is taken over.
 3. The answer is written the moment it arrives (a second short transaction).
 
 The provider's answer is the only copy of a rotated refresh token. A call that timed out,
-or whose process died (its claim outlived the token timeout), is recorded as "refresh
-outcome unknown"; if the provider then refuses the old refresh token, the account's reason
-says a rotation was lost, not that access was revoked. Where the catalog gives a reuse
+or whose process died (its claim stopped being renewed), is recorded as "refresh outcome
+unknown"; if the provider then refuses the old refresh token, the account's reason says a
+rotation was lost, not that access was revoked. Where the catalog gives a reuse
 grace (the provider still accepts the previous refresh token for a while), a timed-out
 call is retried at once, inside the grace.
 """
@@ -30,9 +33,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from django.conf import settings
 from django.db import transaction
 from django.db.models import F
+from django.db.models.functions import Now
 from django.utils import timezone
 
 from audit import trail
@@ -48,10 +51,13 @@ from connections.models import AccountStatus, ConnectedAccount
 from connections.oauth_client import TokenResponse, refresh
 from connections.providers.catalog import Provider
 from connections.vault import aad_for, open_sealed
+from core.dependencies import Unavailable
 from core.errors import NotFound, PortalError
+from core.holds import BEAT_SECONDS, Keeper, renewed_since
 
 REFRESH_MARGIN = timedelta(minutes=5)
 WAIT_STEP_SECONDS = 0.05
+WAIT_FOR_PEER_SECONDS = 5.0
 
 
 def _jwt_expiry(access_token: str) -> datetime | None:
@@ -153,14 +159,6 @@ def get_access_token(account: ConnectedAccount, *, reread: bool = True) -> str:
     return json.loads(open_sealed(sealed, aad=aad_for(account, "token_set_sealed")))["access_token"]
 
 
-def claim_lifetime() -> timedelta:
-    """A claim older than this belongs to a process that died: the token call's own timeout,
-    plus slack for clocks that differ between machines."""
-    return timedelta(
-        seconds=settings.PROVIDER_TOKEN_TIMEOUT_SECONDS + settings.REFRESH_CLAIM_SLACK_SECONDS
-    )
-
-
 def refresh_access_token(
     account: ConnectedAccount,
     *,
@@ -192,15 +190,20 @@ def refresh_if_needed(
 ) -> tuple[str, bool]:
     """(access token, whether this call refreshed it): the single-flight refresh of
     `refresh_access_token`, for callers that count what they did (connections/upkeep.py)."""
-    give_up_at = time.monotonic() + claim_lifetime().total_seconds()
+    give_up_at = time.monotonic() + WAIT_FOR_PEER_SECONDS
     while True:
         decided = _claim_or_answer(account_id, failed_access_token, issued_before)
         if isinstance(decided, str):
             return decided, False
         if isinstance(decided, _Claim):
-            return _call_and_store(decided), True
+            with _claims.held_while(decided.token):
+                return _call_and_store(decided), True
         if time.monotonic() > give_up_at:
-            raise ProviderUnavailable("Another refresh of this account is still running.")
+            raise Unavailable(
+                "Another refresh of this account is still running; retry in a moment.",
+                code="refresh_in_progress",
+                retry_after=2,
+            )
         time.sleep(WAIT_STEP_SECONDS)  # a peer holds the claim: its answer comes soon
 
 
@@ -231,9 +234,11 @@ def _claim_or_answer(
             if not expires_soon(locked.token_issued_at, locked.token_expires_at):
                 return tokens["access_token"]
             reason = "expiring"
-        now = timezone.now()
         if locked.refresh_claimed_at is not None:
-            if now - locked.refresh_claimed_at < claim_lifetime():
+            beating = ConnectedAccount.objects.filter(pk=locked.pk).filter(
+                renewed_since("refresh_claimed_at")
+            )
+            if beating.exists():
                 return None
             _outcome_unknown(locked, "the process refreshing it stopped before storing the answer")
         if not tokens.get("refresh_token") or locked.connection.provider_spec.refresh is None:
@@ -241,14 +246,22 @@ def _claim_or_answer(
             failure = needs_reauthorization(locked)
         else:
             claim = _Claim(locked, tokens, f"{_PROCESS}:{uuid.uuid4().hex[:12]}", reason)
-            locked.refresh_claimed_at = now
-            locked.refresh_claimed_by = claim.token
-            locked.save(update_fields=["refresh_claimed_at", "refresh_claimed_by"])
+            ConnectedAccount.objects.filter(pk=locked.pk).update(
+                refresh_claimed_at=Now(), refresh_claimed_by=claim.token
+            )
             return claim
     raise failure
 
 
 _PROCESS = f"{socket.gethostname()}:{os.getpid()}"
+
+
+def _renew_claims(tokens: list[str]) -> None:
+    ConnectedAccount.objects.filter(refresh_claimed_by__in=tokens).update(refresh_claimed_at=Now())
+
+
+# Renews every claim this process holds while its token call runs (core/holds.py).
+_claims = Keeper("refresh-claims", _renew_claims, beat=lambda: BEAT_SECONDS)
 
 
 def _call_and_store(claim: _Claim) -> str:

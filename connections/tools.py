@@ -24,6 +24,7 @@ from datetime import timedelta
 from functools import cache
 from typing import Any
 
+from django.db import DatabaseError
 from django.http import HttpRequest
 from django.utils import timezone
 from jsonschema import Draft202012Validator
@@ -42,6 +43,7 @@ from connections.identity import context_for
 from connections.models import AccountStatus, ConnectedAccount
 from connections.providers import providers
 from connections.tooling import Tool
+from core.dependencies import Unavailable
 from core.errors import Conflict, NotFound, PortalError
 from core.prepared import PreparedQuery
 from core.text import first_unstorable_path
@@ -379,7 +381,17 @@ def execute_tool(
         "error": error.code if error else None,
     }
     if intent is not None:
-        trail.complete(intent, outcome=_outcome(error), request=request, metadata=metadata)
+        try:
+            trail.complete(intent, outcome=_outcome(error), request=request, metadata=metadata)
+        except DatabaseError:
+            # The provider saw the call, the database did not take its outcome: say so
+            # (the write-ahead event reads "outcome unknown" once the database is back).
+            raise Unavailable(
+                f"{tool_name} was sent to the provider, but its outcome could not be "
+                "recorded: the database is not answering. Check before you try it again.",
+                code="outcome_unknown",
+                retry_after=5,
+            ).with_details(execution_id=execution_id) from None
     else:  # refused before any provider call: one event says so
         trail.record(
             action="tool.executed",

@@ -18,6 +18,10 @@ class PortalError(Exception):
             self.code = code
         self.details = details
 
+    def with_details(self, **details: Any) -> PortalError:
+        self.details = {**(self.details or {}), **details}
+        return self
+
 
 class NotFound(PortalError):
     status = 404

@@ -36,6 +36,7 @@ from mcp_types.version import (
 from pydantic import ValidationError
 
 from connections import tools
+from core.dependencies import RETRY_AFTER_SECONDS, outage_of
 from mcpserver import access, cors, sessions
 from mcpserver.server import PRINCIPAL, in_thread
 
@@ -88,6 +89,23 @@ class McpGate:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        started = False
+
+        async def tracked(message: MutableMapping[str, Any]) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.serve(scope, receive, tracked)
+        except Exception as exc:
+            outage = outage_of(exc)
+            if outage is None or started:
+                raise
+            # The database or Redis is away: a retryable 503, as on every other route.
+            await respond(send, 503, *outage, [("Retry-After", str(RETRY_AFTER_SECONDS))])
+
+    async def serve(self, scope: Scope, receive: Receive, send: Send) -> None:
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
         host, _ = split_domain_port(headers.get("host", ""))
         if not host or not validate_host(host, settings.ALLOWED_HOSTS):

@@ -13,8 +13,13 @@ from __future__ import annotations
 import os
 
 from celery import Celery
+from kombu.transport import TRANSPORT_ALIASES
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
+
+# redis:// and rediss:// brokers use the portal's guarded Redis transport (portal/broker.py:
+# a broker restart must not kill the workers that hold unacknowledged tasks).
+TRANSPORT_ALIASES["redis"] = TRANSPORT_ALIASES["rediss"] = "portal.broker:Transport"
 
 app = Celery("portal")
 app.config_from_object("django.conf:settings", namespace="CELERY")

@@ -1,5 +1,6 @@
 from django.http import HttpRequest
 
+from core.dependencies import workers_alive
 from portal.organizations import memberships_of
 
 
@@ -12,4 +13,6 @@ def portal(request: HttpRequest) -> dict:
         "current_org": getattr(request, "organization", None),
         "current_membership": getattr(request, "membership", None),
         "switchable_memberships": memberships_of(user),
+        # Runs, webhooks and token upkeep wait on a worker: say so when none reports.
+        "background_stopped": not workers_alive(),
     }

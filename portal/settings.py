@@ -64,8 +64,6 @@ AUDIT_GLOBAL_RETENTION_DAYS = int(os.environ.get("AUDIT_GLOBAL_RETENTION_DAYS", 
 # generous timeout (a refresh that times out may have rotated the token at the provider).
 PROVIDER_HTTP_TIMEOUT_SECONDS = float(os.environ.get("PROVIDER_HTTP_TIMEOUT_SECONDS", "10"))
 PROVIDER_TOKEN_TIMEOUT_SECONDS = float(os.environ.get("PROVIDER_TOKEN_TIMEOUT_SECONDS", "30"))
-# A refresh claim older than the token timeout plus this slack belongs to a dead process.
-REFRESH_CLAIM_SLACK_SECONDS = float(os.environ.get("REFRESH_CLAIM_SLACK_SECONDS", "10"))
 # Proactive refreshes of a sweep start spread over this many seconds (no burst per provider).
 REFRESH_JITTER_SECONDS = float(os.environ.get("REFRESH_JITTER_SECONDS", "10"))
 # Larger provider answers are refused while they stream in.
@@ -173,12 +171,19 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # "Production" has the connection arithmetic.
     _pool_max = int(os.environ.get("DB_POOL_MAX_SIZE", "0" if TESTING else "20"))
     _options = DATABASES["default"].setdefault("OPTIONS", {})
+    # A database that is away is answered with 503 within 5 s (core/dependencies.py):
+    # connecting gives up after 3 s, waiting for a pooled connection after 5 s.
+    _options.setdefault("connect_timeout", int(os.environ.get("DB_CONNECT_TIMEOUT_SECONDS", "3")))
     if env_bool("DB_PGBOUNCER"):
         # PgBouncer in transaction mode: no server-side cursors or prepared statements.
         DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = True
         _options["prepare_threshold"] = None
     if _pool_max:
-        _options["pool"] = {"min_size": 1, "max_size": _pool_max, "timeout": 30}
+        _options["pool"] = {
+            "min_size": 1,
+            "max_size": _pool_max,
+            "timeout": float(os.environ.get("DB_POOL_TIMEOUT_SECONDS", "5")),
+        }
         DATABASES["default"]["CONN_MAX_AGE"] = 0  # the pool keeps connections, not Django
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # IMMEDIATE transactions serialize writers at BEGIN, so read-then-write
@@ -214,7 +219,7 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+STATIC_ROOT = Path(os.environ.get("STATIC_ROOT") or BASE_DIR / "staticfiles")
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
@@ -240,6 +245,8 @@ if os.environ.get("REDIS_URL") and not TESTING:
     CACHES["default"] = {
         "BACKEND": "django.core.cache.backends.redis.RedisCache",
         "LOCATION": os.environ["REDIS_URL"],
+        # A Redis that is away costs a request at most a second (core/dependencies.py).
+        "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
     }
 
 # --- Email -------------------------------------------------------------------
@@ -363,8 +370,20 @@ CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True  # a task taken by a worker that dies is delivered again
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
+# On a lost broker connection, in-flight tasks run on: runs and refreshes hold leases and
+# claims of their own in PostgreSQL (portal/broker.py says what happens to their acks).
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = False
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Publishing (web processes queueing runs, webhook senders) gives up fast when the broker
+# is away: the work's recovery job queues it again (core/dependencies.py).
+CELERY_BROKER_CONNECTION_TIMEOUT = 2
+CELERY_TASK_PUBLISH_RETRY_POLICY = {
+    "max_retries": 1,
+    "interval_start": 0,
+    "interval_step": 0.5,
+    "interval_max": 0.5,
+}
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BEAT_SCHEDULE_FILENAME = str(BASE_DIR / "var" / "celerybeat-schedule")
 # How many tasks (agent runs, refreshes, deliveries) one worker process runs at once:
@@ -401,7 +420,10 @@ PERIODIC_JOBS = {
     "close_stale_intents": ("audit.tasks.close_stale_intents", 300),
     "prune_audit": ("audit.tasks.prune_audit", 86400),
     "prune_mcp_clients": ("mcpserver.tasks.prune_mcp_clients", 3600),
-    "dispatch_webhooks": ("webhooks.tasks.dispatch_webhooks", 10),
+    "dispatch_webhooks": (
+        "webhooks.tasks.dispatch_webhooks",
+        float(os.environ.get("WEBHOOK_DISPATCH_EVERY_SECONDS", "10")),
+    ),
     "prune_webhooks": ("webhooks.tasks.prune_webhooks", 86400),
 }
 

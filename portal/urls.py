@@ -1,10 +1,12 @@
 from django.contrib import admin
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.template.loader import render_to_string
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from core.api.errors import json_error_response
+from core.dependencies import RETRY_AFTER_SECONDS, current_outage
 from core.middleware import is_api_path
 from portal import views
 
@@ -57,6 +59,18 @@ def handler404(request: HttpRequest, exception: Exception | None = None) -> Http
 
 
 def handler500(request: HttpRequest) -> HttpResponse:
+    """A real bug: 500. A dependency that is away (core/dependencies.py): 503 with
+    Retry-After, on every route and page, whichever layer met it."""
+    outage = current_outage()
+    if outage is not None:
+        code, message = outage
+        if is_api_path(request.path):
+            response = json_error_response(503, code, message)
+        else:
+            # No request context: its processors may need the database that is away.
+            response = HttpResponse(render_to_string("503.html", {"message": message}), status=503)
+        response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+        return response
     if is_api_path(request.path):
         return json_error_response(500, "server_error", "Something went wrong on our side.")
     return render(request, "500.html", status=500)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.cache import cache
 from django.db import DatabaseError, connection
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
@@ -11,6 +12,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
 from core.decorators import org_page
+from core.dependencies import broker_available, cache_failures
 from core.errors import NotFound, PortalError
 from core.models import WorkerHeartbeat
 from portal import apikeys, organizations
@@ -190,11 +192,15 @@ def revoke_api_key(request: HttpRequest, key_id: int) -> HttpResponse:
 
 @require_GET
 def health(request: HttpRequest) -> JsonResponse:
-    """For load balancers and orchestrators: 200 while the database answers, else 503.
-    `?workers=1` also wants a live background worker (a heartbeat within three beats).
+    """For load balancers and orchestrators, and for people: what answers and what does not.
 
-    Unauthenticated, so it says nothing but the state.
+    503 when the database is away (nothing works without it), 200 otherwise — with
+    `"status": "degraded"` and the name of what is away when the cache or the broker is
+    (pages and the API still answer; runs cannot start). `?workers=1` also wants a live
+    background worker (a heartbeat within three beats). Unauthenticated, so it says
+    nothing but the state.
     """
+    report = {"database": "ok", "cache": "ok", "broker": "ok"}
     try:
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1")
@@ -202,9 +208,17 @@ def health(request: HttpRequest) -> JsonResponse:
             WorkerHeartbeat.objects.alive().count() if request.GET.get("workers") == "1" else None
         )
     except DatabaseError:
-        return JsonResponse({"status": "unavailable", "database": "unreachable"}, status=503)
-    if workers is None:
-        return JsonResponse({"status": "ok", "database": "ok"})
-    if not workers:
-        return JsonResponse({"status": "unavailable", "database": "ok", "workers": 0}, status=503)
-    return JsonResponse({"status": "ok", "database": "ok", "workers": workers})
+        report["database"] = "unreachable"
+        workers = None
+    try:
+        cache.set("healthz", 1, 5)
+    except cache_failures():
+        report["cache"] = "unreachable"
+    if not broker_available():
+        report["broker"] = "unreachable"
+    if workers is not None:
+        report["workers"] = workers
+    down = [name for name, state in report.items() if state == "unreachable"]
+    if report["database"] != "ok" or workers == 0:
+        return JsonResponse({"status": "unavailable", **report}, status=503)
+    return JsonResponse({"status": "degraded" if down else "ok", **report})

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -82,16 +83,74 @@ class Worker:
         return self.log.read_text(errors="replace")[-4000:]
 
 
+class PrivateRedis:
+    """A Redis server of the test's own, on a free port, that the test may stop and start
+    again (the shared one at 6379 serves every other test)."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            self.port = probe.getsockname()[1]
+        self.process: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            [
+                "redis-server",
+                "--bind",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                str(self.folder),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        wait_for(self._answers, timeout=10, step=0.05)
+
+    def _answers(self) -> bool:
+        try:
+            with socket.create_connection(("127.0.0.1", self.port), timeout=0.5) as sock:
+                sock.sendall(b"PING\r\n")
+                return sock.recv(16).startswith(b"+PONG")
+        except OSError:
+            return False
+
+    def stop(self) -> None:
+        """As `redis-cli shutdown nosave`: gone, with everything it held."""
+        if self.process is not None:
+            self.process.kill()
+            self.process.wait(10)
+            self.process = None
+
+
 class Workers:
     """`broker="redis"` as in production; `"filesystem"` as `make run` (a folder)."""
 
-    def __init__(self, tmp_path: Path, *, broker: str = "redis", queue: str = "") -> None:
+    def __init__(
+        self,
+        tmp_path: Path,
+        *,
+        broker: str = "redis",
+        queue: str = "",
+        redis_url: str = REDIS_URL,
+    ) -> None:
         self.tmp_path = tmp_path
         self.queue = queue or f"test-{uuid.uuid4().hex[:12]}"
         self.started: list[Worker] = []
         if broker == "redis":
-            self.producer = Celery("tests", broker=REDIS_URL, set_as_current=False)
-            broker_env = {"REDIS_URL": REDIS_URL}
+            self.producer = Celery("tests", broker=redis_url, set_as_current=False)
+            broker_env = {"REDIS_URL": redis_url}
         else:
             folder = tmp_path / "broker"
             for name in ("queue", "processed", "control"):
@@ -110,7 +169,6 @@ class Workers:
                 "CELERY_BROKER_FOLDER": str(folder),
             }
         self.producer.conf.task_default_queue = self.queue
-        db = connection.settings_dict
         self.env = {
             "PATH": os.environ.get("PATH", ""),
             "HOME": os.environ.get("HOME", "/tmp"),
@@ -119,10 +177,7 @@ class Workers:
             "PORTAL_TESTING": "1",
             "SECRET_KEY": settings.SECRET_KEY,
             "VAULT_KEYS": settings.VAULT_KEYS,
-            "DATABASE_URL": (
-                f"postgres://{db['USER'] or 'postgres'}@{db['HOST'] or '127.0.0.1'}:"
-                f"{db['PORT'] or 5432}/{db['NAME']}"
-            ),
+            "DATABASE_URL": tests_database_url(),
             **broker_env,
             "CELERY_QUEUE": self.queue,
             "OPENAI_MAX_RETRIES": "0",
@@ -168,7 +223,6 @@ class Workers:
                     "OPENAI_BASE_URL": settings.OPENAI_BASE_URL,
                     "OPENAI_API_KEY": settings.OPENAI_API_KEY,
                     "PROVIDER_TOKEN_TIMEOUT_SECONDS": str(settings.PROVIDER_TOKEN_TIMEOUT_SECONDS),
-                    "REFRESH_CLAIM_SLACK_SECONDS": str(settings.REFRESH_CLAIM_SLACK_SECONDS),
                     **env,
                 },
                 stdout=log.open("w"),
@@ -228,6 +282,26 @@ def workers(transactional_db, tmp_path):
 
 
 @pytest.fixture
+def private_redis(tmp_path):
+    if not shutil.which("redis-server"):
+        _cannot_run("redis-server is not installed (.ci/run installs it)")
+    server = PrivateRedis(tmp_path)
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def workers_on_private_redis(transactional_db, tmp_path, private_redis):
+    """Workers whose broker is a Redis the test may restart."""
+    if connection.vendor != "postgresql":
+        _cannot_run("real workers share the test database: PostgreSQL only (.ci/run's 2nd pass)")
+    pool = Workers(tmp_path, redis_url=private_redis.url)
+    yield pool
+    pool.stop()
+
+
+@pytest.fixture
 def local_workers(transactional_db, tmp_path):
     """Workers as `make run` starts them: the folder broker, nothing to install."""
     if connection.vendor != "postgresql":
@@ -235,3 +309,112 @@ def local_workers(transactional_db, tmp_path):
     pool = Workers(tmp_path, broker="filesystem")
     yield pool
     pool.stop()
+
+
+@dataclass
+class WebProcess:
+    """The portal's web tier as production runs it (uvicorn, DEBUG off, Redis as cache and
+    broker), in a process of its own."""
+
+    process: subprocess.Popen
+    log: Path
+    origin: str
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace")[-4000:]
+
+    def stop(self) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            self.process.terminate()
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.process.wait(timeout=15)
+        with contextlib.suppress(ProcessLookupError):
+            self.process.kill()
+
+
+def collected_static(folder: Path) -> Path:
+    """`collectstatic` as a release does (production serves the manifest's files)."""
+    root = folder / "static"
+    if not (root / "staticfiles.json").exists():
+        subprocess.run(
+            [sys.executable, "manage.py", "collectstatic", "--no-input", "-v", "0"],
+            cwd=settings.BASE_DIR,
+            env={
+                **os.environ,
+                "PORTAL_TESTING": "0",
+                "DEBUG": "0",
+                "STATIC_ROOT": str(root),
+                "SECRET_KEY": settings.SECRET_KEY * 2,
+                "VAULT_KEYS": settings.VAULT_KEYS,
+                "PORTAL_BASE_URL": "http://127.0.0.1",
+                "REDIS_URL": "redis://127.0.0.1:1/0",
+                "PORTAL_ENV_FILE": str(folder / "none.env"),
+            },
+            check=True,
+            timeout=300,
+        )
+    return root
+
+
+def start_web(tmp_path: Path, *, redis_url: str, database_url: str, **env: str) -> WebProcess:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    origin = f"http://127.0.0.1:{port}"
+    log = tmp_path / "web.log"
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "portal.asgi:application",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+        ],
+        cwd=settings.BASE_DIR,
+        env={
+            "PATH": os.environ.get("PATH", ""),
+            "HOME": os.environ.get("HOME", "/tmp"),
+            "PYTHONUNBUFFERED": "1",
+            "PORTAL_ENV_FILE": str(tmp_path / "none.env"),  # never the developer's .env
+            "PORTAL_TESTING": "0",
+            "DEBUG": "0",
+            "SECRET_KEY": settings.SECRET_KEY,  # sessions made by the test are valid there
+            "VAULT_KEYS": settings.VAULT_KEYS,
+            "PORTAL_BASE_URL": origin,
+            "ALLOWED_HOSTS": "127.0.0.1",
+            "SECURE_SSL_REDIRECT": "0",
+            "REDIS_URL": redis_url,
+            "DATABASE_URL": database_url,
+            "STATIC_ROOT": str(collected_static(tmp_path)),
+            **env,
+        },
+        stdout=log.open("w"),
+        stderr=subprocess.STDOUT,
+    )
+    web = WebProcess(process, log, origin)
+
+    def answers() -> bool:
+        if process.poll() is not None:
+            pytest.fail(f"the web process exited:\n{web.output()}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return True
+        except OSError:
+            return False
+
+    wait_for(answers, timeout=60, step=0.2)
+    return web
+
+
+def tests_database_url(port: int | None = None) -> str:
+    """The test database's URL, for another process (through `port`: a proxy in front)."""
+    db = connection.settings_dict
+    return (
+        f"postgres://{db['USER'] or 'postgres'}@{db['HOST'] or '127.0.0.1'}:"
+        f"{port or db['PORT'] or 5432}/{db['NAME']}"
+    )

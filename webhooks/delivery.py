@@ -9,7 +9,8 @@ is at least once: a 2xx is delivered; 410 Gone disables the endpoint; anything e
 failing for WEBHOOK_DISABLE_AFTER_DAYS is disabled and the organization's admins are
 emailed. Order is not promised.
 
-One sender per endpoint at a time (a lease on the endpoint row), sending up to
+One sender per endpoint at a time (a lease on the endpoint row, renewed every second while
+it sends and lapsing 5 s after its sender died: core/holds.py), sending up to
 WEBHOOK_ENDPOINT_CONCURRENCY requests at once: a slow endpoint occupies one worker
 thread, and the others keep delivering to everyone else.
 """
@@ -28,19 +29,18 @@ from typing import Any
 from django.conf import settings
 from django.core.mail import send_mail
 from django.db import transaction
-from django.db.models import Q
 from django.utils import timezone
 from standardwebhooks.webhooks import Webhook
 
 from audit import trail
 from core import outbound
+from core.holds import BEAT_SECONDS, Keeper, lapsed, lapses_at
 from portal.models import MANAGER_ROLES, Membership
 from webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 
 logger = logging.getLogger(__name__)
 
 BATCH = 50
-LEASE = timedelta(seconds=60)
 SEND_BUDGET_SECONDS = 25.0  # then the sender hands over (re-queued) so others get turns
 EXCERPT = 1024
 
@@ -99,13 +99,20 @@ def post(url: str, body: str, headers: dict[str, str]) -> Answer:
     )
 
 
+def _renew_leases(endpoint_ids: list) -> None:
+    WebhookEndpoint.objects.filter(pk__in=endpoint_ids).update(sending_until=lapses_at())
+
+
+# Renews the lease of every endpoint this process is sending to (core/holds.py).
+_senders = Keeper("webhook-senders", _renew_leases, beat=lambda: BEAT_SECONDS)
+
+
 def run_endpoint(endpoint_id) -> dict[str, int]:
     """Send the endpoint's due deliveries, holding its lease; {"sent", "more"}."""
-    now = timezone.now()
     claimed = (
         WebhookEndpoint.objects.filter(pk=endpoint_id, enabled=True)
-        .filter(Q(sending_until__isnull=True) | Q(sending_until__lt=now))
-        .update(sending_until=now + LEASE)
+        .filter(lapsed("sending_until"))
+        .update(sending_until=lapses_at())
     )
     if not claimed:
         return {"sent": 0, "more": 0}
@@ -113,7 +120,10 @@ def run_endpoint(endpoint_id) -> dict[str, int]:
     endpoint = WebhookEndpoint.objects.select_related("organization").get(pk=endpoint_id)
     give_back_at = time.monotonic() + SEND_BUDGET_SECONDS
     try:
-        with ThreadPoolExecutor(max_workers=settings.WEBHOOK_ENDPOINT_CONCURRENCY) as pool:
+        with (
+            _senders.held_while(endpoint.pk),
+            ThreadPoolExecutor(max_workers=settings.WEBHOOK_ENDPOINT_CONCURRENCY) as pool,
+        ):
             while endpoint.enabled and time.monotonic() < give_back_at:
                 batch = list(
                     due(endpoint).select_related("event").order_by("next_attempt_at")[:BATCH]
@@ -132,9 +142,6 @@ def run_endpoint(endpoint_id) -> dict[str, int]:
                 answers = pool.map(lambda r: post(endpoint.url, *r), requests)
                 record(endpoint, list(zip(batch, answers, strict=True)))
                 sent += len(batch)
-                WebhookEndpoint.objects.filter(pk=endpoint.pk).update(
-                    sending_until=timezone.now() + LEASE
-                )
     finally:
         WebhookEndpoint.objects.filter(pk=endpoint.pk).update(sending_until=None)
     more = endpoint.enabled and due(endpoint).exists()

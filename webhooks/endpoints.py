@@ -13,6 +13,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 
 from audit import trail
+from core.dependencies import enqueue_after_commit
 from core.egress import check_url
 from core.errors import Invalid, NotFound
 from core.tenancy import as_uuid
@@ -206,5 +207,5 @@ def _replay(caller: Caller, deliveries, request, **metadata) -> int:
             target_type="webhook_delivery",
             metadata={"count": count, **metadata},
         )
-        transaction.on_commit(lambda: start_senders(endpoint_ids))
+        enqueue_after_commit(lambda: start_senders(endpoint_ids))
     return count

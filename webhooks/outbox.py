@@ -18,6 +18,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from audit.models import AuditEvent
+from core.dependencies import enqueue_after_commit
 from core.models import TaskFailure
 from webhooks import events
 from webhooks.models import WebhookDelivery, WebhookEndpoint, WebhookEvent
@@ -115,5 +116,5 @@ def publish(
                 for endpoint_id in endpoint_ids
             ]
         )
-        transaction.on_commit(partial(start_senders, [str(pk) for pk in endpoint_ids]))
+        enqueue_after_commit(partial(start_senders, [str(pk) for pk in endpoint_ids]))
     return webhook

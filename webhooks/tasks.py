@@ -7,10 +7,10 @@ from datetime import timedelta
 
 from celery import shared_task
 from django.core.cache import cache
-from django.db.models import Q
 from django.utils import timezone
 
 from core import bulkheads
+from core.holds import lapsed
 from core.jobs import exclusive
 from webhooks import delivery
 from webhooks.models import WebhookDelivery, WebhookEndpoint, WebhookEvent
@@ -51,7 +51,7 @@ def dispatch() -> dict[str, int]:
     now = timezone.now()
     ready = (
         WebhookEndpoint.objects.filter(enabled=True)
-        .filter(Q(sending_until__isnull=True) | Q(sending_until__lt=now))
+        .filter(lapsed("sending_until"))
         .filter(
             deliveries__status=WebhookDelivery.Status.PENDING,
             deliveries__next_attempt_at__lte=now,

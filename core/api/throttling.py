@@ -1,10 +1,25 @@
+import logging
+
 from rest_framework.throttling import SimpleRateThrottle
+
+from core.dependencies import cache_failures
+
+logger = logging.getLogger(__name__)
 
 
 class CallerRateThrottle(SimpleRateThrottle):
     """One budget per API key, one per signed-in user, one per IP otherwise."""
 
     scope = "caller"
+
+    def allow_request(self, request, view) -> bool:
+        """Counted in the cache; when the cache (Redis) is away, requests go through
+        unthrottled rather than fail — a warning says so."""
+        try:
+            return super().allow_request(request, view)
+        except cache_failures():
+            logger.warning("the API rate limit is not enforced: the cache is not answering")
+            return True
 
     def get_cache_key(self, request, view) -> str:
         caller = getattr(request, "caller", None)

@@ -55,7 +55,6 @@ def test_a_worker_killed_while_the_provider_rotates(
     workers, org, provider_world, settings, provider, status, says
 ):
     settings.PROVIDER_TOKEN_TIMEOUT_SECONDS = 4
-    settings.REFRESH_CLAIM_SLACK_SECONDS = 0
     world = provider_world(provider, connect=False)
     (account,) = seed_accounts(org, world.connection, world.emulator, 1, expires_in=30)
     asked = threading.Event()

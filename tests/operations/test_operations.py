@@ -151,3 +151,15 @@ def test_stalled_runs_are_handed_out_again(settings, org, alice, agent, model):
     run.refresh_from_db()
     assert run.status == RunStatus.SUCCEEDED and run.final_text == "Resumed and done."
     assert run.attempts == 1 and time.monotonic() - started < 5
+
+
+def test_every_page_says_when_background_work_is_stopped(owner_client, settings):
+    settings.CELERY_TASK_ALWAYS_EAGER = False  # as in production: work waits on a worker
+    for path in ("/", "/runs/", "/agents/", "/webhooks/"):
+        page = owner_client.get(path).content.decode()
+        assert "Background work is stopped" in page, path
+    now = timezone.now()
+    WorkerHeartbeat.objects.create(
+        worker_id="w:1", hostname="w", pid=1, started_at=now, last_seen=now
+    )
+    assert "Background work is stopped" not in owner_client.get("/").content.decode()

@@ -6,7 +6,7 @@ from __future__ import annotations
 def test_the_health_check_answers_ok_without_signing_in(client, db):
     response = client.get("/healthz")
     assert response.status_code == 200
-    assert response.json() == {"status": "ok", "database": "ok"}
+    assert response.json() == {"status": "ok", "database": "ok", "cache": "ok", "broker": "ok"}
 
 
 def test_the_health_check_only_reads(client, db):
@@ -28,6 +28,8 @@ def test_with_workers_1_it_wants_a_live_worker(client, db):
     assert client.get("/healthz?workers=1").json() == {
         "status": "unavailable",
         "database": "ok",
+        "cache": "ok",
+        "broker": "ok",
         "workers": 0,
     }
     now = timezone.now()

@@ -112,8 +112,7 @@ def require_background_work() -> None:
     must be alive, else a retryable 503 — never a run queued into nothing."""
     if not broker_available():
         raise Unavailable(
-            "Background work cannot be queued now: the broker is not answering. "
-            "Retry in a moment.",
+            "Background work cannot be queued now: the broker is not answering. Retry in a moment.",
             retry_after=RETRY_AFTER_SECONDS,
         )
     if not workers_alive():

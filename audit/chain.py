@@ -1,8 +1,11 @@
-"""The hash chains: what an event's hash covers, and verification from the checkpoint.
+"""The hash chains: what an event's hashes cover, and verification from the checkpoint.
 
-Each event's hash covers its own content and the previous event's hash in the
-same chain (one chain per organization, one `global` chain for account events),
-so an edited, deleted or reordered row is detectable by `verify_chain`.
+An event is written with its `content_hash` — SHA-256 of what it records — and no place
+yet; the sequencer (audit/sequencer.py) then gives it the next position in its chain
+(one chain per organization, one `global` chain for account events) and its `hash`,
+which covers its content, its position and the previous event's hash. So an edited,
+deleted or reordered row is detectable by `verify_chain`: an edit made before the
+sequencer chained the event still breaks its content hash.
 """
 
 from __future__ import annotations
@@ -38,15 +41,29 @@ HASHED_FIELDS = (
 )
 
 
+# What an event records, whatever its place in the chain.
+CONTENT_FIELDS = tuple(name for name in HASHED_FIELDS if name not in ("seq", "prev_hash"))
+
+
 def chain_key(organization: Any | None) -> str:
     return f"org-{organization.pk}" if organization is not None else GLOBAL_CHAIN
 
 
-def compute_hash(event: AuditEvent) -> str:
-    content = {name: getattr(event, name) for name in HASHED_FIELDS}
+def _digest(event: AuditEvent, names: tuple[str, ...]) -> str:
+    content = {name: getattr(event, name) for name in names}
     content["created_at"] = event.created_at.isoformat()
     canonical = json.dumps(content, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def compute_hash(event: AuditEvent) -> str:
+    """The chain hash: the content, the position and the previous event's hash."""
+    return _digest(event, HASHED_FIELDS)
+
+
+def compute_content_hash(event: AuditEvent) -> str:
+    """The writer's commitment: the content alone."""
+    return _digest(event, CONTENT_FIELDS)
 
 
 @dataclass(frozen=True)
@@ -56,6 +73,7 @@ class ChainReport:
     broken_event_id: int | None = None
     broken_seq: int | None = None
     reason: str = ""
+    pending: int = 0  # written, not chained yet (the sequencer chains them within seconds)
 
     @property
     def ok(self) -> bool:
@@ -71,10 +89,11 @@ def _events(key: str, after_seq: int) -> Iterator[AuditEvent]:
 
 
 def verify_chain(key: str) -> ChainReport:
-    """Recompute a chain from its checkpoint; report the first event that does not fit."""
+    """Recompute a chain from its checkpoint, and the content hashes of the events not
+    chained yet; report the first event that does not fit."""
     head = AuditChain.objects.filter(key=key).first()
     if head is None:
-        return ChainReport(key, 0)
+        head = AuditChain(key=key)  # nothing chained yet: only pending events to check
     expected_seq, expected_prev, count = head.checkpoint_seq + 1, head.checkpoint_hash, 0
     for event in _events(key, head.checkpoint_seq):
         if event.seq != expected_seq:
@@ -83,14 +102,20 @@ def verify_chain(key: str) -> ChainReport:
             )
         if event.prev_hash != expected_prev:
             return ChainReport(key, count, event.pk, event.seq, "previous-hash link broken")
-        if compute_hash(event) != event.hash:
+        if compute_hash(event) != event.hash or (
+            event.content_hash and compute_content_hash(event) != event.content_hash
+        ):
             return ChainReport(key, count, event.pk, event.seq, "content does not match its hash")
         expected_seq, expected_prev, count = event.seq + 1, event.hash, count + 1
     if expected_seq - 1 != head.last_seq or expected_prev != head.last_hash:
         return ChainReport(
             key, count, None, expected_seq, f"events after {expected_seq - 1} missing"
         )
-    return ChainReport(key, count)
+    pending = AuditEvent.objects.filter(chain=key, seq__isnull=True)
+    for event in pending.order_by("id").iterator(chunk_size=2000):
+        if compute_content_hash(event) != event.content_hash:
+            return ChainReport(key, count, event.pk, None, "content does not match its hash")
+    return ChainReport(key, count, pending=pending.count())
 
 
 def verify_organization(organization: Any | None) -> ChainReport:
@@ -98,4 +123,8 @@ def verify_organization(organization: Any | None) -> ChainReport:
 
 
 def all_chain_keys() -> list[str]:
-    return list(AuditChain.objects.order_by("key").values_list("key", flat=True))
+    chained = set(AuditChain.objects.values_list("key", flat=True))
+    pending = set(
+        AuditEvent.objects.filter(seq__isnull=True).values_list("chain", flat=True).distinct()
+    )
+    return sorted(chained | pending)

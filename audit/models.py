@@ -14,8 +14,9 @@ from core.tenancy import OrgQuerySet
 class AuditChain(models.Model):
     """The head of one hash chain: one row per organization, plus `global` for account events.
 
-    Writers lock this row, so concurrent appends are serialized and the chain
-    never forks. A prune moves the checkpoint forward so the rest still verifies.
+    Only the sequencer (audit/sequencer.py) writes it, batch by batch, under its lock:
+    appends never touch it, so no request serializes on it. A prune moves the checkpoint
+    forward so the rest still verifies.
     """
 
     key = models.CharField(max_length=40, primary_key=True)
@@ -32,7 +33,11 @@ class AuditChain(models.Model):
 
 
 class AuditEvent(models.Model):
-    """Append-only record of something that happened. Never holds a secret."""
+    """Append-only record of something that happened. Never holds a secret.
+
+    Written with its `content_hash` (the writer's commitment to what it recorded) and no
+    place in its chain; the sequencer gives it `seq`, `prev_hash` and `hash` moments later.
+    """
 
     class ActorType(models.TextChoices):
         USER = "user", "User"
@@ -54,7 +59,7 @@ class AuditEvent(models.Model):
         "portal.Organization", null=True, blank=True, on_delete=models.CASCADE
     )
     chain = models.CharField(max_length=40)
-    seq = models.BigIntegerField()
+    seq = models.BigIntegerField(null=True, blank=True)  # null until the sequencer chains it
     created_at = models.DateTimeField()
     actor_type = models.CharField(max_length=10, choices=ActorType.choices)
     actor_id = models.CharField(max_length=64, blank=True)
@@ -69,7 +74,9 @@ class AuditEvent(models.Model):
     ip = models.GenericIPAddressField(null=True, blank=True)
     user_agent = models.CharField(max_length=255, blank=True)
     prev_hash = models.CharField(max_length=64, blank=True)
-    hash = models.CharField(max_length=64)
+    hash = models.CharField(max_length=64, blank=True, default="")
+    # SHA-256 of the content, written with the event (empty on events of earlier versions).
+    content_hash = models.CharField(max_length=64, blank=True, default="")
 
     objects = OrgQuerySet.as_manager()
 
@@ -83,6 +90,12 @@ class AuditEvent(models.Model):
             # The dashboard's tool activity: one action over a time window.
             models.Index(
                 fields=["organization", "action", "created_at"], name="audit_org_action_time"
+            ),
+            # What the sequencer has still to chain, oldest first.
+            models.Index(
+                fields=["chain", "id"],
+                name="audit_unchained",
+                condition=models.Q(seq__isnull=True),
             ),
         ]
 

@@ -158,17 +158,18 @@ class Page:
 
 
 def page(events: QuerySet[AuditEvent], before: str | int | None, size: int = PAGE_SIZE) -> Page:
-    """Newest first, `size` events older than chain position `before`:
-    WHERE seq < before ORDER BY seq DESC LIMIT size + 1, the same cost at any depth."""
+    """Newest first, `size` events written before event `before`:
+    WHERE id < before ORDER BY id DESC LIMIT size + 1, the same cost at any depth.
+    (Written order: an event shows the moment it is written, before it is chained.)"""
     if before not in (None, ""):
         try:
-            events = events.filter(seq__lt=int(before))
+            events = events.filter(id__lt=int(before))
         except (TypeError, ValueError):
-            raise Invalid("before must be an event position.", code="invalid_cursor") from None
-    rows = list(events.order_by("-seq")[: size + 1])
+            raise Invalid("before must be an event id.", code="invalid_cursor") from None
+    rows = list(events.order_by("-id")[: size + 1])
     more = len(rows) > size
     rows = rows[:size]
-    return Page(rows, rows[-1].seq if more and rows else None)
+    return Page(rows, rows[-1].pk if more and rows else None)
 
 
 # --- Exports (streamed: never the whole set in memory) ------------------------------------
@@ -181,7 +182,7 @@ class _Echo:
 
 def _rows(events: QuerySet[AuditEvent]) -> Iterator[tuple]:
     # Tuples, not model instances: an export reads millions of rows.
-    return events.order_by("-seq").values_list(*EVENT_FIELDS).iterator(chunk_size=EXPORT_CHUNK)
+    return events.order_by("-id").values_list(*EVENT_FIELDS).iterator(chunk_size=EXPORT_CHUNK)
 
 
 CREATED_AT, METADATA = EVENT_FIELDS.index("created_at"), EVENT_FIELDS.index("metadata")

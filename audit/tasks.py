@@ -1,9 +1,15 @@
-"""Background work of the audit trail (Celery): retention and closing write-ahead intents."""
+"""Background work of the audit trail (Celery): chaining new events, retention and
+closing write-ahead intents."""
 
 from celery import shared_task
 
-from audit import review, trail
+from audit import review, sequencer, trail
 from core.jobs import exclusive
+
+
+@shared_task
+def sequence_audit() -> dict:
+    return exclusive("sequence_audit", lambda: {"chained": sequencer.sequence()})
 
 
 @shared_task

@@ -1,8 +1,9 @@
 """The audit trail's one way in: `record()` for every event, and write-ahead intents.
 
-Appends lock the chain head row (UPDATE … RETURNING on PostgreSQL; SQLite's
-IMMEDIATE transactions serialize writers), so concurrent writers never fork a
-chain (audit/chain.py says what the hash covers).
+An append is one INSERT — the event with its content hash — and touches no shared row:
+the sequencer (audit/sequencer.py) gives events their place in their chain in batches,
+so concurrent writers neither wait on each other nor fork a chain (audit/chain.py says
+what the hashes cover).
 
 Write-ahead (DESIGN §12 rule 17): an action with a side effect elsewhere (a tool
 call at a provider) is `begin`-ed first — a `pending` event and an OpenIntent row
@@ -29,8 +30,8 @@ from django.db.models import Field
 from django.http import HttpRequest
 from django.utils import timezone
 
-from audit.chain import GLOBAL_CHAIN, chain_key, compute_hash
-from audit.models import AuditChain, AuditEvent, OpenIntent
+from audit.chain import GLOBAL_CHAIN, chain_key, compute_content_hash
+from audit.models import AuditEvent, OpenIntent
 from audit.signals import event_recorded
 from core.text import storable
 
@@ -117,16 +118,7 @@ def _request_context(request: HttpRequest | None) -> dict[str, Any]:
 
 
 # Constant SQL over the models' own tables; every value is a bound parameter.
-CHAIN = AuditChain._meta.db_table
 INTENTS = OpenIntent._meta.db_table
-READ_HEAD_SQL = f"SELECT last_seq, last_hash FROM {CHAIN} WHERE key = %s"  # noqa: S608
-UPDATE_HEAD_SQL = f"UPDATE {CHAIN} SET last_seq = %s, last_hash = %s WHERE key = %s"  # noqa: S608
-# PostgreSQL: take the next position and lock the head in one statement (READ COMMITTED
-# re-reads a row a concurrent writer committed, so two appends never share a position).
-ADVANCE_HEAD_SQL = (
-    f"UPDATE {CHAIN} SET last_seq = last_seq + 1 WHERE key = %s "  # noqa: S608
-    "RETURNING last_seq, last_hash"
-)
 OPEN_INTENT_SQL = f"INSERT INTO {INTENTS} (event_id, action, created_at) VALUES (%s, %s, %s)"  # noqa: S608
 CLOSE_INTENT_SQL = f"DELETE FROM {INTENTS} WHERE event_id = %s"  # noqa: S608
 
@@ -148,7 +140,7 @@ def _insert_statement(vendor: str) -> tuple[str, tuple[Field, ...]]:
 
 @cache
 def _append_statement(open_intent: bool, close_intent: bool) -> str:
-    """PostgreSQL: the event, its intent row and the head's new hash in one round trip."""
+    """PostgreSQL: the event with its intent row opened or closed, in one statement."""
     insert, _ = _insert_statement("postgresql")
     parts = [f"WITH inserted AS ({insert})"]
     if open_intent:
@@ -158,10 +150,7 @@ def _append_statement(open_intent: bool, close_intent: bool) -> str:
         )
     if close_intent:
         parts.append(f", closed AS (DELETE FROM {INTENTS} WHERE event_id = %s)")  # noqa: S608
-    parts.append(
-        f" UPDATE {CHAIN} SET last_hash = %s WHERE key = %s "  # noqa: S608
-        "RETURNING (SELECT id FROM inserted)"
-    )
+    parts.append(" SELECT id FROM inserted")
     return "".join(parts)
 
 
@@ -171,44 +160,30 @@ def _values(event: AuditEvent) -> list[Any]:
 
 
 def _append(event: AuditEvent, *, open_intent: str = "", close_intent: int | None = None) -> None:
-    """Give the event its place in the chain and write it (inside a transaction).
+    """Write the event with its content hash (inside a transaction); no chain head is
+    touched: the sequencer gives it its place.
 
     Plain SQL: this runs on every audited action, and the ORM's query compilation costs
-    more than the queries themselves here; on PostgreSQL two round trips in all.
+    more than the query itself here; on PostgreSQL one statement, intents included.
     """
-    key = event.chain
+    event.content_hash = compute_content_hash(event)
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            cursor.execute(ADVANCE_HEAD_SQL, [key])
-            row = cursor.fetchone()
-            if row is None:
-                AuditChain.objects.get_or_create(key=key)  # the chain's first event
-                cursor.execute(ADVANCE_HEAD_SQL, [key])
-                row = cursor.fetchone()
-            event.seq, event.prev_hash = row
-            event.hash = compute_hash(event)
             params = _values(event)
             if open_intent:
                 params += [open_intent, event.created_at]
             if close_intent is not None:
                 params.append(close_intent)
-            cursor.execute(
-                _append_statement(bool(open_intent), close_intent is not None),
-                [*params, event.hash, key],
-            )
+            if open_intent or close_intent is not None:
+                cursor.execute(
+                    _append_statement(bool(open_intent), close_intent is not None), params
+                )
+            else:
+                cursor.execute(_insert_statement(connection.vendor)[0], params)
             event.pk = cursor.fetchone()[0]
         else:
-            # SQLite: IMMEDIATE transactions already serialize writers at BEGIN.
-            cursor.execute(READ_HEAD_SQL, [key])
-            row = cursor.fetchone()
-            if row is None:
-                AuditChain.objects.get_or_create(key=key)  # the chain's first event
-                row = (0, "")
-            event.seq, event.prev_hash = row[0] + 1, row[1]
-            event.hash = compute_hash(event)
             cursor.execute(_insert_statement(connection.vendor)[0], _values(event))
             event.pk = cursor.fetchone()[0]
-            cursor.execute(UPDATE_HEAD_SQL, [event.seq, event.hash, key])
             if open_intent:
                 created = connection.ops.adapt_datetimefield_value(event.created_at)
                 cursor.execute(OPEN_INTENT_SQL, [event.pk, open_intent, created])
@@ -231,7 +206,7 @@ def _event(
     outcome: str,
     metadata: Mapping[str, Any] | None,
 ) -> AuditEvent:
-    """The event's content (its place in the chain and its hash come with _append)."""
+    """The event's content (its place in the chain and its hash come from the sequencer)."""
     # Round-trip through JSON so the hash is computed over exactly what the DB returns.
     clean_metadata = json.loads(json.dumps(redact(dict(metadata or {})), default=str))
     return AuditEvent(

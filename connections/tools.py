@@ -356,17 +356,20 @@ def execute_tool(
             "connection": account.connection.name,
             "account": str(account.pk),
         }
-        intent = trail.begin(
-            action="tool.executed",
-            started_action="tool.started",
-            organization=caller.organization,
-            actor=actor,
-            request=request,
-            identifier=caller.identifier,
-            target_type="tool",
-            target_id=tool.name,
-            metadata=base,
-        )
+        if tool.write:
+            # Written ahead (its own commit): a side effect never goes without its event.
+            # A read changes nothing at the provider: its one event comes after the call.
+            intent = trail.begin(
+                action="tool.executed",
+                started_action="tool.started",
+                organization=caller.organization,
+                actor=actor,
+                request=request,
+                identifier=caller.identifier,
+                target_type="tool",
+                target_id=tool.name,
+                metadata=base,
+            )
         data = run_on_account(
             account, lambda ctx: tool.handler(ctx, params), ctx_box=ctx_box, request=request
         )
@@ -392,7 +395,7 @@ def execute_tool(
                 code="outcome_unknown",
                 retry_after=5,
             ).with_details(execution_id=execution_id) from None
-    else:  # refused before any provider call: one event says so
+    else:  # a read, or refused before any provider call: one event says how it went
         trail.record(
             action="tool.executed",
             organization=caller.organization,

@@ -17,7 +17,7 @@ def home(request: HttpRequest) -> HttpResponse:
     org, membership = request.organization, request.membership
     context = {"membership": membership}
     if membership.can_read_audit:
-        context["recent_events"] = review.org_events(org).order_by("-seq")[:10]
+        context["recent_events"] = review.org_events(org).order_by("-id")[:10]
     if membership.can_manage:
         context["member_count"] = Membership.objects.for_org(org).count()
         context["pending_invitation_count"] = Invitation.objects.for_org(org).pending().count()

@@ -418,6 +418,12 @@ PERIODIC_JOBS = {
     "resume_stalled_runs": ("agents.tasks.resume_stalled_runs", RUN_RESUME_EVERY_SECONDS),
     "prune_authorizations": ("connections.tasks.prune_authorization_requests", 600),
     "close_stale_intents": ("audit.tasks.close_stale_intents", 300),
+    # Gives new audit events their place in their chain (audit/sequencer.py): the most an
+    # event waits to be chained.
+    "sequence_audit": (
+        "audit.tasks.sequence_audit",
+        float(os.environ.get("AUDIT_SEQUENCE_EVERY_SECONDS", "1")),
+    ),
     "prune_audit": ("audit.tasks.prune_audit", 86400),
     "prune_mcp_clients": ("mcpserver.tasks.prune_mcp_clients", 3600),
     "dispatch_webhooks": (

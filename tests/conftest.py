@@ -123,3 +123,14 @@ def _end_stray_database_sessions(django_db_setup, django_db_blocker):
                     "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
                     "WHERE datname = current_database() AND pid <> pg_backend_pid()"
                 )
+
+
+@pytest.fixture(autouse=True)
+def _postgres_only(request):
+    """`@pytest.mark.postgres_only`: row locks across connections, statement counts of
+    PostgreSQL's plan — skipped on SQLite (`.ci/run`'s second pass runs them)."""
+    if request.node.get_closest_marker("postgres_only"):
+        from django.db import connection
+
+        if connection.vendor != "postgresql":
+            pytest.skip("PostgreSQL only (.ci/run's second pass)")

@@ -177,7 +177,7 @@ class Workers:
             "PORTAL_TESTING": "1",
             "SECRET_KEY": settings.SECRET_KEY,
             "VAULT_KEYS": settings.VAULT_KEYS,
-            "DATABASE_URL": tests_database_url(),
+            "DATABASE_URL": database_url_of_tests(),
             **broker_env,
             "CELERY_QUEUE": self.queue,
             "OPENAI_MAX_RETRIES": "0",
@@ -411,7 +411,7 @@ def start_web(tmp_path: Path, *, redis_url: str, database_url: str, **env: str) 
     return web
 
 
-def tests_database_url(port: int | None = None) -> str:
+def database_url_of_tests(port: int | None = None) -> str:
     """The test database's URL, for another process (through `port`: a proxy in front)."""
     db = connection.settings_dict
     return (

@@ -27,15 +27,15 @@ AUDIT_FILTERS = [
 ]
 
 
-class NewestInChain(CursorPagination):
-    ordering = "-seq"  # the organization's chain order: walks the (chain, seq) index
+class NewestFirst(CursorPagination):
+    ordering = "-id"  # written order: walks the (organization, -id) index
 
 
 class AuditEventListView(generics.ListAPIView):
     """API keys, owners, admins and auditors: the organization's events; members: their own."""
 
     serializer_class = AuditEventSerializer
-    pagination_class = NewestInChain
+    pagination_class = NewestFirst
 
     def get_queryset(self):
         filters = review.Filters.from_query(self.request.query_params)

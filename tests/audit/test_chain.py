@@ -1,5 +1,7 @@
 """The audit trail is a hash chain per organization: tampering, deletion and truncation are
-detected (by `verify_audit` too), concurrent writers never fork it, metadata is redacted."""
+detected (by `verify_audit` too), concurrent writers never fork it, metadata is redacted.
+Events are written with their content hash and chained by the sequencer
+(audit/sequencer.py)."""
 
 from __future__ import annotations
 
@@ -11,15 +13,18 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection
 
-from audit import chain, trail
+from audit import chain, sequencer, trail
 from audit.models import AuditChain, AuditEvent
 
 
-def _append(org, n: int, **fields) -> list[AuditEvent]:
-    return [
+def _append(org, n: int, *, chained: bool = True, **fields) -> list[AuditEvent]:
+    events = [
         trail.record(action="test.event", organization=org, target_id=str(i), **fields)
         for i in range(n)
     ]
+    if chained:
+        sequencer.sequence()
+    return events
 
 
 def test_an_untouched_chain_verifies_with_its_count(org, other_org):
@@ -93,9 +98,66 @@ def test_concurrent_writers_never_fork_the_chain(org):
     for worker in workers:
         worker.join()
     assert not errors, errors
+    sequencer.sequence()
     report = chain.verify_organization(org)
     assert report.ok and report.count == threads * per_thread
     assert AuditChain.objects.get(key=chain.chain_key(org)).last_seq == threads * per_thread
+
+
+@pytest.mark.django_db(transaction=True)
+def test_writers_and_two_sequencers_at_once_never_fork_the_chain(org, other_org):
+    stop = threading.Event()
+    errors: list[BaseException] = []
+
+    def write(organization, n: int) -> None:
+        try:
+            for i in range(n):
+                trail.record(action="test.concurrent", organization=organization, target_id=i)
+        except BaseException as exc:
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    def sequence() -> None:
+        try:
+            while not stop.is_set():
+                sequencer.sequence(batch=7)
+        except BaseException as exc:
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    writers = [threading.Thread(target=write, args=(o, 25)) for o in (org, other_org) * 3]
+    sequencers = [threading.Thread(target=sequence) for _ in range(2)]
+    for thread in writers + sequencers:
+        thread.start()
+    for thread in writers:
+        thread.join()
+    stop.set()
+    for thread in sequencers:
+        thread.join()
+    assert not errors, errors
+    sequencer.sequence()
+    for organization in (org, other_org):
+        report = chain.verify_organization(organization)
+        assert report.ok and report.count == 75 and report.pending == 0
+
+
+def test_an_event_edited_before_it_is_chained_is_still_caught(org):
+    events = _append(org, 3, chained=False)
+    assert chain.verify_organization(org).pending == 3
+    AuditEvent.objects.filter(pk=events[1].pk).update(target_id="rewritten")
+    sequencer.sequence()  # chains the edited row as it now reads
+    report = chain.verify_organization(org)
+    assert not report.ok and report.broken_event_id == events[1].pk
+    assert "hash" in report.reason
+
+
+def test_appends_touch_no_shared_row(org, django_assert_num_queries):
+    trail.record(action="test.warm", organization=org)
+    with django_assert_num_queries(1):  # the INSERT: no chain head read, locked or written
+        trail.record(action="test.event", organization=org, target_id="x")
+    assert not AuditChain.objects.filter(key=chain.chain_key(org)).exists()
 
 
 def test_metadata_is_redacted_before_it_is_stored(org):

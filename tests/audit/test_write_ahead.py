@@ -29,7 +29,9 @@ def execute(org, member, name, params):
     )
 
 
-def test_the_pending_event_is_committed_before_the_provider_is_called(org, alice, monday):
+def test_the_pending_event_of_a_write_is_committed_before_the_provider_is_called(
+    org, alice, monday, boards
+):
     seen = []
 
     def look(method, path):
@@ -39,13 +41,22 @@ def test_the_pending_event_is_committed_before_the_provider_is_called(org, alice
             db_connection.close()
 
     monday.before_request = look
-    execute(org, alice, "monday_get_me", {})
-    assert seen == [[("pending", "monday_get_me")]]
+    execute(org, alice, "monday_create_item", {"board_id": "1001", "item_name": "Ahead"})
+    # (monday_create_item asks the board's columns first, then creates: both calls see it)
+    assert seen and all(s == [("pending", "monday_create_item")] for s in seen)
     started = AuditEvent.objects.get(action="tool.started")
     done = AuditEvent.objects.get(action="tool.executed")
     assert done.metadata["started_event"] == started.pk and done.outcome == "success"
     assert not OpenIntent.objects.exists()  # closed with the completion
     assert chain.verify_organization(org).ok
+
+
+def test_a_read_writes_one_event_after_the_call(org, alice, monday):
+    """A read changes nothing at the provider: nothing to write ahead of it."""
+    execute(org, alice, "monday_get_me", {})
+    assert not AuditEvent.objects.filter(action="tool.started").exists()
+    done = AuditEvent.objects.get(action="tool.executed")
+    assert done.outcome == "success" and done.metadata["tool"] == "monday_get_me"
 
 
 @pytest.mark.parametrize("text", ["nul\x00here", "lone \ud800 surrogate"])

@@ -26,7 +26,7 @@ from tests.fakes.openai_server import reply
 from tests.fakes.tcp_proxy import TcpProxy
 from tests.fakes.webhook_receiver import WebhookReceiver
 from tests.provider_support import seed_accounts
-from tests.worker_support import start_web, tests_database_url, wait_for
+from tests.worker_support import database_url_of_tests, start_web, wait_for
 from webhooks import endpoints
 from webhooks.models import WebhookDelivery, WebhookEvent
 
@@ -85,7 +85,7 @@ def web(tmp_path, private_redis, database_proxy):
     process = start_web(
         tmp_path,
         redis_url=private_redis.url,
-        database_url=tests_database_url(database_proxy.port),
+        database_url=database_url_of_tests(database_proxy.port),
     )
     yield process
     process.stop()

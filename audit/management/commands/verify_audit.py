@@ -1,11 +1,14 @@
 from django.apps import apps
 from django.core.management.base import BaseCommand, CommandError
 
-from audit import chain
+from audit import chain, sequencer
 
 
 class Command(BaseCommand):
-    help = "Verify the audit hash chains. Exits 1 naming the first broken event."
+    help = (
+        "Chain the events still waiting for their place, then verify the audit hash chains. "
+        "Exits 1 naming the first broken event."
+    )
 
     def add_arguments(self, parser) -> None:
         parser.add_argument("--org", help="Only this organization's chain (its slug).")
@@ -19,6 +22,7 @@ class Command(BaseCommand):
             keys = [chain.chain_key(organization)]
         else:
             keys = chain.all_chain_keys()
+        sequencer.sequence(keys=keys)
         total = 0
         for key in keys:
             report = chain.verify_chain(key)

@@ -114,7 +114,7 @@ def main() -> None:
             "ALLOWED_HOSTS": "127.0.0.1",
             "DEBUG": "0",
             "SECRET_KEY": "bench-only-secret-key-" + "x" * 40,
-            "PORTAL_TESTING": "1",
+            "DJANGO_SETTINGS_MODULE": "portal.settings.test",
             "SECURE_SSL_REDIRECT": "0",
         }
         port = 18766

@@ -15,8 +15,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
-os.environ.setdefault("PORTAL_TESTING", "1")  # throwaway secrets; nothing here is production
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings.test")  # throwaway secrets
 
 
 @contextmanager

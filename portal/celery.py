@@ -15,7 +15,7 @@ import os
 from celery import Celery
 from kombu.transport import TRANSPORT_ALIASES
 
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings.runtime")
 
 # redis:// and rediss:// brokers use the portal's guarded Redis transport (portal/broker.py:
 # a broker restart must not kill the workers that hold unacknowledged tasks).

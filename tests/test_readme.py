@@ -19,3 +19,20 @@ def test_the_readme_lists_every_webhook_event_type():
     readme = (Path(settings.BASE_DIR) / "README.md").read_text()
     missing = [name for name in EVENT_TYPES if f"`{name}`" not in readme]
     assert not missing, missing
+
+
+def test_the_readme_documents_every_environment_variable_the_settings_read():
+    import re
+
+    folder = Path(settings.BASE_DIR) / "portal" / "settings"
+    read = set()
+    for module in folder.glob("*.py"):
+        read |= set(
+            re.findall(
+                r'(?:os\.environ\.get|os\.environ\[|env_bool|env_list)\(?"([A-Z_]+)"',
+                module.read_text(),
+            )
+        )
+    readme = (Path(settings.BASE_DIR) / "README.md").read_text()
+    assert len(read) > 40  # the pattern still finds what the modules read
+    assert not sorted(name for name in read if f"`{name}`" not in readme)

@@ -174,7 +174,7 @@ class Workers:
             "HOME": os.environ.get("HOME", "/tmp"),
             "PYTHONUNBUFFERED": "1",
             "PORTAL_ENV_FILE": str(tmp_path / "none.env"),  # never the developer's .env
-            "PORTAL_TESTING": "1",
+            "DJANGO_SETTINGS_MODULE": "portal.settings.test",
             "SECRET_KEY": settings.SECRET_KEY,
             "VAULT_KEYS": settings.VAULT_KEYS,
             "DATABASE_URL": database_url_of_tests(),
@@ -341,7 +341,7 @@ def collected_static(folder: Path) -> Path:
             cwd=settings.BASE_DIR,
             env={
                 **os.environ,
-                "PORTAL_TESTING": "0",
+                "DJANGO_SETTINGS_MODULE": "portal.settings.runtime",
                 "DEBUG": "0",
                 "STATIC_ROOT": str(root),
                 "SECRET_KEY": settings.SECRET_KEY * 2,
@@ -381,7 +381,7 @@ def start_web(tmp_path: Path, *, redis_url: str, database_url: str, **env: str) 
             "HOME": os.environ.get("HOME", "/tmp"),
             "PYTHONUNBUFFERED": "1",
             "PORTAL_ENV_FILE": str(tmp_path / "none.env"),  # never the developer's .env
-            "PORTAL_TESTING": "0",
+            "DJANGO_SETTINGS_MODULE": "portal.settings.runtime",
             "DEBUG": "0",
             "SECRET_KEY": settings.SECRET_KEY,  # sessions made by the test are valid there
             "VAULT_KEYS": settings.VAULT_KEYS,

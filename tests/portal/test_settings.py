@@ -27,7 +27,7 @@ def _production(tmp_path, **overrides: str) -> dict[str, str]:
         "HOME": os.environ.get("HOME", "/tmp"),
         "PORTAL_ENV_FILE": str(tmp_path / "missing.env"),  # never the developer's .env
         "DEBUG": "0",
-        "PORTAL_TESTING": "0",
+        "DJANGO_SETTINGS_MODULE": "portal.settings.runtime",
         "SECRET_KEY": secrets.token_urlsafe(50),
         "VAULT_KEYS": _vault_keys(),
         "ALLOWED_HOSTS": "portal.example.com",

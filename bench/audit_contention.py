@@ -96,8 +96,8 @@ def main() -> None:
 
         from connections import tokens
         from connections.models import ConnectedAccount
-        from tests.fakes.monday import MondayEmulator
-        from tests.fakes.monday_api import MondayApi
+        from connections.providers.monday.emulator import MondayEmulator
+        from connections.providers.monday.emulator_api import MondayApi
 
         emulator = MondayEmulator().start()
         emulator.add_client("bench", "bench-secret", ["http://testserver/oauth/callback/monday/"])

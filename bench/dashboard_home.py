@@ -39,7 +39,7 @@ def populate():
     connection = create_connection(org=org, name="monday", provider="monday", client_id="c")
     rng = random.Random(7)
     statuses = (
-        [AccountStatus.ACTIVE] * 95 + [AccountStatus.EXPIRED] * 3 + [AccountStatus.REVOKED] * 2
+        [AccountStatus.ACTIVE] * 95 + [AccountStatus.EXPIRED] * 3 + [AccountStatus.DISCONNECTED] * 2
     )
     accounts = [
         ConnectedAccount(

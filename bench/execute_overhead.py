@@ -32,11 +32,11 @@ def setup_world():
     from django.test import Client
 
     from connections.configuration import create_connection
+    from connections.providers.monday.emulator import MondayEmulator
+    from connections.providers.monday.emulator_api import MondayApi
     from portal.apikeys import mint_api_key
     from portal.callers import Caller
     from portal.organizations import bootstrap_organization
-    from tests.fakes.monday import MondayEmulator
-    from tests.fakes.monday_api import MondayApi
     from tests.monday_support import callback_path, emulator_overrides, follow_to_provider
 
     emulator = MondayEmulator().start()

@@ -38,12 +38,12 @@ def main() -> None:
         from connections.configuration import create_connection
         from connections.models import AccountStatus, ConnectedAccount
         from portal.organizations import bootstrap_organization
-        from tests.fakes.catalog import EMULATORS
+        from tests.fakes.catalog import emulator_class
         from tests.fakes.oauth_server import CLIENT_ID, CLIENT_SECRET
         from tests.provider_support import seed_accounts
         from tests.worker_support import Workers, wait_for
 
-        emulator = EMULATORS["github"]().start()
+        emulator = emulator_class("github")().start()
         emulator.add_client(CLIENT_ID, CLIENT_SECRET, ["http://testserver/oauth/callback/github/"])
         org, _, _ = bootstrap_organization(name="Bench", owner_email="owner@bench.test")
         connection = create_connection(

@@ -35,7 +35,7 @@ def check_endpoint_override(url: str, *, field: str, provider: Provider) -> str:
     """An override may use the entry's placeholders ({cloud_id}); the rest is a URL that
     must pass the egress policy."""
     known = {s.name for s in provider.settings} | set(provider.oauth.keep) | {"client_id"}
-    known |= set(provider.post_connect_keeps)
+    known |= set(provider.kept_after_connect)
     unknown = placeholders(url) - known
     if unknown:
         raise Invalid(
@@ -175,9 +175,7 @@ def create_connection(
         )
     cleaned = _clean(values, spec)
     cleaned.setdefault("scopes", list(spec.default_scopes))
-    connection = Connection(
-        organization=org, name=name, provider=provider, auth_type="oauth2", **cleaned
-    )
+    connection = Connection(organization=org, name=name, provider=provider, **cleaned)
     if client_secret:
         connection.set_secret("client_secret_sealed", client_secret)
     try:

@@ -59,12 +59,12 @@ def identify(connection: Connection, response: TokenResponse) -> Identity:
     provider = connection.provider_spec
     kept = dict(response.kept)
     try:
-        if provider.post_connect is not None:
+        if provider.hooks.post_connect is not None:
             ctx = context_for(connection, response.access_token, kept)
-            kept.update(provider.post_connect(ctx, response))
+            kept.update(provider.hooks.post_connect(ctx, response))
         ctx = context_for(connection, response.access_token, kept)
-        if provider.fetch_identity is not None:
-            account_id, label = provider.fetch_identity(ctx, response)
+        if provider.hooks.fetch_identity is not None:
+            account_id, label = provider.hooks.fetch_identity(ctx, response)
         else:
             account_id, label = _by_entry(connection, ctx, response, kept)
     except (PortalError, TokenRejected, TemplateError) as exc:
@@ -85,7 +85,7 @@ def _by_entry(
         body = ctx.request(
             spec.method,
             spec.path,
-            json=dict(spec.json) if spec.json else None,
+            json=dict(spec.json_body) if spec.json_body else None,
             absolute_url=absolute,
         )
     label = next((value for path in spec.label if (value := dig(body, path))), "")

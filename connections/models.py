@@ -18,16 +18,11 @@ from core.tenancy import OrgOwned
 class Connection(SealedFieldsMixin, OrgOwned):
     """An organization's configuration of one provider (its OAuth app)."""
 
-    class AuthType(models.TextChoices):
-        OAUTH2 = "oauth2", "OAuth 2"
-        API_KEY = "api_key", "API key"
-
     sealed_fields = ("client_secret_sealed",)
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     name = models.SlugField(max_length=64)
     provider = models.CharField(max_length=40)
-    auth_type = models.CharField(max_length=10, choices=AuthType.choices, default=AuthType.OAUTH2)
     client_id = models.CharField(max_length=255, blank=True)
     client_secret_sealed = models.TextField(blank=True, default="")
     scopes = models.JSONField(default=list, blank=True)
@@ -79,7 +74,6 @@ class AccountStatus(models.TextChoices):
     PENDING_VERIFICATION = "PENDING_VERIFICATION", "Waiting for verification"
     ACTIVE = "ACTIVE", "Active"
     EXPIRED = "EXPIRED", "Expired"
-    REVOKED = "REVOKED", "Revoked"
     DISCONNECTED = "DISCONNECTED", "Disconnected"
 
 

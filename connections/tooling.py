@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import Any
 
@@ -68,6 +68,80 @@ class Tool:
     def model_schema(self) -> dict[str, Any]:
         """What models, MCP clients and the API see: the portable part of the schema."""
         return portable(self.input_schema)
+
+    def for_provider(self, key: str) -> Tool:
+        return replace(self, provider=key)
+
+
+Handler = Callable[["ToolContext", dict[str, Any]], Any]
+
+
+class Toolset:
+    """A provider's tools, each declared on its handler:
+
+        toolset = Toolset(scopes=("default",))
+
+        @toolset.read("asana_get_task", "One task with its notes…", obj({...}, ["task_id"]))
+        def get_task(ctx: ToolContext, params: dict) -> dict: ...
+
+        TOOLS = toolset.tools
+
+    `scopes` are what the tools need unless one says otherwise.
+    """
+
+    def __init__(self, *, scopes: tuple[str, ...] = ()) -> None:
+        self.scopes = scopes
+        self._tools: list[Tool] = []
+
+    def read(
+        self,
+        name: str,
+        description: str,
+        schema: dict[str, Any],
+        *,
+        scopes: tuple[str, ...] | None = None,
+    ) -> Callable[[Handler], Handler]:
+        """Declare a tool that changes nothing at the provider."""
+        return self._declare(name, description, schema, scopes, write=False)
+
+    def write(
+        self,
+        name: str,
+        description: str,
+        schema: dict[str, Any],
+        *,
+        scopes: tuple[str, ...] | None = None,
+    ) -> Callable[[Handler], Handler]:
+        """Declare a tool that creates, changes or deletes something (approvals ask first)."""
+        return self._declare(name, description, schema, scopes, write=True)
+
+    def _declare(
+        self,
+        name: str,
+        description: str,
+        schema: dict[str, Any],
+        scopes: tuple[str, ...] | None,
+        *,
+        write: bool,
+    ) -> Callable[[Handler], Handler]:
+        def declare(handler: Handler) -> Handler:
+            self._tools.append(
+                Tool(
+                    name=name,
+                    description=description,
+                    input_schema=schema,
+                    required_scopes=self.scopes if scopes is None else scopes,
+                    write=write,
+                    handler=handler,
+                )
+            )
+            return handler
+
+        return declare
+
+    @property
+    def tools(self) -> tuple[Tool, ...]:
+        return tuple(self._tools)
 
 
 def json_object(params: dict[str, Any], key: str, *, max_keys: int = 100) -> dict[str, Any]:

@@ -8,8 +8,8 @@ import httpx
 import pytest
 
 from connections.configuration import create_connection
-from tests.fakes.monday import MondayEmulator
-from tests.fakes.monday_api import MondayApi
+from connections.providers.monday.emulator import MondayEmulator
+from connections.providers.monday.emulator_api import MondayApi
 
 CLIENT_ID = "portal-client-id"
 CLIENT_SECRET = "portal-client-secret-4f1a9"
@@ -105,7 +105,7 @@ def alice(member, member_client, monday, monday_connection, boards):
 @pytest.fixture
 def bob(owner, monday, monday_connection, boards):
     """The org owner, connected to monday.com as Bob (no access to Marketing)."""
-    from tests.conftest import signed_in
+    from tests.fixtures import signed_in
 
     connect_via_portal(signed_in(owner), MONDAY_BOB)
     return owner

@@ -12,10 +12,10 @@ import pytest
 from connections import tools
 from connections.configuration import create_connection
 from tests.callers import as_identifier
-from tests.conftest import signed_in
 from tests.factories import active_account
-from tests.fakes.catalog import EMULATORS
+from tests.fakes.catalog import emulator_class
 from tests.fakes.oauth_server import CLIENT_ID, CLIENT_SECRET, OAuthProvider
+from tests.fixtures import signed_in
 from tests.monday_support import connect_via_portal
 
 
@@ -45,7 +45,7 @@ def provider_world(org, owner, member):
     started: list[OAuthProvider] = []
 
     def make(key: str, *, connect: bool = True, prepare=None, **settings: str) -> World:
-        emulator = EMULATORS[key]().start()
+        emulator = emulator_class(key)().start()
         started.append(emulator)
         emulator.add_client(CLIENT_ID, CLIENT_SECRET, [f"http://testserver/oauth/callback/{key}/"])
         emulator.add_user("u-1", "Alice Martin", "alice@acme.test")

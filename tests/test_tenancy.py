@@ -23,8 +23,8 @@ from connections.models import ConnectedAccount
 from portal.apikeys import mint_api_key
 from portal.callers import Caller
 from portal.models import Invitation, Role
-from tests.conftest import signed_in
 from tests.factories import MembershipFactory
+from tests.fixtures import signed_in
 
 METHODS = ["get", "post", "put", "patch", "delete"]
 EXEMPT_NAMESPACES = {"admin"}  # Django admin: superusers only, outside tenancy

@@ -29,7 +29,6 @@ class ConnectionSerializer(serializers.ModelSerializer):
         fields = [
             "name",
             "provider",
-            "auth_type",
             "client_id",
             "client_secret",
             "has_client_secret",
@@ -45,7 +44,7 @@ class ConnectionSerializer(serializers.ModelSerializer):
             "created_at",
             "updated_at",
         ]
-        read_only_fields = ["auth_type", "created_at", "updated_at"]
+        read_only_fields = ["created_at", "updated_at"]
         extra_kwargs = {
             "name": {"validators": [], "max_length": CONNECTION_NAME_LIMIT},
             "provider": {"required": True},
@@ -60,7 +59,7 @@ class ConnectionSerializer(serializers.ModelSerializer):
 
 class ConnectionUpdateSerializer(ConnectionSerializer):
     class Meta(ConnectionSerializer.Meta):
-        read_only_fields = ["name", "provider", "auth_type", "created_at", "updated_at"]
+        read_only_fields = ["name", "provider", "created_at", "updated_at"]
 
 
 class ConnectedAccountSerializer(serializers.ModelSerializer):

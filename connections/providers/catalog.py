@@ -1,17 +1,18 @@
-"""The provider catalog's shape: an entry is data, checked against one schema at start-up.
+"""The provider catalog's shape, described once: pydantic models that validate an entry
+at start-up and give its JSON Schema (`manage.py provider_table --schema`).
 
-A provider package (`connections/providers/<key>/`) declares `ENTRY`, a plain
-dict, and optionally `TOOLS`, `raise_for_body` (errors inside 200 answers),
-`post_connect` (discovery after the token exchange, e.g. the Atlassian site)
-and `whoami` (only when "who am I" cannot be said as data). `load_provider`
-validates the entry against ENTRY_SCHEMA (unknown keys and missing fields name
-the provider and the path), fills defaults and returns a frozen `Provider`.
+A provider package (`connections/providers/<key>/`) declares `ENTRY`, a plain dict, its
+`TOOLS`, and optionally the hooks `raise_for_body` (errors inside 200 answers),
+`post_connect` (discovery after the token exchange, e.g. the Atlassian site) and
+`fetch_identity` (only when "who am I" cannot be said as data). `load_provider` validates
+the entry (an unknown key or a missing field names the provider and the path), checks
+its URL templates and tools, and returns a frozen `Provider`.
 
-URLs are templates: `{name}` takes a per-connection setting (hostname, tenant,
-login host; declared under "settings" with a default), a value kept from the
-token response or the post-connect hook (instance_url, cloud_id), or
-`{client_id}`. Nothing else in the OAuth code or the transport knows a provider.
-Field list and sources: ../shared/research/providers.md §5.
+URLs are templates: `{name}` takes a per-connection setting (hostname, tenant, login
+host; declared under "settings" with a default), a value kept from the token response
+or the post-connect hook (instance_url, cloud_id), or `{client_id}`. Nothing else in the
+OAuth code or the transport knows a provider. Field list and sources:
+../shared/research/providers.md §5.
 """
 
 from __future__ import annotations
@@ -19,258 +20,152 @@ from __future__ import annotations
 import re
 import string
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, replace
-from typing import Any
+from dataclasses import dataclass
+from typing import Annotated, Any, Literal
 from urllib.parse import quote
 
 from django.core.exceptions import ImproperlyConfigured
-from jsonschema import Draft202012Validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-_PATH = {"type": "string", "pattern": r"^[A-Za-z0-9_]+(\.[A-Za-z0-9_]+)*$"}
-_URL_TEMPLATE = {"type": "string", "pattern": r"^(https://|\{)[^\s]+$"}
-_AUTH_METHOD = {"enum": ["client_secret_post", "client_secret_basic"]}
-_HEADERS = {"type": "object", "additionalProperties": {"type": "string"}}
-
-
-def _obj(properties: dict, required: list[str] | None = None) -> dict:
-    return {
-        "type": "object",
-        "properties": properties,
-        "required": required or [],
-        "additionalProperties": False,
-    }
+Path = Annotated[str, Field(pattern=r"^[A-Za-z0-9_]+(\.[A-Za-z0-9_]+)*$")]
+UrlTemplate = Annotated[str, Field(pattern=r"^(https://|\{)[^\s]+$")]
+ClientAuth = Literal["client_secret_post", "client_secret_basic"]
 
 
-ENTRY_SCHEMA = _obj(
-    {
-        "key": {"type": "string", "pattern": r"^[a-z][a-z0-9]{1,30}$"},
-        "display_name": {"type": "string", "minLength": 1},
-        "docs_url": {"type": "string"},
-        # Where an admin registers the OAuth app, and what to tick there.
-        "setup": _obj(
-            {"register_url": {"type": "string"}, "notes": {"type": "string"}}, ["register_url"]
-        ),
-        # Tool names start with one of these (default: the key).
-        "tool_prefixes": {"type": "array", "items": {"type": "string"}, "minItems": 1},
-        "settings": {
-            "type": "array",
-            "items": _obj(
-                {
-                    "name": {"type": "string", "pattern": r"^[a-z_]+$"},
-                    "label": {"type": "string"},
-                    "default": {"type": "string"},
-                    "pattern": {"type": "string"},
-                    "help": {"type": "string"},
-                },
-                ["name", "label", "default", "pattern"],
-            ),
-        },
-        "oauth": _obj(
-            {
-                "authorize_url": _URL_TEMPLATE,
-                "token_url": _URL_TEMPLATE,
-                "authorize_params": _HEADERS,
-                # The query parameter that carries scopes ("" = none: scopes are set on the app).
-                "scope_param": {"type": "string"},
-                "scope_separator": {"type": "string", "minLength": 1},
-                "default_scopes": {"type": "array", "items": {"type": "string"}},
-                "scopes": {"type": "object", "additionalProperties": {"type": "string"}},
-                "pkce": {"enum": ["required", "supported", "off"]},
-                "client_auth": _AUTH_METHOD,
-                "token_body": {"enum": ["form", "json"]},
-                "token_accept": {"type": "string"},
-                # Where the user's token sits in the token response (Slack: authed_user).
-                "token_path": {"anyOf": [_PATH, {"const": ""}]},
-                # Values kept from the token response: name → dotted path.
-                "keep": {"type": "object", "additionalProperties": _PATH},
-                # RFC 9207 `iss` the provider sends on the callback, when it sends one.
-                "issuer": {"type": "string"},
-            },
-            ["authorize_url", "token_url", "pkce", "client_auth", "token_body"],
-        ),
-        "refresh": {
-            "anyOf": [
-                {"type": "null"},
-                _obj(
-                    {
-                        # A new refresh token each time, the old one dies ("maybe": per app).
-                        "rotates": {"enum": [True, False, "maybe"]},
-                        # How long the provider still accepts the previous pair after rotation.
-                        "reuse_grace_seconds": {"type": "integer", "minimum": 0},
-                        # Lifetime to assume when the response has no expires_in.
-                        "default_lifetime_seconds": {"type": "integer", "minimum": 60},
-                        # Refresh at least this often: refresh tokens that die when unused.
-                        "keepalive_days": {"type": "integer", "minimum": 1},
-                        # Access tokens that carry their expiry only as a JWT `exp` claim.
-                        "expiry_from_jwt": {"type": "boolean"},
-                    },
-                    ["rotates"],
-                ),
-            ]
-        },
-        "revoke": {
-            "anyOf": [
-                {"type": "null"},
-                _obj(
-                    {
-                        "url": _URL_TEMPLATE,
-                        "method": {"enum": ["POST", "DELETE", "GET"]},
-                        # client_secret_*: the client authenticates; bearer: the token itself;
-                        # none: the token in the body is enough.
-                        "auth": {
-                            "enum": ["client_secret_post", "client_secret_basic", "bearer", "none"]
-                        },
-                        "body": {"enum": ["form", "json", "none"]},
-                        "token_param": {"type": "string"},
-                        "token": {"enum": ["refresh_token", "access_token"]},
-                        "headers": _HEADERS,
-                    },
-                    ["url", "method", "auth", "body"],
-                ),
-            ]
-        },
-        "api": _obj(
-            {
-                "base_url": _URL_TEMPLATE,
-                "headers": _HEADERS,
-                # bearer: "Authorization: Bearer <token>"; raw: "Authorization: <token>" (monday).
-                "auth_header": {"enum": ["bearer", "raw"]},
-                "rate_limit": _obj(
-                    {
-                        "retry_after": {"type": "array", "items": {"type": "string"}},
-                        "reset": {"type": "array", "items": {"type": "string"}},
-                        "remaining": {"type": "string"},
-                    }
-                ),
-            },
-            ["base_url"],
-        ),
-        # A hook (`post_connect` in the package) runs after the token exchange and keeps
-        # these values on the account (Atlassian: the site's cloud_id).
-        "post_connect": _obj(
-            {"keeps": {"type": "array", "items": {"type": "string"}, "minItems": 1}}, ["keeps"]
-        ),
-        "whoami": _obj(
-            {
-                "source": {"enum": ["api", "token"]},
-                "method": {"enum": ["GET", "POST"]},
-                # Relative to the API base, or `url`: an absolute template.
-                "path": {"type": "string"},
-                "url": _URL_TEMPLATE,
-                "json": {"type": "object"},
-                "id": _PATH,
-                "label": {"type": "array", "items": _PATH, "minItems": 1},
-            },
-            ["id", "label"],
-        ),
-    },
-    ["key", "display_name", "setup", "oauth", "api", "whoami"],
-)
-_VALIDATOR = Draft202012Validator(ENTRY_SCHEMA)
+class Spec(BaseModel):
+    """A part of an entry: closed (an unknown key is an error) and immutable."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-@dataclass(frozen=True)
-class Setting:
-    name: str
+class Setup(Spec):
+    register_url: str  # where an admin registers the OAuth app
+    notes: str = ""  # and what to tick there
+
+
+class Setting(Spec):
+    """A per-connection value (a hostname, a tenant) that URL templates may use."""
+
+    name: Annotated[str, Field(pattern=r"^[a-z_]+$")]
     label: str
     default: str
     pattern: str
     help: str = ""
 
-    def validate(self, value: str) -> str:
-        if not re.fullmatch(self.pattern, value):
-            raise ValueError(f"{self.label}: {value!r} is not valid.")
-        return value
 
-
-@dataclass(frozen=True)
-class OAuthSpec:
-    authorize_url: str
-    token_url: str
-    pkce: str
-    client_auth: str
-    token_body: str
-    authorize_params: Mapping[str, str] = field(default_factory=dict)
+class OAuthSpec(Spec):
+    authorize_url: UrlTemplate
+    token_url: UrlTemplate
+    pkce: Literal["required", "supported", "off"]
+    client_auth: ClientAuth
+    token_body: Literal["form", "json"]
+    authorize_params: dict[str, str] = {}
+    # The query parameter that carries scopes ("" = none: scopes are set on the app).
     scope_param: str = "scope"
-    scope_separator: str = " "
+    scope_separator: Annotated[str, Field(min_length=1)] = " "
     default_scopes: tuple[str, ...] = ()
-    scopes: Mapping[str, str] = field(default_factory=dict)
+    scopes: dict[str, str] = {}
     token_accept: str = "application/json"
-    token_path: str = ""
-    keep: Mapping[str, str] = field(default_factory=dict)
+    # Where the user's token sits in the token response (Slack: authed_user).
+    token_path: Path | Literal[""] = ""
+    # Values kept from the token response: name → dotted path.
+    keep: dict[str, Path] = {}
+    # RFC 9207 `iss` the provider sends on the callback, when it sends one.
     issuer: str = ""
 
 
-@dataclass(frozen=True)
-class RefreshSpec:
-    rotates: bool | str
-    reuse_grace_seconds: int = 0
-    default_lifetime_seconds: int | None = None
-    keepalive_days: int | None = None
-    expiry_from_jwt: bool = False
+class RefreshSpec(Spec):
+    # A new refresh token each time, the old one dies ("maybe": per app).
+    rotates: bool | Literal["maybe"]
+    # How long the provider still accepts the previous pair after rotation.
+    reuse_grace_seconds: Annotated[int, Field(ge=0)] = 0
+    # Lifetime to assume when the response has no expires_in (nor a JWT `exp`).
+    default_lifetime_seconds: Annotated[int, Field(ge=60)] | None = None
+    # Refresh at least this often: refresh tokens that die when unused.
+    keepalive_days: Annotated[int, Field(ge=1)] | None = None
 
 
-@dataclass(frozen=True)
-class RevokeSpec:
-    url: str
-    method: str
-    auth: str
-    body: str
+class RevokeSpec(Spec):
+    url: UrlTemplate
+    method: Literal["POST", "DELETE", "GET"]
+    # client_secret_*: the client authenticates; bearer: the token itself; none: the
+    # token in the body is enough.
+    auth: Literal["client_secret_post", "client_secret_basic", "bearer", "none"]
+    body: Literal["form", "json", "none"]
     token_param: str = "token"
-    token: str = "refresh_token"
-    headers: Mapping[str, str] = field(default_factory=dict)
+    token: Literal["refresh_token", "access_token"] = "refresh_token"
+    headers: dict[str, str] = {}
 
 
-@dataclass(frozen=True)
-class RateLimitSpec:
+class RateLimitSpec(Spec):
     retry_after: tuple[str, ...] = ("retry-after",)
     reset: tuple[str, ...] = ()
     remaining: str = ""
 
 
-@dataclass(frozen=True)
-class ApiSpec:
-    base_url: str
-    headers: Mapping[str, str] = field(default_factory=dict)
-    auth_header: str = "bearer"
-    rate_limit: RateLimitSpec = field(default_factory=RateLimitSpec)
+class ApiSpec(Spec):
+    base_url: UrlTemplate
+    headers: dict[str, str] = {}
+    # bearer: "Authorization: Bearer <token>"; raw: "Authorization: <token>" (monday).
+    auth_header: Literal["bearer", "raw"] = "bearer"
+    rate_limit: RateLimitSpec = RateLimitSpec()
 
 
-@dataclass(frozen=True)
-class WhoAmISpec:
-    id: str
-    label: tuple[str, ...]
-    source: str = "api"
-    method: str = "GET"
-    path: str | None = None  # "" is the API base itself (a GraphQL endpoint)
-    url: str = ""
-    json: Mapping[str, Any] | None = None
+class PostConnectSpec(Spec):
+    # What the package's `post_connect` hook keeps on the account (Atlassian: cloud_id).
+    keeps: Annotated[tuple[str, ...], Field(min_length=1)]
 
 
-@dataclass(frozen=True)
-class Provider:
-    key: str
-    display_name: str
-    oauth: OAuthSpec
-    api: ApiSpec
-    whoami: WhoAmISpec
-    register_url: str
-    setup_notes: str = ""
+class WhoAmISpec(Spec):
+    id: Path
+    label: Annotated[tuple[Path, ...], Field(min_length=1)]
+    source: Literal["api", "token"] = "api"
+    method: Literal["GET", "POST"] = "GET"
+    # Relative to the API base ("" is the base itself, a GraphQL endpoint), or `url`:
+    # an absolute template.
+    path: str | None = None
+    url: UrlTemplate | Literal[""] = ""
+    json_body: dict[str, Any] | None = Field(default=None, alias="json")
+
+
+class ProviderEntry(Spec):
+    """What a provider package's ENTRY says."""
+
+    key: Annotated[str, Field(pattern=r"^[a-z][a-z0-9]{1,30}$")]
+    display_name: Annotated[str, Field(min_length=1)]
     docs_url: str = ""
+    setup: Setup
+    # Tool names start with one of these (default: the key).
+    tool_prefixes: Annotated[tuple[str, ...], Field(min_length=1)] | None = None
     settings: tuple[Setting, ...] = ()
+    oauth: OAuthSpec
     refresh: RefreshSpec | None = None
     revoke: RevokeSpec | None = None
-    tool_prefixes: tuple[str, ...] = ()
-    tools: tuple[Any, ...] = ()  # connections.tooling.Tool
-    # Hooks, only where data cannot say it (see the module docstring).
+    api: ApiSpec
+    post_connect: PostConnectSpec | None = None
+    whoami: WhoAmISpec
+
+
+@dataclass(frozen=True)
+class Hooks:
+    """A package's code, only where data cannot say it (see the module docstring)."""
+
     raise_for_body: Callable[..., None] | None = None
     post_connect: Callable[..., dict[str, str]] | None = None
     fetch_identity: Callable[..., tuple[str, str]] | None = None
-    post_connect_keeps: tuple[str, ...] = ()
+
+
+class Provider(ProviderEntry):
+    """An entry as loaded: with its package's tools and hooks."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, arbitrary_types_allowed=True)
+
+    tools: tuple[Any, ...] = ()  # connections.tooling.Tool
+    hooks: Hooks = Hooks()
 
     @property
-    def is_oauth2(self) -> bool:
-        return True
+    def prefixes(self) -> tuple[str, ...]:
+        return self.tool_prefixes or (self.key,)
 
     @property
     def default_scopes(self) -> tuple[str, ...]:
@@ -288,6 +183,10 @@ class Provider:
     def issuer(self) -> str:
         return self.oauth.issuer
 
+    @property
+    def kept_after_connect(self) -> tuple[str, ...]:
+        return self.post_connect.keeps if self.post_connect else ()
+
     def setting(self, name: str) -> Setting | None:
         return next((s for s in self.settings if s.name == name), None)
 
@@ -304,19 +203,34 @@ def _error(key: str, message: str) -> ImproperlyConfigured:
     return ImproperlyConfigured(f"Provider catalog entry {key!r}: {message}")
 
 
+def entry_problems(error: ValidationError) -> list[str]:
+    """A validation error as "path: message" lines; unknown keys named under their parent."""
+    unknown: dict[str, list[str]] = {}
+    problems = []
+    for problem in error.errors():
+        location = [str(part) for part in problem["loc"]]
+        if problem["type"] == "extra_forbidden":
+            *parent, name = location
+            unknown.setdefault("/".join(parent) or "(entry)", []).append(name)
+        elif problem["type"] == "missing":
+            problems.append(f"{'/'.join(location)}: required")
+        else:
+            # A union tries each member; its branch tag in the path says nothing to a reader.
+            path = "/".join(p for p in location if not p.startswith(("function-", "literal[")))
+            problems.append(f"{path or '(entry)'}: {problem['msg']}")
+    problems += [
+        f"{where}: unknown key(s) {', '.join(sorted(names))}" for where, names in unknown.items()
+    ]
+    return sorted(set(problems))
+
+
 def validate_entry(entry: Any) -> list[str]:
     """Every problem with an entry, as "path: message" lines (empty when valid)."""
-    problems = []
-    for error in sorted(_VALIDATOR.iter_errors(entry), key=lambda e: list(e.absolute_path)):
-        where = "/".join(str(p) for p in error.absolute_path) or "(entry)"
-        if error.validator == "additionalProperties":
-            unknown = sorted(set(error.instance) - set(error.schema.get("properties", {})))
-            problems.append(f"{where}: unknown key(s) {', '.join(unknown)}")
-        elif error.validator == "required":
-            problems.append(f"{where}: {error.message}")
-        else:
-            problems.append(f"{where}: {error.message}")
-    return problems
+    try:
+        ProviderEntry.model_validate(entry)
+    except ValidationError as error:
+        return entry_problems(error)
+    return []
 
 
 def placeholders(template: str) -> set[str]:
@@ -326,51 +240,24 @@ def placeholders(template: str) -> set[str]:
 def load_provider(module: Any) -> Provider:
     """Validate a provider package's ENTRY and build its Provider (ImproperlyConfigured
     naming the provider and every problem otherwise)."""
-    entry = getattr(module, "ENTRY", None)
-    key = entry.get("key", module.__name__) if isinstance(entry, dict) else module.__name__
-    problems = validate_entry(entry)
-    if problems:
-        raise _error(key, "; ".join(problems))
-    oauth = dict(entry["oauth"])
-    api = dict(entry["api"])
-    rate = api.pop("rate_limit", {})
-    refresh = entry.get("refresh")
-    revoke = entry.get("revoke")
-    whoami = dict(entry["whoami"])
-    provider = Provider(
-        key=entry["key"],
-        display_name=entry["display_name"],
-        docs_url=entry.get("docs_url", ""),
-        register_url=entry["setup"]["register_url"],
-        setup_notes=entry["setup"].get("notes", ""),
-        settings=tuple(Setting(**s) for s in entry.get("settings", [])),
-        oauth=OAuthSpec(
-            **{
-                **oauth,
-                "default_scopes": tuple(oauth.get("default_scopes", ())),
-            }
-        ),
-        refresh=RefreshSpec(**refresh) if refresh else None,
-        revoke=RevokeSpec(**revoke) if revoke else None,
-        api=ApiSpec(
-            **api,
-            rate_limit=RateLimitSpec(
-                retry_after=tuple(rate.get("retry_after", ("retry-after",))),
-                reset=tuple(rate.get("reset", ())),
-                remaining=rate.get("remaining", ""),
-            ),
-        ),
-        whoami=WhoAmISpec(**{**whoami, "label": tuple(whoami["label"])}),
-        tool_prefixes=tuple(entry.get("tool_prefixes", [entry["key"]])),
+    raw = getattr(module, "ENTRY", None)
+    key = raw.get("key", module.__name__) if isinstance(raw, dict) else module.__name__
+    try:
+        entry = ProviderEntry.model_validate(raw)
+    except ValidationError as error:
+        raise _error(key, "; ".join(entry_problems(error))) from None
+    hooks = Hooks(
         raise_for_body=getattr(module, "raise_for_body", None),
         post_connect=getattr(module, "post_connect", None),
         fetch_identity=getattr(module, "fetch_identity", None),
-        post_connect_keeps=tuple(entry.get("post_connect", {}).get("keeps", ())),
     )
+    provider = Provider(**dict(entry), hooks=hooks)
     _check_templates(provider)
     tools = tuple(getattr(module, "TOOLS", ()))
     _check_tools(provider, tools)
-    return replace(provider, tools=tuple(replace(tool, provider=provider.key) for tool in tools))
+    return provider.model_copy(
+        update={"tools": tuple(tool.for_provider(provider.key) for tool in tools)}
+    )
 
 
 def _check_templates(provider: Provider) -> None:
@@ -379,7 +266,7 @@ def _check_templates(provider: Provider) -> None:
         if not re.fullmatch(s.pattern, s.default):
             raise _error(provider.key, f"setting {s.name}: default {s.default!r} fails its pattern")
     connect_time = setting_names | {"client_id"}
-    kept = set(provider.oauth.keep) | set(provider.post_connect_keeps)
+    kept = set(provider.oauth.keep) | set(provider.kept_after_connect)
     urls = {
         "oauth/authorize_url": (provider.oauth.authorize_url, connect_time),
         "oauth/token_url": (provider.oauth.token_url, connect_time),
@@ -392,7 +279,7 @@ def _check_templates(provider: Provider) -> None:
         unknown = placeholders(template) - (allowed if allowed is not None else connect_time | kept)
         if unknown:
             raise _error(provider.key, f"{where}: unknown placeholder(s) {sorted(unknown)}")
-    if bool(provider.post_connect_keeps) != (provider.post_connect is not None):
+    if (provider.post_connect is None) != (provider.hooks.post_connect is None):
         raise _error(
             provider.key, "post_connect: declare its keeps and define the hook, or neither"
         )
@@ -401,17 +288,17 @@ def _check_templates(provider: Provider) -> None:
         whoami.source == "api"
         and whoami.path is None
         and not whoami.url
-        and provider.fetch_identity is None
+        and provider.hooks.fetch_identity is None
     ):
         raise _error(provider.key, "whoami: an api source needs a path or a url")
 
 
 def _check_tools(provider: Provider, tools: tuple[Any, ...]) -> None:
     for tool in tools:
-        if not tool.name.startswith(tuple(f"{p}_" for p in provider.tool_prefixes)):
+        if not tool.name.startswith(tuple(f"{p}_" for p in provider.prefixes)):
             raise _error(
                 provider.key,
-                f"tool {tool.name!r} must start with one of {list(provider.tool_prefixes)}",
+                f"tool {tool.name!r} must start with one of {list(provider.prefixes)}",
             )
         if "__" in tool.name:
             raise _error(provider.key, f"tool {tool.name!r}: '__' separates qualified names")

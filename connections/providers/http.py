@@ -199,7 +199,7 @@ def call_api(
         if status >= 400:
             raise_for_status(response, provider=provider, what=what)
         raise ProviderUnavailable(f"{what} sent an answer that is not JSON.") from None
-    if provider.raise_for_body is not None:
-        provider.raise_for_body(body, response, provider)
+    if provider.hooks.raise_for_body is not None:
+        provider.hooks.raise_for_body(body, response, provider)
     raise_for_status(response, provider=provider, what=what, body=body)
     return response, body

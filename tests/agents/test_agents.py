@@ -9,7 +9,7 @@ from rest_framework.test import APIClient
 from agents.models import Agent, AgentRun, RunStatus
 from agents.templatetags.agent_text import safe_markdown
 from audit.models import AuditEvent
-from tests.conftest import signed_in
+from tests.fixtures import signed_in
 
 MODEL_KEY = "sk-agent-override-9f8e7d"
 

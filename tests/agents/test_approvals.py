@@ -10,8 +10,8 @@ import pytest
 from agents.models import AgentRun, RunStatus
 from agents.runs import pending_call
 from tests.agent_support import decision
-from tests.conftest import signed_in
 from tests.fakes.openai_server import call, calls, reply
+from tests.fixtures import signed_in
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -7,8 +7,8 @@ import pytest
 
 from agents.models import AgentRun, RunStatus
 from tests.agent_support import decision
-from tests.conftest import signed_in
 from tests.fakes.openai_server import call, reply
+from tests.fixtures import signed_in
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -11,9 +11,9 @@ from rest_framework.test import APIClient
 from agents.models import AgentRun, AgentStep, RunStatus
 from audit.models import AuditEvent
 from tests.agent_support import OPENAI_KEY, SEED_PROMPT, decision
-from tests.conftest import signed_in
 from tests.factories import MembershipFactory
 from tests.fakes.openai_server import call, calls, fail, reply
+from tests.fixtures import signed_in
 from tests.monday_support import CLIENT_SECRET, MONDAY_ALICE
 
 pytestmark = pytest.mark.django_db(transaction=True)

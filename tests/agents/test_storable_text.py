@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 
 from agents.models import RunStatus
-from tests.conftest import signed_in
 from tests.fakes.openai_server import call, reply
+from tests.fixtures import signed_in
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -100,7 +100,7 @@ CAPABILITIES = {
 
 @pytest.mark.parametrize(("route", "pattern"), page_routes(), ids=lambda v: str(v))
 def test_odd_form_input_on_pages_never_gets_a_500(route, pattern, org, owner, settings):
-    from tests.conftest import signed_in
+    from tests.fixtures import signed_in
 
     settings.OPENAI_API_KEY = ""
     path = _path(route, pattern, org, owner, CAPABILITIES)
@@ -163,7 +163,7 @@ def test_nul_dates_nesting_and_size_never_get_a_500_on_the_api(
 
 @pytest.mark.parametrize(("route", "pattern"), page_routes(), ids=lambda v: str(v))
 def test_nul_and_impossible_dates_never_get_a_500_on_pages(route, pattern, org, owner, settings):
-    from tests.conftest import signed_in
+    from tests.fixtures import signed_in
 
     settings.OPENAI_API_KEY = ""
     path = _path(route, pattern, org, owner, CAPABILITIES)

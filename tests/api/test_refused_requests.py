@@ -12,9 +12,9 @@ import pytest
 
 from connections.models import ConnectedAccount
 from tests.callers import as_member
-from tests.conftest import signed_in
 from tests.db_changes import Snapshot
 from tests.fakes.webhook_receiver import WebhookReceiver
+from tests.fixtures import signed_in
 from webhooks import endpoints
 from webhooks.models import WebhookEvent
 

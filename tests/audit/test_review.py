@@ -16,7 +16,7 @@ from rest_framework.test import APIClient
 
 from audit import chain, review, sequencer, trail
 from audit.models import AuditEvent
-from tests.conftest import signed_in
+from tests.fixtures import signed_in
 
 
 def _event(org, action="tool.executed", *, age=timedelta(0), **fields) -> AuditEvent:

@@ -37,8 +37,8 @@ def entry(**changes) -> dict:
     [
         ({"oauth__token_uri": "https://x"}, "oauth: unknown key(s) token_uri"),
         ({"colour": "blue"}, "(entry): unknown key(s) colour"),
-        ({"oauth__token_url": None}, "'token_url' is a required property"),
-        ({"whoami": None}, "'whoami' is a required property"),
+        ({"oauth__token_url": None}, "oauth/token_url: required"),
+        ({"whoami": None}, "whoami: required"),
         ({"oauth__pkce": "sometimes"}, "oauth/pkce"),
         ({"oauth__authorize_url": "http://plain.example/authorize"}, "oauth/authorize_url"),
         ({"api__base_url": "https://api.example/{nowhere}"}, "api/base_url: unknown placeholder"),

@@ -17,8 +17,8 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from connections.models import AccountStatus, AuthorizationRequest, ConnectedAccount
-from tests.conftest import signed_in
 from tests.factories import MembershipFactory
+from tests.fixtures import signed_in
 from tests.monday_support import MONDAY_BOB, callback_path, follow_to_provider
 
 VERIFY_URL = "https://attacker.example/landing"

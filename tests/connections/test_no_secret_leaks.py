@@ -10,7 +10,7 @@ from django.utils import timezone
 from audit.models import AuditEvent
 from connections import tokens
 from connections.models import AuthorizationRequest, ConnectedAccount
-from tests.conftest import signed_in
+from tests.fixtures import signed_in
 from tests.monday_support import CLIENT_SECRET, callback_path, follow_to_provider, query_of
 
 

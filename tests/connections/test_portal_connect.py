@@ -1,6 +1,5 @@
 """The portal's own connect page: Connect → monday.com → callback → ACTIVE for the signed-in user."""
 
-from dataclasses import replace
 from datetime import timedelta
 
 from django.utils import timezone
@@ -8,7 +7,7 @@ from django.utils import timezone
 from audit.models import AuditEvent
 from connections.models import AccountStatus, AuthorizationRequest, ConnectedAccount
 from connections.providers import providers
-from tests.conftest import signed_in
+from tests.fixtures import signed_in
 from tests.monday_support import (
     MONDAY_BOB,
     REDIRECT_URI,
@@ -129,7 +128,9 @@ def test_a_callback_naming_another_issuer_is_refused(
 ):
     # RFC 9207: a provider whose catalog entry declares an issuer; `iss`, when sent, must match.
     spec = providers()["monday"]
-    issuing = replace(spec, oauth=replace(spec.oauth, issuer="https://auth.monday.test"))
+    issuing = spec.model_copy(
+        update={"oauth": spec.oauth.model_copy(update={"issuer": "https://auth.monday.test"})}
+    )
     monkeypatch.setitem(providers(), "monday", issuing)
     start = member_client.post("/connected-accounts/monday/connect/")
     path = callback_path(follow_to_provider(start["Location"]))

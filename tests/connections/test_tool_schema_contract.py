@@ -146,8 +146,8 @@ def test_every_surface_offers_the_portable_schema(
     """The API's tool list, MCP's tools/list and the tools an agent run offers carry the
     same, portable schemas."""
     from tests.agents.test_runs import run_from_page
-    from tests.conftest import signed_in
     from tests.fakes.openai_server import reply
+    from tests.fixtures import signed_in
     from tests.mcp_support import bearer, use_tools
 
     listed = api.get(f"/api/v1/tools?identifier={alice.user.identifier}").json()["results"]

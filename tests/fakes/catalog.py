@@ -1,35 +1,33 @@
-"""Which emulator plays which provider: each provider's own (tests/fakes/<key>.py, its
-OAuth from the catalog entry plus its API), the generic OAuth server otherwise."""
+"""Which emulator plays which provider: the one beside its package
+(connections/providers/<key>/emulator.py, its OAuth from the catalog entry plus its API),
+the generic OAuth server otherwise."""
 
 from __future__ import annotations
 
-from connections.providers.catalog import Provider
-from tests.fakes.asana import AsanaEmulator
-from tests.fakes.github import GitHubEmulator
-from tests.fakes.google import GoogleEmulator
-from tests.fakes.hubspot import HubSpotEmulator
-from tests.fakes.jira import JiraEmulator
-from tests.fakes.linear import LinearEmulator
-from tests.fakes.microsoft import MicrosoftEmulator
-from tests.fakes.notion import NotionEmulator
-from tests.fakes.oauth_server import OAuthProvider
-from tests.fakes.salesforce import SalesforceEmulator
-from tests.fakes.slack import SlackEmulator
+import importlib
 
-EMULATORS: dict[str, type] = {
-    "asana": AsanaEmulator,
-    "github": GitHubEmulator,
-    "google": GoogleEmulator,
-    "hubspot": HubSpotEmulator,
-    "jira": JiraEmulator,
-    "linear": LinearEmulator,
-    "microsoft": MicrosoftEmulator,
-    "notion": NotionEmulator,
-    "salesforce": SalesforceEmulator,
-    "slack": SlackEmulator,
-}
+from connections.providers.catalog import Provider
+from tests.fakes.oauth_server import OAuthProvider
+
+
+def emulator_class(key: str) -> type[OAuthProvider] | None:
+    """The provider's own emulator (a subclass of the generic OAuth server), if it has one."""
+    try:
+        module = importlib.import_module(f"connections.providers.{key}.emulator")
+    except ModuleNotFoundError:
+        return None
+    found = [
+        value
+        for value in vars(module).values()
+        if isinstance(value, type)
+        and issubclass(value, OAuthProvider)
+        and value is not OAuthProvider
+    ]
+    if len(found) > 1:
+        raise LookupError(f"{module.__name__} defines several OAuthProvider emulators: {found}")
+    return found[0] if found else None  # monday's emulator is a server of its own
 
 
 def emulator_for(spec: Provider) -> OAuthProvider:
-    emulator = EMULATORS.get(spec.key)
+    emulator = emulator_class(spec.key)
     return emulator() if emulator else OAuthProvider(spec)

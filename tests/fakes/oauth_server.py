@@ -434,12 +434,7 @@ class OAuthProvider(LocalServer):
     def _issue_tokens(self, grant: Grant, *, with_refresh: bool, first: bool) -> dict[str, Any]:
         spec = self.spec
         exp = time.time() + self.access_token_ttl
-        if spec.refresh and spec.refresh.expiry_from_jwt:
-            header = _b64url(b'{"alg":"HS256","typ":"JWT"}')
-            claims = _b64url(json.dumps({"exp": int(exp), "jti": secrets.token_hex(6)}).encode())
-            access = f"{header}.{claims}.{secrets.token_urlsafe(16)}"
-        else:
-            access = f"at-{spec.key}-" + secrets.token_urlsafe(24)
+        access = f"at-{spec.key}-" + secrets.token_urlsafe(24)
         self.access_tokens[access] = IssuedToken(grant, exp)
         self._issued.append(access)
         token: dict[str, Any] = {
@@ -448,7 +443,7 @@ class OAuthProvider(LocalServer):
             "scope": spec.oauth.scope_separator.join(grant.scopes),
         }
         lifetime_unknown = spec.refresh is not None and spec.refresh.default_lifetime_seconds
-        if not lifetime_unknown and not (spec.refresh and spec.refresh.expiry_from_jwt):
+        if not lifetime_unknown:
             token["expires_in"] = self.access_token_ttl
         if with_refresh:
             refresh = f"rt-{spec.key}-" + secrets.token_urlsafe(32)

@@ -11,8 +11,8 @@ import pytest
 from audit.models import AuditEvent
 from mcpserver.models import McpConnection
 from portal.models import Role
-from tests.conftest import signed_in
 from tests.factories import MembershipFactory
+from tests.fixtures import signed_in
 from tests.mcp_support import MemoryStorage, bearer, sign_in, use_tools
 from tests.monday_support import MONDAY_ALICE, connect_via_portal, emulated_connection
 

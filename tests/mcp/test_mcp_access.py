@@ -12,8 +12,8 @@ from mcpserver import clients
 from mcpserver.models import McpApproval, McpConnection, McpPolicy
 from portal.models import Role
 from tests.callers import as_member
-from tests.conftest import signed_in
 from tests.factories import MembershipFactory
+from tests.fixtures import signed_in
 from tests.mcp_support import bearer, sign_in, use_tools
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -12,9 +12,9 @@ import pytest
 from oauth2_provider.models import Application
 
 from core import outbound
-from tests.conftest import signed_in
 from tests.fakes.seams import REDIRECT_URI, SeamPeer
 from tests.fakes.tls import local_tls
+from tests.fixtures import signed_in
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

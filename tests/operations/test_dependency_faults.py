@@ -21,10 +21,10 @@ from connections.models import ConnectedAccount
 from core.dependencies import Unavailable
 from tests.agents.test_workers import finished, queued_run
 from tests.callers import as_member, new_api_key
-from tests.conftest import signed_in
 from tests.fakes.openai_server import reply
 from tests.fakes.tcp_proxy import TcpProxy
 from tests.fakes.webhook_receiver import WebhookReceiver
+from tests.fixtures import signed_in
 from tests.provider_support import seed_accounts
 from tests.worker_support import database_url_of_tests, start_web, wait_for
 from webhooks import endpoints

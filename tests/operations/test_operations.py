@@ -14,8 +14,8 @@ from django.utils import timezone
 from agents.models import AgentRun, RunStatus
 from core import jobs
 from core.models import PeriodicJob, TaskFailure, WorkerHeartbeat
-from tests.conftest import signed_in
 from tests.fakes.openai_server import call
+from tests.fixtures import signed_in
 
 
 def test_the_operations_page_is_for_staff_only(client, member, owner):

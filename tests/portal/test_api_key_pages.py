@@ -9,7 +9,7 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from portal.models import ApiKey
-from tests.conftest import signed_in
+from tests.fixtures import signed_in
 
 KEY_FORMAT = re.compile(r"^ap_([A-Za-z0-9]{8})_[A-Za-z0-9_-]{20,}$")
 

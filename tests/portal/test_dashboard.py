@@ -13,8 +13,8 @@ from audit import trail
 from audit.models import AuditEvent
 from connections.configuration import create_connection
 from connections.models import AccountStatus, ConnectedAccount
-from tests.conftest import signed_in
 from tests.factories import MembershipFactory
+from tests.fixtures import signed_in
 
 
 def _account(org, conn, membership, status=AccountStatus.ACTIVE, failures=0):

@@ -13,8 +13,8 @@ from django.utils import timezone
 
 from audit.models import AuditEvent
 from portal.models import Invitation, Membership, Organization, Role
-from tests.conftest import signed_in
 from tests.factories import PASSWORD, MembershipFactory, UserFactory
+from tests.fixtures import signed_in
 
 
 def _client_for(user) -> Client:

@@ -18,9 +18,9 @@ from core.errors import Conflict
 from portal.callers import Caller
 from portal.models import Membership, Role
 from portal.organizations import remove_member
-from tests.conftest import signed_in
 from tests.factories import MembershipFactory
 from tests.fakes.openai_server import call
+from tests.fixtures import signed_in
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

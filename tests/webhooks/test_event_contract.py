@@ -23,9 +23,9 @@ from audit import trail
 from connections.models import ConnectedAccount
 from core.models import TaskFailure
 from tests.agent_support import decision
-from tests.conftest import signed_in
 from tests.fakes.openai_server import call, reply
 from tests.fakes.webhook_receiver import WebhookReceiver
+from tests.fixtures import signed_in
 from tests.monday_support import MONDAY_BOB, connect_via_portal
 from tests.webhooks.test_webhooks import expire_alice
 from webhooks.models import WebhookEvent

@@ -313,7 +313,7 @@ def test_retention_follows_the_audit_log(org, owner, receiver):
 
 
 def test_pages_add_an_endpoint_test_it_and_show_the_log(owner, receiver):
-    from tests.conftest import signed_in
+    from tests.fixtures import signed_in
 
     client = signed_in(owner)
     page = client.post("/webhooks/", {"url": receiver.url, "description": "b", "enabled": "on"})
@@ -326,7 +326,7 @@ def test_pages_add_an_endpoint_test_it_and_show_the_log(owner, receiver):
 
 
 def test_ids_that_are_not_ids_are_not_found(owner, member):
-    from tests.conftest import signed_in
+    from tests.fixtures import signed_in
 
     client = signed_in(owner)
     assert client.get("/webhooks/not-a-uuid/").status_code == 404

@@ -1,4 +1,5 @@
-"""Shared fixtures: an organization with one member of each role, signed-in clients, API keys."""
+"""Shared fixtures: an organization with one member of each role, signed-in clients, API
+keys (loaded for every test by the root conftest.py)."""
 
 from __future__ import annotations
 
@@ -10,14 +11,6 @@ from portal.apikeys import mint_api_key
 from portal.callers import Caller
 from portal.models import Role
 from tests.factories import MembershipFactory, OrganizationFactory
-
-pytest_plugins = [
-    "tests.monday_support",
-    "tests.agent_support",
-    "tests.provider_support",
-    "tests.worker_support",
-    "tests.mcp_support",
-]
 
 
 @pytest.fixture(autouse=True)

@@ -8,7 +8,7 @@ import pytest
 
 from connections.errors import ToolNotFound, ToolRateLimited
 from connections.providers.google import DRIVE_READ, GMAIL_READ
-from tests.conftest import signed_in
+from tests.fixtures import signed_in
 
 
 def seed(google) -> None:

@@ -86,7 +86,7 @@ class MondayEmulator(LocalServer):
         self.revocations: list[str] = []
         self.request_log: list[dict[str, Any]] = []
         self._issued: list[str] = []
-        self.api = None  # set by tests.fakes.monday_api when the GraphQL API is attached
+        self.api = None  # set by connections.providers.monday.emulator_api when the GraphQL API is attached
 
     @property
     def base_url(self) -> str:

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from django.dispatch import receiver
 
-from agents import runner
+from agents import runs
 from portal.organizations import member_removed
 
 
 @receiver(member_removed)
 def end_removed_members_runs(sender, organization, user, caller, **kwargs) -> None:
-    runner.end_runs_of_removed_member(organization=organization, user=user, caller=caller)
+    runs.end_runs_of_removed_member(organization=organization, user=user, caller=caller)

@@ -1,78 +1,215 @@
-"""Which runs a caller sees, and how they are filtered and shown (pages and API)."""
+"""What callers do to runs: start one, decide on the call it waits for, end the runs of a
+removed member — and how any run ends (`finish`), written only while the writer still
+may (a conditional update, never a save of a stale copy over another's)."""
 
 from __future__ import annotations
 
-import json
-import uuid
 from typing import Any
 
+from django.db import transaction
 from django.db.models import Q
+from django.http import HttpRequest
+from django.utils import timezone
 
-from agents.models import AgentRun, RunStatus
-from core.errors import Invalid
-from core.fingerprints import fingerprint
+from agents.models import Agent, AgentRun, AgentStep, RunStatus
+from agents.pending import waiting_call
+from audit import trail
+from audit.models import AuditEvent
+from core.dependencies import enqueue_after_commit, require_background_work
+from core.errors import Conflict, Forbidden, Invalid
 from portal.callers import Caller
+from portal.identifiers import validate_identifier
+
+MAX_PROMPT = 20_000
+UNFINISHED = (RunStatus.QUEUED, RunStatus.RUNNING, RunStatus.AWAITING_APPROVAL)
 
 
-def runs_visible_to(caller: Caller):
-    """Runs a caller may see: all of the org for keys and admins; for members, the runs
-    they started or that ran as their identifier (e.g. started by their company's backend)."""
-    runs = AgentRun.objects.for_org(caller.organization).select_related("agent", "user")
+def start_run(
+    *, agent: Agent, prompt: str, caller: Caller, request: HttpRequest | None = None
+) -> AgentRun:
+    """Queue a run as the caller (a member as themselves; an API key as the identifier it
+    named, see Caller.acting_as)."""
+    prompt = (prompt or "").strip()
+    if not prompt:
+        raise Invalid("Write a prompt for the agent.", code="prompt_required")
+    if len(prompt) > MAX_PROMPT:
+        raise Invalid(f"The prompt is longer than {MAX_PROMPT} characters.", code="prompt_too_long")
+    identifier = validate_identifier(caller.identifier)
+    require_background_work()  # 503 rather than a run queued into nothing
+    with transaction.atomic():
+        run = AgentRun.objects.create(
+            organization=agent.organization,
+            agent=agent,
+            user=caller.user,
+            api_key=caller.api_key,
+            identifier=identifier,
+            prompt=prompt,
+        )
+        trail.record(
+            action="agent_run.started",
+            organization=agent.organization,
+            caller=caller,
+            request=request,
+            identifier=identifier,
+            target_type="agent_run",
+            target_id=run.pk,
+            metadata={"agent": agent.name, "model": agent.model},
+        )
+        enqueue_after_commit(lambda: enqueue(run.pk))
+    return run
+
+
+def enqueue(run_id: Any) -> None:
+    """Hand the run to a worker (agents.tasks.run_agent)."""
+    from agents.tasks import run_agent  # the task module imports the runner, which imports this
+
+    run_agent.delay(str(run_id))
+
+
+def may_decide(run: AgentRun, *, caller: Caller) -> bool:
+    """The run's own user, an owner/admin, or the organization's API key."""
+    if caller.organization.pk != run.organization_id:
+        return False
     if caller.api_key is not None or caller.can_manage:
-        return runs
-    if caller.user is None:
-        return runs.none()
-    return runs.filter(Q(user=caller.user) | Q(identifier=caller.user.identifier))
+        return True
+    user = caller.user
+    return user is not None and (run.user_id == user.pk or run.identifier == user.identifier)
 
 
-def find_run(runs, run_id: Any) -> AgentRun | None:
-    try:
-        return runs.filter(pk=uuid.UUID(str(run_id))).first()
-    except ValueError:
-        return None
+def check_may_decide(run: AgentRun, *, caller: Caller) -> None:
+    if not may_decide(run, caller=caller):
+        raise Forbidden("Only the run's user or an admin may decide.", code="not_allowed")
 
 
-def filter_runs(runs, *, agent_id: str = "", user_id: str = "", status: str = "", strict: bool):
-    """Narrow runs by agent, user and status. `strict` (the API) refuses unknown values;
-    pages ignore them (their filters are select boxes)."""
-    if status:
-        if status in RunStatus.values:
-            runs = runs.filter(status=status)
-        elif strict:
-            raise Invalid(f"Unknown status {status!r}.", code="invalid_status")
-    for field, value in (("agent_id", agent_id), ("user_id", user_id)):
-        if not value:
-            continue
-        try:
-            runs = runs.filter(**{field: int(value) if field == "user_id" else uuid.UUID(value)})
-        except ValueError:
-            if strict:
-                raise Invalid(f"{field} is not a valid id.", code=f"invalid_{field}") from None
-    return runs
+def decide(
+    *,
+    run: AgentRun,
+    approve: bool,
+    tool_call_id: str,
+    fingerprint: str,
+    decided_by: trail.Actor,
+    request: HttpRequest | None = None,
+) -> AgentRun:
+    """Approve or reject the tool call the run is waiting on, then resume the run. The
+    decision names the call (its tool call id and the fingerprint of what was shown): a
+    stale page or a double submit never decides a call nobody saw (409, nothing runs)."""
+    with transaction.atomic():
+        run = (
+            AgentRun.objects.select_for_update(of=("self",)).select_related("agent").get(pk=run.pk)
+        )
+        waiting = waiting_call(run)
+        if waiting is None:
+            raise Conflict("This run is not waiting for an approval.", code="not_awaiting_approval")
+        if waiting.id != tool_call_id or waiting.fingerprint(run) != fingerprint:
+            raise Conflict(
+                "The run now waits on another call than the one you decided on; look at it again.",
+                code="approval_mismatch",
+            )
+        decided = waiting.decided(approve=approve)
+        run.pending_tool_calls = [decided.raw, *run.pending_tool_calls[1:]]
+        run.status = RunStatus.QUEUED
+        run.save(update_fields=["pending_tool_calls", "status"])
+        AgentStep.objects.filter(run=run, tool_call_id=decided.step_key).update(
+            outcome=AgentStep.Outcome.APPROVED if approve else AgentStep.Outcome.DECLINED
+        )
+        trail.record(
+            action="agent_run.approved" if approve else "agent_run.rejected",
+            organization=run.organization,
+            actor=decided_by,
+            request=request,
+            identifier=run.identifier,
+            target_type="agent_run",
+            target_id=run.pk,
+            metadata={"tool": decided.name, "tool_call_id": decided.id},
+        )
+        enqueue_after_commit(lambda: enqueue(run.pk))
+    return run
 
 
-def call_arguments(call: dict[str, Any]) -> Any:
-    try:
-        return json.loads(call["function"].get("arguments") or "{}")
-    except ValueError:
-        return {}
-
-
-def call_fingerprint(run: AgentRun, call: dict[str, Any]) -> str:
-    """What an approval of this call names: the run, the step's tool call, the tool and
-    every argument (DESIGN §13 rule 24)."""
-    return fingerprint(str(run.pk), call["id"], call["function"]["name"], call_arguments(call))
-
-
-def pending_call(run: AgentRun) -> dict[str, Any] | None:
-    """The tool call a paused run waits on, as shown to the person deciding: whole — audit
-    redaction is for the log, never for a decision."""
-    if run.status != RunStatus.AWAITING_APPROVAL or not run.pending_tool_calls:
-        return None
-    call = run.pending_tool_calls[0]
-    return {
-        "tool_call_id": call["id"],
-        "tool_name": call["function"]["name"],
-        "arguments": call_arguments(call),
-        "fingerprint": call_fingerprint(run, call),
+def finish(
+    run: AgentRun,
+    status: str,
+    reason: str = "",
+    *,
+    only_if: Q,
+    final_text: str = "",
+    connection_name: str = "",
+    link: str = "",
+) -> bool:
+    """End the run, if it still matches `only_if` (the worker: while it holds the lease;
+    member removal: while it is unfinished), with its audit event; False when it did not
+    (someone else ended it or took it over). A worker still driving a run ended elsewhere
+    finds its lease gone at its next save, and stops."""
+    values = {
+        "status": status,
+        "status_reason": reason[:500],
+        "final_text": final_text,
+        "connection_name": connection_name,
+        "authorization_link": link,
+        "pending_tool_calls": [],
+        "finished_at": timezone.now(),
+        "lease_owner": "",
+        "lease_expires_at": None,
     }
+    with transaction.atomic():
+        if not AgentRun.objects.filter(only_if, pk=run.pk).update(**values):
+            return False
+        for field, value in values.items():
+            setattr(run, field, value)
+        trail.record(
+            action="agent_run.finished",
+            organization=run.organization,
+            actor=trail.Actor.system(f"agent {run.agent.name}"),
+            identifier=run.identifier,
+            target_type="agent_run",
+            target_id=run.pk,
+            outcome=AuditEvent.Outcome.SUCCESS
+            if status == RunStatus.SUCCEEDED
+            else AuditEvent.Outcome.FAILURE,
+            metadata={
+                "status": status,
+                "reason": reason[:200],
+                "model_calls": run.model_calls,
+                "tokens": run.total_tokens,
+            },
+        )
+    return True
+
+
+def end_runs_of_removed_member(*, organization: Any, user: Any, caller: Caller) -> int:
+    """A removed member's unfinished runs end: none waits for an approval, none resumes."""
+    unfinished = AgentRun.objects.for_org(organization).filter(
+        Q(user=user) | Q(identifier=user.identifier), status__in=UNFINISHED
+    )
+    ended = 0
+    for run_id in unfinished.values_list("pk", flat=True):
+        with transaction.atomic():
+            run = (
+                AgentRun.objects.select_for_update(of=("self",))
+                .select_related("agent", "organization")
+                .filter(pk=run_id, status__in=UNFINISHED)
+                .first()
+            )
+            if run is None:
+                continue  # it ended meanwhile
+            waiting = waiting_call(run)
+            if waiting is not None:
+                AgentStep.objects.filter(run=run, tool_call_id=waiting.step_key).update(
+                    outcome=AgentStep.Outcome.DECLINED
+                )
+                trail.record(
+                    action="agent_run.rejected",
+                    organization=organization,
+                    caller=caller,
+                    identifier=run.identifier,
+                    target_type="agent_run",
+                    target_id=run.pk,
+                    metadata={"tool": waiting.name, "reason": "member_removed"},
+                )
+            ended += finish(
+                run,
+                RunStatus.FAILED,
+                "The user was removed from the organization.",
+                only_if=Q(status__in=UNFINISHED),
+            )
+    return ended

@@ -9,9 +9,10 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from agents import configuration, llm, runner, runs
+from agents import configuration, llm, runs, selectors, toolbox
 from agents.forms import AgentForm, RunForm
 from agents.models import Agent, RunStatus
+from agents.pending import pending_call
 from audit import trail
 from connections.models import Connection
 from core.decorators import org_page
@@ -101,7 +102,7 @@ def agent_detail(request: HttpRequest, agent_id) -> HttpResponse:
     form = RunForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            run = runner.start_run(
+            run = runs.start_run(
                 agent=agent,
                 prompt=form.cleaned_data["prompt"],
                 caller=request.caller,
@@ -115,8 +116,8 @@ def agent_detail(request: HttpRequest, agent_id) -> HttpResponse:
         "agent": agent,
         "form": form,
         "not_configured": llm.not_configured_reason(agent),
-        "tools": runner.agent_tools(agent, request.caller),
-        "runs": runs.runs_visible_to(request.caller)
+        "tools": toolbox.agent_tools(agent, request.caller),
+        "runs": selectors.runs_visible_to(request.caller)
         .filter(Q(user=request.user) | Q(identifier=request.caller.identifier))
         .filter(agent=agent)[:10],
     }
@@ -127,11 +128,11 @@ def agent_detail(request: HttpRequest, agent_id) -> HttpResponse:
 
 
 def _visible_runs(request: HttpRequest):
-    return runs.runs_visible_to(request.caller)
+    return selectors.runs_visible_to(request.caller)
 
 
 def _run(request: HttpRequest, run_id):
-    run = runs.find_run(_visible_runs(request), run_id)
+    run = selectors.find_run(_visible_runs(request), run_id)
     if run is None:
         raise NotFound("No such run.")
     return run
@@ -141,7 +142,7 @@ def _run(request: HttpRequest, run_id):
 def run_list(request: HttpRequest) -> HttpResponse:
     org, membership = request.organization, request.membership
     filters = {key: request.GET.get(key, "") for key in ("agent", "user", "status")}
-    chosen = runs.filter_runs(
+    chosen = selectors.filter_runs(
         _visible_runs(request),
         agent_id=filters["agent"],
         user_id=filters["user"] if membership.can_manage else "",
@@ -165,8 +166,8 @@ def _run_context(request: HttpRequest, run) -> dict:
         "run": run,
         "steps": run.steps.all(),
         "may_decide": run.status == RunStatus.AWAITING_APPROVAL
-        and runner.may_decide(run, caller=request.caller),
-        "pending": runs.pending_call(run),
+        and runs.may_decide(run, caller=request.caller),
+        "pending": pending_call(run),
     }
 
 
@@ -187,9 +188,9 @@ def run_progress(request: HttpRequest, run_id) -> HttpResponse:
 @require_POST
 def run_decide(request: HttpRequest, run_id, decision: str) -> HttpResponse:
     run = _run(request, run_id)
-    runner.check_may_decide(run, caller=request.caller)
+    runs.check_may_decide(run, caller=request.caller)
     try:
-        runner.decide(
+        runs.decide(
             run=run,
             approve=decision == "approve",
             tool_call_id=request.POST.get("tool_call_id", ""),

@@ -79,12 +79,13 @@ class Actor:
 
     @classmethod
     def from_request(cls, request: HttpRequest | None) -> Actor:
-        """The API key a request authenticated with, else its user, else anonymous."""
+        """The request's caller (its API key, else its user), else its signed-in user,
+        else anonymous."""
         if request is None:
             return cls.system()
-        api_key = getattr(request, "api_key", None)
-        if api_key is not None:
-            return cls.api_key(api_key)
+        caller = getattr(request, "caller", None)
+        if caller is not None:
+            return cls.of(caller)
         user = getattr(request, "user", None)
         if user is not None and user.is_authenticated:
             return cls.user(user)

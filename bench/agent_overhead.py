@@ -54,7 +54,7 @@ def main() -> None:
     with bench_database():
         from django.conf import settings
 
-        from agents import configuration, runner
+        from agents import configuration, runs
         from agents.models import AgentRun, RunStatus
         from bench.execute_overhead import setup_world
         from tests.fakes.openai_server import OpenAIServer, reply
@@ -101,7 +101,7 @@ def main() -> None:
             model.busy.clear()
             emulator.busy.clear()
             started = time.perf_counter()
-            run = runner.start_run(agent=agent, prompt="Check my boards", caller=caller)
+            run = runs.start_run(agent=agent, prompt="Check my boards", caller=caller)
             finished = time.perf_counter()
             run = AgentRun.objects.get(pk=run.pk)
             assert run.status == RunStatus.SUCCEEDED, run.status_reason

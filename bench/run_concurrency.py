@@ -72,8 +72,9 @@ def main() -> None:
     with bench_database():
         from django.conf import settings
 
-        from agents import configuration, runner
+        from agents import configuration
         from agents.models import AgentRun, RunStatus
+        from agents.runs import start_run
         from bench.execute_overhead import setup_world
         from portal.callers import Caller
         from portal.models import Membership
@@ -95,8 +96,7 @@ def main() -> None:
 
             def start(count: int) -> list:
                 return [
-                    runner.start_run(agent=agent, prompt=f"Run {n}", caller=caller)
-                    for n in range(count)
+                    start_run(agent=agent, prompt=f"Run {n}", caller=caller) for n in range(count)
                 ]
 
             def all_finished(runs: list) -> bool:

@@ -17,7 +17,7 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, quote
 
 from authlib.oauth2.rfc7636 import create_s256_code_challenge
 
@@ -25,6 +25,7 @@ from connections.errors import ProviderRejected, ProviderUnavailable, ToolRateLi
 from connections.providers import http
 from connections.providers.catalog import Provider, TemplateError, dig, render
 from core import outbound
+from core.urls import with_query
 
 # OAuth errors that mean "this grant or client is no longer accepted" (RFC 6749 §5.2),
 # plus the providers' own names for the same thing.
@@ -106,13 +107,7 @@ def authorization_url(
         params["code_challenge"] = create_s256_code_challenge(code_verifier)
         params["code_challenge_method"] = "S256"
     params.update(oauth.authorize_params)
-    return _with_query(config.endpoint("authorization_url"), params)
-
-
-def _with_query(url: str, params: Mapping[str, str]) -> str:
-    parts = urlsplit(url)
-    query = "&".join(filter(None, [parts.query, urlencode(params, quote_via=quote)]))
-    return urlunsplit(parts._replace(query=query))
+    return with_query(config.endpoint("authorization_url"), params)
 
 
 def exchange_code(

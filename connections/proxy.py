@@ -153,13 +153,10 @@ def proxy_request(
         metadata=base,
     )
     started = time.perf_counter()
-    ctx_box: list = []
     response, error = None, None
     try:
-        response = tools.run_on_account(
-            account,
+        response = tools.AccountCall(account).run(
             lambda ctx: ctx.raw(method, path, params=params, headers=forward, content=content),
-            ctx_box=ctx_box,
             request=request,
         )
     except PortalError as exc:

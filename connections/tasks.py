@@ -17,7 +17,7 @@ from celery import shared_task
 from django.conf import settings
 from django.utils.dateparse import parse_datetime
 
-from connections import authorization, upkeep
+from connections import cleanup, upkeep
 from core import bulkheads
 from core.jobs import exclusive
 
@@ -101,4 +101,4 @@ def refresh_accounts(
 
 @shared_task
 def prune_authorization_requests() -> dict:
-    return exclusive("prune_authorizations", authorization.prune_authorization_requests)
+    return exclusive("prune_authorizations", cleanup.prune_authorization_requests)

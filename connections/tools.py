@@ -19,10 +19,11 @@ import json
 import logging
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import cache
-from typing import Any
+from typing import Any, TypeVar
 
 from django.db import DatabaseError
 from django.http import HttpRequest
@@ -42,14 +43,16 @@ from connections.errors import (
 from connections.identity import context_for
 from connections.models import AccountStatus, ConnectedAccount
 from connections.providers import providers
-from connections.tooling import Tool
+from connections.tooling import Tool, ToolContext
 from core.dependencies import Unavailable
 from core.errors import Conflict, NotFound, PortalError
 from core.prepared import PreparedQuery
 from core.text import first_unstorable_path
+from portal.callers import Caller
 from portal.models import Organization
 
 logger = logging.getLogger(__name__)
+T = TypeVar("T")
 
 LAST_USED_RESOLUTION = timedelta(seconds=60)
 QUALIFIER = "__"
@@ -92,7 +95,7 @@ def missing_scopes(tool: Tool, account: ConnectedAccount) -> list[str]:
     return sorted(set(tool.required_scopes) - set(account.scopes))
 
 
-def list_tools(*, caller: Any, connection_name: str | None = None) -> list[AvailableTool]:
+def list_tools(*, caller: Caller, connection_name: str | None = None) -> list[AvailableTool]:
     """One query, whatever the number of tools or accounts."""
     active = (
         ConnectedAccount.objects.for_org(caller.organization)
@@ -201,7 +204,7 @@ _ACCOUNTS_FOR_TOOL_ON_CONNECTION = PreparedQuery(
 
 
 def resolve_account(
-    *, caller: Any, provider: str, connection_name: str | None, account_id: Any = None
+    *, caller: Caller, provider: str, connection_name: str | None, account_id: Any = None
 ) -> ConnectedAccount:
     """The account a call for this provider uses: on the named connection (or the only
     one the caller has), the named account (or the only one, or the default)."""
@@ -232,16 +235,21 @@ def resolve_account(
         candidates = [c for c in candidates if c.connection.name == live[0]]
     active = [a for a in candidates if a.status == AccountStatus.ACTIVE]
     if not active:
-        raise needs_reauthorization(candidates[0])
+        raise with_reconnect_link(accounts.needs_reauthorization(candidates[0]), candidates[0])
     return accounts.choose_account(active, account_id)
 
 
-def needs_reauthorization(account: ConnectedAccount, *, request: HttpRequest | None = None):
-    """409 with a link, when the account's owner is a portal user who can finish it."""
-    error = accounts.needs_reauthorization(account)
-    error.details["authorization_link"] = authorization.reconnect_link(
-        account=account, request=request
-    )
+def with_reconnect_link(
+    error: NeedsReauthorization, account: ConnectedAccount, *, request: HttpRequest | None = None
+) -> NeedsReauthorization:
+    """The error, with a link for the account's owner to authorize again (when they are a
+    portal user who can finish it). Made here, after the transaction that found the
+    problem: a link made inside it would vanish with it."""
+    error.details = {
+        **(error.details or {}),
+        "status": account.status,
+        "authorization_link": authorization.reconnect_link(account=account, request=request),
+    }
     return error
 
 
@@ -268,41 +276,50 @@ def _check_allowed(tool: Tool, account: ConnectedAccount, request: HttpRequest |
         )
 
 
-def call_as(account: ConnectedAccount, call: Any, ctx_box: list | None = None) -> Any:
-    """Run `call(ctx)` with the account's token; on a 401, refresh once (only if the stored
-    token is still the one that failed, DESIGN §7 rule 7) and retry."""
-    token = tokens.get_access_token(account, reread=False)  # the row was read just now
-    for attempt in (1, 2):
-        ctx = context_for(account.connection, token, account.provider_data or {})
-        if ctx_box is not None:
-            ctx_box[:] = [ctx]
+class AccountCall:
+    """Calls as one connected account with its own token — refreshed once on a 401, and
+    only if the stored token is still the one that failed (DESIGN §7 rule 7) — keeping
+    what the provider last answered, for the audit trail."""
+
+    def __init__(self, account: ConnectedAccount) -> None:
+        self.account = account
+        self.context: ToolContext | None = None
+
+    @property
+    def provider_status(self) -> int | None:
+        return self.context.http_status if self.context else None
+
+    def attempt(self, call: Callable[[ToolContext], T]) -> T:
+        """`call(ctx)` with the account's token, a second time after a refresh on a 401."""
+        account = self.account
+        token = tokens.get_access_token(account, reread=False)  # the row was read just now
+        for attempt in (1, 2):
+            self.context = context_for(account.connection, token, account.provider_data or {})
+            try:
+                return call(self.context)
+            except TokenRejected:
+                if attempt == 2:
+                    tokens.expire(account, "The provider rejected a freshly refreshed token.")
+                    raise accounts.needs_reauthorization(account) from None
+                token = tokens.refresh_access_token(account, failed_access_token=token)
+        raise AssertionError("unreachable")
+
+    def run(self, call: Callable[[ToolContext], T], *, request: HttpRequest | None = None) -> T:
+        """`attempt`, with failures a person can act on: a reconnect link when the account
+        needs authorizing, and a logged ToolCrashed when provider code broke on an answer."""
         try:
-            return call(ctx)
-        except TokenRejected:
-            if attempt == 2:
-                tokens.expire(account, "The provider rejected a freshly refreshed token.")
-                raise NeedsReauthorization("Re-authorization needed.") from None
-            token = tokens.refresh_access_token(account, failed_access_token=token)
-    raise AssertionError("unreachable")
-
-
-def run_on_account(
-    account: ConnectedAccount, call: Any, *, ctx_box: list, request: HttpRequest | None
-) -> Any:
-    """call_as, with failures a person can act on: a reconnect link when the account
-    needs authorizing, and a logged ToolCrashed when provider code broke on an answer."""
-    try:
-        return call_as(account, call, ctx_box)
-    except NeedsReauthorization:
-        account.refresh_from_db(fields=["status", "status_reason"])
-        raise needs_reauthorization(account, request=request) from None
-    except PortalError:
-        raise
-    except Exception:
-        logger.exception("%s code failed on the provider's answer", account.connection.provider)
-        raise ToolCrashed(
-            "The tool failed on the provider's answer; the error was logged."
-        ) from None
+            return self.attempt(call)
+        except NeedsReauthorization as error:
+            self.account.refresh_from_db(fields=["status", "status_reason"])
+            raise with_reconnect_link(error, self.account, request=request) from None
+        except PortalError:
+            raise
+        except Exception:
+            provider = self.account.connection.provider
+            logger.exception("%s code failed on the provider's answer", provider)
+            raise ToolCrashed(
+                "The tool failed on the provider's answer; the error was logged."
+            ) from None
 
 
 def _outcome(error: PortalError | None) -> str:
@@ -313,7 +330,7 @@ def _outcome(error: PortalError | None) -> str:
 
 def execute_tool(
     *,
-    caller: Any,
+    caller: Caller,
     tool_name: str,
     params: Any,
     connection_name: str | None = None,
@@ -323,9 +340,12 @@ def execute_tool(
     actor: trail.Actor | None = None,
     request: HttpRequest | None = None,
     audit_context: dict[str, str] | None = None,
+    write_gate: Callable[[Tool, dict[str, Any]], None] | None = None,
 ) -> dict[str, Any]:
     """Run one tool as the caller's connected account → {"data", "execution_id"}.
-    `audit_context` joins the audit metadata (e.g. the MCP client's id)."""
+    `audit_context` joins the audit metadata (e.g. the MCP client's id); `write_gate` is
+    asked before a write is sent, once the call is resolved and valid, and may refuse it
+    with a PortalError (MCP's approvals)."""
     execution_id = uuid.uuid4().hex
     started = time.perf_counter()
     actor = actor or trail.Actor.of(caller)
@@ -338,7 +358,7 @@ def execute_tool(
         "via": via,
         **(audit_context or {}),
     }
-    ctx_box: list = []
+    calling: AccountCall | None = None
     intent = None
     data, error = None, None
     try:
@@ -356,6 +376,8 @@ def execute_tool(
             "connection": account.connection.name,
             "account": str(account.pk),
         }
+        if tool.write and write_gate is not None:
+            write_gate(tool, params)
         if tool.write:
             # Written ahead (its own commit): a side effect never goes without its event.
             # A read changes nothing at the provider: its one event comes after the call.
@@ -370,16 +392,15 @@ def execute_tool(
                 target_id=tool.name,
                 metadata=base,
             )
-        data = run_on_account(
-            account, lambda ctx: tool.handler(ctx, params), ctx_box=ctx_box, request=request
-        )
+        calling = AccountCall(account)
+        data = calling.run(lambda ctx: tool.handler(ctx, params), request=request)
         _touch(account)
     except PortalError as exc:
         error = exc
     metadata = {
         **base,
         "status": error.status if error else 200,
-        "provider_status": ctx_box[0].http_status if ctx_box else None,
+        "provider_status": calling.provider_status if calling else None,
         "latency_ms": round((time.perf_counter() - started) * 1000, 1),
         "error": error.code if error else None,
     }

@@ -16,6 +16,7 @@ from django.views.decorators.http import require_POST
 from connections import (
     accounts,
     authorization,
+    callback,
     configuration,
     explorer,
     setup_guide,
@@ -248,7 +249,7 @@ def oauth_authorize(request: HttpRequest, auth_request_id) -> HttpResponse:
 
 def oauth_callback(request: HttpRequest, provider: str) -> HttpResponse:
     try:
-        result = authorization.complete_authorization(
+        result = callback.complete_authorization(
             provider_key=provider, params=request.GET.dict(), request=request
         )
     except AuthorizationFailed as exc:

@@ -12,7 +12,7 @@ from django.db.models.functions import TruncDay
 from django.utils import timezone
 
 from agents.models import AgentRun
-from agents.runs import runs_visible_to
+from agents.selectors import runs_visible_to
 from audit.models import AuditEvent
 from connections.models import AccountStatus, ConnectedAccount, Connection
 

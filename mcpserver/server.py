@@ -20,7 +20,7 @@ from django.db import close_old_connections
 from mcp.server.lowlevel.server import Server
 
 from connections import tools
-from core.errors import PortalError
+from core.errors import Conflict, PortalError
 from mcpserver import approvals
 from mcpserver.access import Principal
 
@@ -79,34 +79,44 @@ def error_result(code: str, message: str, **details: Any) -> types.CallToolResul
     )
 
 
+# What the REST API says about a call the caller's tool list does not offer; MCP clients
+# see one answer for it: the name is not one of their tools.
+NOT_OFFERED = {"tool_not_found", "no_connected_account", "tool_not_allowed", "insufficient_scope"}
+
+
+class ApprovalRequired(Conflict):
+    code = "approval_required"
+
+
 def call(*, principal: Principal, name: str, arguments: dict[str, Any]) -> types.CallToolResult:
-    """tools/call: the same path as the REST API (validation, scopes, audit), via "mcp"."""
+    """tools/call: the same path as the REST API (resolution, validation, scopes, audit —
+    each once), via "mcp"; a write first passes the organization's approvals."""
     caller = principal.caller
-    entry = next((e for e in tools.list_tools(caller=caller) if e.name == name), None)
-    if entry is None:
-        return error_result("tool_not_available", f"{name} is not one of your tools.")
-    if entry.tool.write:
+
+    def approved_first(tool: Any, params: dict[str, Any]) -> None:
         waiting = approvals.gate(
-            caller=caller, client_id=principal.client_id, tool_name=entry.name, arguments=arguments
+            caller=caller, client_id=principal.client_id, tool_name=name, arguments=arguments
         )
         if waiting is not None:
             url = approvals.link(waiting)
-            return error_result(
-                "approval_required",
+            raise ApprovalRequired(
                 f"This action needs approval first. Open {url} to approve it, then call the "
                 "tool again with the same arguments.",
-                approval_url=url,
+                details={"approval_url": url},
             )
+
     try:
         result = tools.execute_tool(
             caller=caller,
-            tool_name=entry.tool.name,
-            connection_name=entry.connection_name,
+            tool_name=name,
             params=arguments,
             via="mcp",
             audit_context={"client_id": principal.client_id[:255]},
+            write_gate=approved_first,
         )
     except PortalError as exc:
+        if exc.code in NOT_OFFERED:
+            return error_result("tool_not_available", f"{name} is not one of your tools.")
         details = exc.details if isinstance(exc.details, dict) else {}
         return error_result(exc.code, exc.message, **details)
     payload = {"data": result["data"], "execution_id": result["execution_id"]}

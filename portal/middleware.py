@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse
 
-from portal.callers import Caller
+from portal.callers import Caller, attach
 from portal.models import Membership
 
 SESSION_ORG_KEY = "organization_id"
@@ -38,7 +38,6 @@ class OrganizationMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        request.membership = current_membership(request)
-        request.organization = request.membership.organization if request.membership else None
-        request.caller = Caller.of_member(request.membership) if request.membership else None
+        membership = current_membership(request)
+        attach(request, Caller.of_member(membership) if membership else None)
         return self.get_response(request)

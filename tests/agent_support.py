@@ -41,7 +41,7 @@ def agent(org, owner):
 def decision(run) -> dict[str, str]:
     """What an approve/reject form or API call sends: the call the run waits on, as the
     page showed it (its tool call id and fingerprint)."""
-    from agents.runs import pending_call
+    from agents.pending import pending_call
 
     run.refresh_from_db()
     call = pending_call(run)

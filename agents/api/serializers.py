@@ -3,7 +3,7 @@ from rest_framework import serializers
 
 from agents.configuration import EDITABLE_FIELDS
 from agents.models import Agent, AgentRun, AgentStep
-from agents.runs import pending_call
+from agents.pending import pending_call
 
 
 class AgentSerializer(serializers.ModelSerializer):

@@ -1,4 +1,4 @@
-"""REST API of agents and their runs. Thin: parse, call agents.configuration / runner, shape."""
+"""REST API of agents and their runs. Thin: parse, call agents.configuration / runs, shape."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from agents import configuration, runner, runs
+from agents import configuration, runs, selectors
 from agents.api import serializers as s
 from agents.models import Agent, RunStatus
 from audit import trail
@@ -98,7 +98,7 @@ class StartRunView(APIView):
         serializer = s.StartRunSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        run = runner.start_run(
+        run = runs.start_run(
             agent=agent,
             prompt=data["prompt"],
             caller=request.caller.acting_as(data.get("identifier")),
@@ -109,11 +109,11 @@ class StartRunView(APIView):
 
 
 def _runs(request: Request):
-    return runs.runs_visible_to(request.caller)
+    return selectors.runs_visible_to(request.caller)
 
 
 def _run(request: Request, run_id):
-    run = runs.find_run(_runs(request).prefetch_related("steps"), run_id)
+    run = selectors.find_run(_runs(request).prefetch_related("steps"), run_id)
     if run is None:
         raise NotFound("No such run.", code="run_not_found")
     return run
@@ -125,7 +125,7 @@ class RunListView(generics.ListAPIView):
 
     def get_queryset(self):
         params = self.request.query_params
-        return runs.filter_runs(
+        return selectors.filter_runs(
             _runs(self.request),
             agent_id=params.get("agent_id", ""),
             user_id=params.get("user_id", ""),
@@ -157,10 +157,10 @@ class RunDecisionView(APIView):
     @extend_schema(request=s.RunDecisionSerializer, responses=s.AgentRunSerializer)
     def post(self, request, run_id):
         run = _run(request, run_id)
-        runner.check_may_decide(run, caller=request.caller)
+        runs.check_may_decide(run, caller=request.caller)
         serializer = s.RunDecisionSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        runner.decide(
+        runs.decide(
             run=run,
             approve=self.approve,
             tool_call_id=serializer.validated_data["tool_call_id"],

@@ -10,7 +10,15 @@ from rest_framework import generics, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from connections import accounts, authorization, configuration, proxy, setup_guide, tools
+from connections import (
+    accounts,
+    authorization,
+    configuration,
+    proxy,
+    setup_guide,
+    tools,
+    verification,
+)
 from connections.api import serializers as s
 from connections.models import AccountStatus, AuthorizationRequest, ConnectedAccount
 from core.api.lists import ListOfItems
@@ -243,7 +251,7 @@ class VerifyView(APIView):
         serializer = s.VerifySerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        account, redirect_url = authorization.verify_authorization(
+        account, redirect_url = verification.verify_authorization(
             caller=request.caller,
             auth_request_id=data["auth_request_id"],
             identifier=data["identifier"],

@@ -6,7 +6,7 @@ from rest_framework import authentication, exceptions
 from rest_framework.request import Request
 
 from portal.apikeys import InvalidApiKey, authenticate_api_key
-from portal.callers import Caller
+from portal.callers import Caller, attach
 
 
 class ApiKeyCaller:
@@ -41,11 +41,7 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
         except InvalidApiKey as exc:
             raise exceptions.AuthenticationFailed(str(exc)) from None
         # The request's Caller (portal/callers.py): the key's organization, admin rights.
-        django_request = request._request
-        django_request.api_key = key
-        django_request.organization = key.organization
-        django_request.membership = None
-        django_request.caller = Caller.of_api_key(key)
+        attach(request._request, Caller.of_api_key(key))
         return ApiKeyCaller(key), key
 
     def authenticate_header(self, request: Request) -> str:
@@ -53,10 +49,5 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
 
 
 class SessionAuthentication(authentication.SessionAuthentication):
-    """A signed-in browser acts in its current organization (set by OrganizationMiddleware)."""
-
-    def authenticate(self, request: Request):
-        result = super().authenticate(request)
-        if result is not None:
-            request._request.api_key = None
-        return result
+    """A signed-in browser acts in its current organization (its Caller attached by
+    OrganizationMiddleware)."""

@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 
 from agents.models import AgentRun, RunStatus
-from agents.runs import pending_call
+from agents.pending import pending_call
 from tests.agent_support import decision
 from tests.fakes.openai_server import call, calls, reply
 from tests.fixtures import signed_in

@@ -25,11 +25,11 @@ def test_a_debug_500_page_for_a_failing_tool_call_holds_no_secret(org, alice, rf
         raise RuntimeError("the tool broke on an unexpected answer")
 
     try:
-        tools.call_as(account, handler)
+        tools.AccountCall(account).attempt(handler)
     except RuntimeError:
         response = technical_500_response(rf.get("/api/v1/tools/execute"), *sys.exc_info())
     html = response.content.decode()
-    assert "the tool broke" in html and "call_as" in html  # the page is the real one
+    assert "the tool broke" in html and "attempt" in html  # the page is the real one
     leaked = [secret for secret in secrets if secret and secret in html]
     assert not leaked, "a secret is printed on the error page"
 

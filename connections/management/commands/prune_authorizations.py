@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from connections import authorization
+from connections import cleanup
 
 
 class Command(BaseCommand):
@@ -10,5 +10,5 @@ class Command(BaseCommand):
     )
 
     def handle(self, *args, **options) -> None:
-        counts = authorization.prune_authorization_requests()
+        counts = cleanup.prune_authorization_requests()
         self.stdout.write(f"{counts['expired']} expired, {counts['deleted']} deleted")

@@ -1,4 +1,4 @@
-"""Reads: which runs a caller sees, and the filters pages and the API narrow them with."""
+"""Reads: which runs a caller sees (their filters: filters.py)."""
 
 from __future__ import annotations
 
@@ -6,13 +6,12 @@ from typing import Any
 
 from django.db.models import Q, QuerySet
 
-from agents.models import AgentRun, RunStatus
-from core.errors import Invalid
+from agents.models import Agent, AgentRun
 from core.tenancy import as_uuid
 from portal.callers import Caller
 
 
-def runs_visible_to(caller: Caller) -> QuerySet[AgentRun]:
+def runs_visible_to(*, caller: Caller) -> QuerySet[AgentRun]:
     """Runs a caller may see: all of the org for keys and admins; for members, the runs
     they started or that ran as their identifier (e.g. started by their company's backend)."""
     runs = AgentRun.objects.for_org(caller.organization).select_related("agent", "user")
@@ -23,35 +22,13 @@ def runs_visible_to(caller: Caller) -> QuerySet[AgentRun]:
     return runs.filter(Q(user=caller.user) | Q(identifier=caller.user.identifier))
 
 
-def find_run(runs: QuerySet[AgentRun], run_id: Any) -> AgentRun | None:
+def find_run(*, caller: Caller, run_id: Any) -> AgentRun | None:
+    """One run the caller sees (with its steps), else None."""
     run_uuid = as_uuid(run_id)
-    return runs.filter(pk=run_uuid).first() if run_uuid else None
+    if run_uuid is None:
+        return None
+    return runs_visible_to(caller=caller).prefetch_related("steps").filter(pk=run_uuid).first()
 
 
-def filter_runs(
-    runs: QuerySet[AgentRun],
-    *,
-    agent_id: str = "",
-    user_id: str = "",
-    status: str = "",
-    strict: bool,
-) -> QuerySet[AgentRun]:
-    """Narrow runs by agent, user and status. `strict` (the API) refuses unknown values;
-    pages ignore them (their filters are select boxes)."""
-    if status:
-        if status in RunStatus.values:
-            runs = runs.filter(status=status)
-        elif strict:
-            raise Invalid(f"Unknown status {status!r}.", code="invalid_status")
-    if agent_id:
-        agent_uuid = as_uuid(agent_id)
-        if agent_uuid is not None:
-            runs = runs.filter(agent_id=agent_uuid)
-        elif strict:
-            raise Invalid("agent_id is not a valid id.", code="invalid_agent_id")
-    if user_id:
-        if user_id.isdigit():
-            runs = runs.filter(user_id=int(user_id))
-        elif strict:
-            raise Invalid("user_id is not a valid id.", code="invalid_user_id")
-    return runs
+def agents_of(*, organization: Any) -> QuerySet[Agent]:
+    return Agent.objects.for_org(organization)

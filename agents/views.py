@@ -10,21 +10,22 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from agents import configuration, llm, runs, selectors, toolbox
+from agents.filters import RunFilter
 from agents.forms import AgentForm, RunForm
-from agents.models import Agent, RunStatus
+from agents.models import RunStatus
 from agents.pending import pending_call
 from audit import trail
-from connections.models import Connection
+from connections.selectors import connection_names
 from core.decorators import org_page
 from core.errors import NotFound, PortalError
-from portal.models import Membership
+from portal.selectors import members_of
 
 # --- Agents ------------------------------------------------------------------------------
 
 
 @org_page()
 def agent_list(request: HttpRequest) -> HttpResponse:
-    agents = Agent.objects.for_org(request.organization)
+    agents = selectors.agents_of(organization=request.organization)
     return render(request, "agents/agent_list.html", {"agents": agents})
 
 
@@ -34,7 +35,7 @@ def _agent_form(request: HttpRequest, *, initial=None, editing=False) -> AgentFo
         request.POST or None,
         initial=initial,
         editing=editing,
-        connections=Connection.objects.for_org(org).values_list("name", flat=True),
+        connections=connection_names(organization=org),
         tools=configuration.known_tool_names(org),
     )
 
@@ -117,7 +118,7 @@ def agent_detail(request: HttpRequest, agent_id) -> HttpResponse:
         "form": form,
         "not_configured": llm.not_configured_reason(agent),
         "tools": toolbox.agent_tools(agent, request.caller),
-        "runs": selectors.runs_visible_to(request.caller)
+        "runs": selectors.runs_visible_to(caller=request.caller)
         .filter(Q(user=request.user) | Q(identifier=request.caller.identifier))
         .filter(agent=agent)[:10],
     }
@@ -127,12 +128,8 @@ def agent_detail(request: HttpRequest, agent_id) -> HttpResponse:
 # --- Runs ----------------------------------------------------------------------------------
 
 
-def _visible_runs(request: HttpRequest):
-    return selectors.runs_visible_to(request.caller)
-
-
 def _run(request: HttpRequest, run_id):
-    run = selectors.find_run(_visible_runs(request), run_id)
+    run = selectors.find_run(caller=request.caller, run_id=run_id)
     if run is None:
         raise NotFound("No such run.")
     return run
@@ -140,23 +137,18 @@ def _run(request: HttpRequest, run_id):
 
 @org_page()
 def run_list(request: HttpRequest) -> HttpResponse:
-    org, membership = request.organization, request.membership
-    filters = {key: request.GET.get(key, "") for key in ("agent", "user", "status")}
-    chosen = selectors.filter_runs(
-        _visible_runs(request),
-        agent_id=filters["agent"],
-        user_id=filters["user"] if membership.can_manage else "",
-        status=filters["status"],
-        strict=False,
+    org, manager = request.organization, request.caller.can_manage
+    asked = {k: v for k, v in request.GET.items() if manager or k != "user_id"}
+    filters = RunFilter(
+        asked, queryset=selectors.runs_visible_to(caller=request.caller), strict=False
     )
     context = {
-        "page": Paginator(chosen, 25).get_page(request.GET.get("page")),
-        "filters": filters,
-        "agents": Agent.objects.for_org(org).only("id", "name"),
+        "page": Paginator(filters.narrowed, 25).get_page(request.GET.get("page")),
+        "filters": filters.values,
+        "query": filters.query,
+        "agents": selectors.agents_of(organization=org).only("id", "name"),
         "statuses": RunStatus.choices,
-        "members": Membership.objects.for_org(org).select_related("user")
-        if membership.can_manage
-        else [],
+        "members": members_of(organization=org) if manager else [],
     }
     return render(request, "agents/run_list.html", context)
 

@@ -1,5 +1,6 @@
-"""Reviewing the audit trail: who may see which events, filters, keyset pages, streamed
-exports, and retention (pruning with a checkpoint so the rest of the chain verifies).
+"""Reviewing the audit trail: keyset pages, streamed exports, and retention (pruning
+with a checkpoint so the rest of the chain verifies). Who sees which events is
+selectors.py, the list's filters filters.py.
 
 Pages, the API and `prune_audit` call these; the chain status comes from
 `chain.verify_chain`, the code `verify_audit` runs.
@@ -10,15 +11,14 @@ from __future__ import annotations
 import csv
 import json
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, fields
-from datetime import datetime, time, timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.apps import apps
 from django.db import transaction
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.utils import timezone
-from django.utils.dateparse import parse_date, parse_datetime
 
 from audit import trail
 from audit.chain import GLOBAL_CHAIN, chain_key
@@ -49,103 +49,6 @@ EVENT_FIELDS = (
     "prev_hash",
     "hash",
 )
-
-
-# --- Who sees what ------------------------------------------------------------------------
-
-
-def visible_events(caller) -> QuerySet[AuditEvent]:
-    """Owners, admins, auditors and API keys: the organization's events. Members: events
-    they caused or that concern their identifier (what agents did as them)."""
-    events = org_events(caller.organization)
-    if caller.can_read_audit:
-        return events
-    if caller.user is None:
-        return events.none()
-    return events.filter(
-        Q(actor_type=AuditEvent.ActorType.USER, actor_id=str(caller.user.pk))
-        | Q(identifier=caller.user.identifier)
-    )
-
-
-def org_events(org) -> QuerySet[AuditEvent]:
-    """The organization's events: its own hash chain. Pages walk the chain's
-    (chain, seq) index newest first, so they never scan other tenants' rows, however
-    many newer rows those tenants wrote."""
-    return AuditEvent.objects.for_org(org).filter(chain=chain_key(org))
-
-
-# --- Filters ------------------------------------------------------------------------------
-
-
-@dataclass
-class Filters:
-    action: str = ""
-    actor: str = ""
-    identifier: str = ""
-    connection_name: str = ""
-    outcome: str = ""
-    since: str = ""
-    until: str = ""
-    q: str = ""
-
-    @classmethod
-    def from_query(cls, query: Any) -> Filters:
-        """From request.GET (or any mapping); values are trimmed and capped."""
-        return cls(**{f.name: str(query.get(f.name, "") or "").strip()[:255] for f in fields(cls)})
-
-    def as_query(self) -> dict[str, str]:
-        return {f.name: getattr(self, f.name) for f in fields(self) if getattr(self, f.name)}
-
-    def apply(self, events: QuerySet[AuditEvent]) -> QuerySet[AuditEvent]:
-        """Narrow events; a value that cannot be understood is an Invalid (400/422)."""
-        if self.action:
-            # "tool." matches every tool.* action; anything else matches exactly.
-            events = (
-                events.filter(action__startswith=self.action)
-                if self.action.endswith(".")
-                else events.filter(action=self.action)
-            )
-        if self.actor:
-            events = events.filter(Q(actor_label__icontains=self.actor) | Q(actor_id=self.actor))
-        if self.identifier:
-            events = events.filter(identifier=self.identifier)
-        if self.connection_name:
-            events = events.filter(
-                Q(metadata__connection=self.connection_name)
-                | Q(target_type="connection", target_id=self.connection_name)
-            )
-        if self.outcome:
-            if self.outcome not in AuditEvent.Outcome.values:
-                raise Invalid(
-                    f"outcome must be one of {', '.join(AuditEvent.Outcome.values)}.",
-                    code="invalid_filter",
-                )
-            events = events.filter(outcome=self.outcome)
-        if self.since:
-            events = events.filter(created_at__gte=_moment(self.since, "since", end=False))
-        if self.until:
-            events = events.filter(created_at__lte=_moment(self.until, "until", end=True))
-        if self.q:
-            events = events.filter(Q(target_id__icontains=self.q) | Q(target_type=self.q))
-        return events
-
-
-def _moment(value: str, name: str, *, end: bool) -> datetime:
-    """An ISO date (the whole day) or date-time; naive values are in the portal's time zone."""
-    message = f"{name} must be a date (2026-11-24) or a date and time (2026-11-24T09:30)."
-    try:
-        moment = parse_datetime(value)
-        if moment is None:
-            day = parse_date(value)
-            if day is None:
-                raise Invalid(message, code="invalid_filter")
-            moment = datetime.combine(day, time.max if end else time.min)
-        if timezone.is_naive(moment):
-            moment = timezone.make_aware(moment)
-    except (ValueError, OverflowError):  # well-formed but impossible: 2026-13-45, 0000-00-00
-        raise Invalid(message, code="invalid_filter") from None
-    return moment
 
 
 # --- Keyset pages -------------------------------------------------------------------------

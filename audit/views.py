@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
@@ -11,7 +10,8 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from audit import chain, review, trail
+from audit import chain, review, selectors, trail
+from audit.filters import AuditEventFilter
 from audit.models import AuditEvent
 from core.decorators import org_page
 from core.errors import NotFound, PortalError
@@ -31,16 +31,16 @@ def _connection_names(org) -> list[str]:
 @org_page()
 def audit_list(request: HttpRequest) -> HttpResponse:
     caller = request.caller
-    filters = review.Filters.from_query(request.GET)
+    filters = AuditEventFilter(request.GET, queryset=selectors.visible_events(caller=caller))
     error, page = "", None
     try:
-        page = review.page(filters.apply(review.visible_events(caller)), request.GET.get("before"))
+        page = review.page(filters.narrowed, request.GET.get("before"))
         review.label_outcomes(page.events)
     except PortalError as exc:
         error = exc.message
     context = {
-        "filters": filters,
-        "query": urlencode(filters.as_query()),
+        "filters": filters.values,
+        "query": filters.query,
         "page": page,
         "error": error,
         "outcomes": AuditEvent.Outcome.choices,
@@ -52,7 +52,7 @@ def audit_list(request: HttpRequest) -> HttpResponse:
 
 @org_page()
 def audit_detail(request: HttpRequest, event_id: int) -> HttpResponse:
-    event = review.visible_events(request.caller).filter(pk=event_id).first()
+    event = selectors.event_for(caller=request.caller, event_id=event_id)
     if event is None:
         raise NotFound("No such event.")
     review.label_outcomes([event])
@@ -72,14 +72,14 @@ def audit_chain_status(request: HttpRequest) -> HttpResponse:
 @org_page()
 def audit_export(request: HttpRequest, fmt: str) -> HttpResponse:
     caller = request.caller
-    filters = review.Filters.from_query(request.GET)
+    filters = AuditEventFilter(request.GET, queryset=selectors.visible_events(caller=caller))
     try:
-        events = filters.apply(review.visible_events(caller))
+        events = filters.narrowed
     except PortalError as exc:
         return render(
             request,
             "audit/audit_list.html",
-            {"filters": filters, "error": exc.message, "page": None},
+            {"filters": filters.values, "error": exc.message, "page": None},
             status=400,
         )
     stamp = timezone.now().strftime("%Y%m%d-%H%M%S")
@@ -99,7 +99,7 @@ def audit_export(request: HttpRequest, fmt: str) -> HttpResponse:
         request=request,
         target_type="audit_log",
         target_id=fmt,
-        metadata={"filters": filters.as_query()},
+        metadata={"filters": filters.values},
     )
     return response
 

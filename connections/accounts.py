@@ -21,7 +21,7 @@ from audit.models import AuditEvent
 from connections import oauth_client
 from connections.errors import NeedsReauthorization
 from connections.models import AccountStatus, ConnectedAccount, Connection
-from core.errors import Conflict, NotFound
+from core.errors import Conflict, Invalid, NotFound
 from portal.identifiers import member_for_identifier, validate_identifier
 
 LOCK_TIMEOUT_MS = 15_000
@@ -151,7 +151,10 @@ def _summary(account: ConnectedAccount) -> dict[str, str]:
 
 
 def set_default(*, account: ConnectedAccount, request: HttpRequest | None = None) -> None:
-    """Make this account the one its identifier's calls use on its connection."""
+    """Make this account the one its identifier's calls use on its connection (an active
+    one only: a default that cannot call would fail every call that relies on it)."""
+    if account.status != AccountStatus.ACTIVE:
+        raise Invalid("Only an active account can be the default.", code="account_not_active")
     with transaction.atomic():
         ConnectedAccount.objects.for_org(account.organization).filter(
             connection=account.connection_id, identifier=account.identifier

@@ -4,11 +4,9 @@ the admin list of connected accounts, and the tool explorer."""
 from __future__ import annotations
 
 import json
-import uuid
 
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.db.models import Count, Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
@@ -19,15 +17,17 @@ from connections import (
     callback,
     configuration,
     explorer,
+    selectors,
     setup_guide,
     tools,
 )
 from connections.errors import AuthorizationFailed
+from connections.filters import ConnectedAccountFilter
 from connections.forms import ConnectionForm
 from connections.models import AccountStatus, AuthorizationRequest, ConnectedAccount, Connection
 from connections.providers import get_provider
 from core.decorators import org_page
-from core.errors import Invalid, NotFound, PortalError
+from core.errors import NotFound, PortalError
 
 # --- Connections (owners/admins) ------------------------------------------------------
 
@@ -35,7 +35,7 @@ from core.errors import Invalid, NotFound, PortalError
 @org_page(manager=True)
 def connection_list(request: HttpRequest) -> HttpResponse:
     """The organization's connections, and every provider one can add."""
-    connections = Connection.objects.for_org(request.organization)
+    connections = selectors.connections_of(organization=request.organization)
     return render(
         request,
         "connections/connection_list.html",
@@ -113,14 +113,9 @@ def connection_detail(request: HttpRequest, name: str) -> HttpResponse:
         "connection": connection,
         "form": form,
         "guide": setup_guide.describe(spec, request=request),
-        "account_counts": _status_counts(connection),
+        "account_counts": selectors.account_status_counts(connection=connection),
     }
     return render(request, "connections/connection_detail.html", context)
-
-
-def _status_counts(connection: Connection) -> dict[str, int]:
-    rows = connection.accounts.values("status").annotate(n=Count("id"))
-    return {row["status"]: row["n"] for row in rows}
 
 
 @org_page(manager=True, on_error="connections")
@@ -148,42 +143,15 @@ def connection_delete(request: HttpRequest, name: str) -> HttpResponse:
 
 @org_page(on_error="connected_accounts")
 def connected_accounts(request: HttpRequest) -> HttpResponse:
-    org = request.organization
-    connections = Connection.objects.for_org(org).filter(enabled=True)
-    mine: dict = {}
-    for account in (
-        ConnectedAccount.objects.for_org(org)
-        .filter(identifier=request.caller.identifier)
-        .order_by("-is_default", "created_at")
-    ):
-        mine.setdefault(account.connection_id, []).append(account)
-    rows = []
-    for connection in connections:
-        own = [
-            a
-            for a in mine.get(connection.pk, [])
-            if a.status not in (AccountStatus.PENDING_AUTH, AccountStatus.DISCONNECTED)
-            or a.provider_account_id
-        ]
-        rows.append((connection, own))
+    rows = selectors.connect_page_rows(caller=request.caller)
     return render(request, "connections/connected_accounts.html", {"rows": rows})
 
 
 def _own_account(request: HttpRequest, connection: Connection) -> ConnectedAccount | None:
     """The account the form names (by id, among the caller's own), else their default."""
-    own = (
-        ConnectedAccount.objects.for_org(request.organization)
-        .select_related("connection", "organization")
-        .filter(connection=connection, identifier=request.caller.identifier)
-        .order_by("-is_default", "-updated_at")
+    return selectors.own_account(
+        caller=request.caller, connection=connection, account_id=request.POST.get("account_id", "")
     )
-    account_id = request.POST.get("account_id", "")
-    if account_id:
-        try:
-            return own.filter(pk=uuid.UUID(account_id)).first()
-        except ValueError:
-            return None
-    return own.first()
 
 
 @org_page(on_error="connected_accounts")
@@ -224,8 +192,6 @@ def make_default(request: HttpRequest, name: str) -> HttpResponse:
     account = _own_account(request, connection)
     if account is None:
         raise NotFound("You have no such account on this connection.")
-    if account.status != AccountStatus.ACTIVE:
-        raise Invalid("Only an active account can be the default.", code="account_not_active")
     accounts.set_default(account=account, request=request)
     messages.success(request, f"Tools now use {account.display_label} by default.")
     return redirect("connected_accounts")
@@ -278,28 +244,16 @@ def _oauth_error(request: HttpRequest, message: str, status: int = 400) -> HttpR
 @org_page(manager=True, on_error="connected_accounts_admin")
 def connected_accounts_admin(request: HttpRequest) -> HttpResponse:
     org = request.organization
-    listed = (
-        ConnectedAccount.objects.for_org(org)
-        .select_related("connection", "user")
-        .order_by("connection__name", "identifier")
+    filters = ConnectedAccountFilter(
+        request.GET, queryset=selectors.all_accounts(organization=org), strict=False
     )
-    filters = {key: request.GET.get(key, "").strip() for key in ("connection", "status", "q")}
-    if filters["connection"]:
-        listed = listed.filter(connection__name=filters["connection"])
-    if filters["status"]:
-        listed = listed.filter(status=filters["status"])
-    if filters["q"]:
-        listed = listed.filter(
-            Q(identifier__icontains=filters["q"])
-            | Q(user__email__icontains=filters["q"])
-            | Q(provider_account_label__icontains=filters["q"])
-        )
-    page = Paginator(listed, 50).get_page(request.GET.get("page"))
+    listed = filters.narrowed.order_by("connection__name", "identifier")
     context = {
-        "page": page,
-        "filters": filters,
+        "page": Paginator(listed, 50).get_page(request.GET.get("page")),
+        "filters": filters.values,
+        "query": filters.query,
         "statuses": AccountStatus.choices,
-        "connection_names": Connection.objects.for_org(org).values_list("name", flat=True),
+        "connection_names": selectors.connection_names(organization=org),
     }
     return render(request, "connections/accounts_admin.html", context)
 
@@ -307,12 +261,8 @@ def connected_accounts_admin(request: HttpRequest) -> HttpResponse:
 @org_page(manager=True, on_error="connected_accounts_admin")
 @require_POST
 def admin_disconnect(request: HttpRequest, account_id) -> HttpResponse:
-    account = (
-        ConnectedAccount.objects.for_org(request.organization)
-        .select_related("connection", "organization")
-        .filter(pk=account_id)
-        .first()
-    )
+    account = selectors.all_accounts(organization=request.organization).filter(pk=account_id)
+    account = account.first()
     if account is None:
         raise NotFound("No such connected account.")
     accounts.disconnect(account=account, request=request)

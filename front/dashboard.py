@@ -188,5 +188,5 @@ def member_summary(caller) -> dict[str, Any]:
     connections = Connection.objects.for_org(org).filter(enabled=True).order_by("name")
     return {
         "my_accounts": [(c, accounts.get(c.pk)) for c in connections],
-        "my_runs": runs_visible_to(caller)[:RECENT_RUNS],
+        "my_runs": runs_visible_to(caller=caller)[:RECENT_RUNS],
     }

@@ -6,10 +6,10 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 
-from audit import review
+from audit import selectors as audit_selectors
 from core.decorators import org_page
 from front import dashboard, operations
-from portal.models import ApiKey, Invitation, Membership
+from portal.selectors import api_keys_of, members_of, pending_invitations
 
 
 @org_page()
@@ -17,11 +17,11 @@ def home(request: HttpRequest) -> HttpResponse:
     org, membership = request.organization, request.membership
     context = {"membership": membership}
     if membership.can_read_audit:
-        context["recent_events"] = review.org_events(org).order_by("-id")[:10]
+        context["recent_events"] = audit_selectors.org_events(organization=org).order_by("-id")[:10]
     if membership.can_manage:
-        context["member_count"] = Membership.objects.for_org(org).count()
-        context["pending_invitation_count"] = Invitation.objects.for_org(org).pending().count()
-        context["active_key_count"] = ApiKey.objects.for_org(org).usable().count()
+        context["member_count"] = members_of(organization=org).count()
+        context["pending_invitation_count"] = pending_invitations(organization=org).count()
+        context["active_key_count"] = api_keys_of(organization=org).usable().count()
         context.update(dashboard.manager_summary(org))
         steps = dashboard.setup_steps(org, request.user)
         context["setup_steps"] = None if all(step.done for step in steps) else steps

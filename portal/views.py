@@ -15,10 +15,9 @@ from core.decorators import org_page
 from core.dependencies import broker_available, cache_failures
 from core.errors import NotFound, PortalError
 from core.models import WorkerHeartbeat
-from portal import apikeys, organizations
+from portal import apikeys, organizations, selectors
 from portal.forms import ApiKeyForm, InviteForm, OrganizationForm, RoleForm
 from portal.middleware import SESSION_ORG_KEY
-from portal.models import ApiKey, Invitation, Membership
 
 
 @login_required
@@ -73,11 +72,9 @@ def members(request: HttpRequest) -> HttpResponse:
         messages.error(request, "Check the invitation form.")
     context = {
         "form": form,
-        "members": Membership.objects.for_org(org).select_related("user").order_by("user__email"),
+        "members": selectors.members_of(organization=org),
         "invitations": (
-            Invitation.objects.for_org(org).pending().select_related("invited_by")
-            if membership.can_manage
-            else []
+            selectors.pending_invitations(organization=org) if membership.can_manage else []
         ),
         "roles": RoleForm.base_fields["role"].choices,
     }
@@ -169,7 +166,7 @@ def api_keys(request: HttpRequest) -> HttpResponse:
         )
         messages.success(request, f"API key “{key.name}” created. Copy it now: it is shown once.")
         form = ApiKeyForm()
-    keys = ApiKey.objects.for_org(org).select_related("created_by")
+    keys = selectors.api_keys_of(organization=org)
     response = render(
         request, "portal/api_keys.html", {"form": form, "keys": keys, "new_key": new_key}
     )

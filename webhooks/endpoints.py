@@ -20,6 +20,7 @@ from core.tenancy import as_uuid
 from portal.callers import Caller
 from webhooks import delivery, events, outbox
 from webhooks.models import WebhookDelivery, WebhookEndpoint
+from webhooks.selectors import deliveries_of, endpoints_of, get_endpoint
 
 ROTATION_OVERLAP = timedelta(hours=24)
 MAX_ENDPOINTS = 20
@@ -28,19 +29,6 @@ MAX_ENDPOINTS = 20
 def new_secret() -> str:
     """`whsec_` + base64 of 24 random bytes: the Standard Webhooks secret format."""
     return "whsec_" + base64.b64encode(secrets.token_bytes(24)).decode()
-
-
-def endpoints_of(caller: Caller):
-    caller.require_manager()
-    return WebhookEndpoint.objects.for_org(caller.organization)
-
-
-def get_endpoint(caller: Caller, endpoint_id: Any) -> WebhookEndpoint:
-    key = as_uuid(endpoint_id)
-    endpoint = endpoints_of(caller).filter(pk=key).first() if key else None
-    if endpoint is None:
-        raise NotFound("No such webhook endpoint.")
-    return endpoint
 
 
 def clean_event_types(event_types: Any) -> list[str]:
@@ -86,7 +74,7 @@ def create_endpoint(
     request: HttpRequest | None = None,
 ) -> tuple[WebhookEndpoint, str]:
     """The new endpoint and its signing secret (shown once)."""
-    existing = endpoints_of(caller)
+    existing = endpoints_of(caller=caller)
     if existing.count() >= MAX_ENDPOINTS:
         raise Invalid(f"At most {MAX_ENDPOINTS} endpoints per organization.", code="too_many")
     secret = new_secret()
@@ -110,7 +98,7 @@ def create_endpoint(
 def update_endpoint(
     *, caller: Caller, endpoint_id: Any, request: HttpRequest | None = None, **changes: Any
 ) -> WebhookEndpoint:
-    endpoint = get_endpoint(caller, endpoint_id)
+    endpoint = get_endpoint(caller=caller, endpoint_id=endpoint_id)
     if "url" in changes:
         endpoint.url = clean_url(changes["url"])
     if "description" in changes:
@@ -138,7 +126,7 @@ def update_endpoint(
 def delete_endpoint(
     *, caller: Caller, endpoint_id: Any, request: HttpRequest | None = None
 ) -> None:
-    endpoint = get_endpoint(caller, endpoint_id)
+    endpoint = get_endpoint(caller=caller, endpoint_id=endpoint_id)
     with transaction.atomic():
         _audit("webhook_endpoint.deleted", endpoint, caller, request)
         endpoint.delete()
@@ -149,7 +137,7 @@ def rotate_secret(
 ) -> tuple[WebhookEndpoint, str]:
     """A new secret; the old one keeps signing (a second signature) for 24 hours, so
     receivers can switch without missing a delivery."""
-    endpoint = get_endpoint(caller, endpoint_id)
+    endpoint = get_endpoint(caller=caller, endpoint_id=endpoint_id)
     secret = new_secret()
     with transaction.atomic():
         endpoint.set_secret("previous_secret_sealed", endpoint.get_secret("secret_sealed"))
@@ -161,7 +149,7 @@ def rotate_secret(
 
 
 def send_test_event(*, caller: Caller, endpoint_id: Any, request: HttpRequest | None = None):
-    endpoint = get_endpoint(caller, endpoint_id)
+    endpoint = get_endpoint(caller=caller, endpoint_id=endpoint_id)
     with transaction.atomic():
         return outbox.publish(
             organization=caller.organization,
@@ -171,13 +159,9 @@ def send_test_event(*, caller: Caller, endpoint_id: Any, request: HttpRequest | 
         )
 
 
-def deliveries_of(caller: Caller):
-    return WebhookDelivery.objects.for_org(caller.organization).select_related("event", "endpoint")
-
-
 def replay_delivery(*, caller: Caller, delivery_id: Any, request: HttpRequest | None = None) -> int:
     key = as_uuid(delivery_id)
-    chosen = deliveries_of(caller).filter(pk=key)
+    chosen = deliveries_of(caller=caller).filter(pk=key)
     if key is None or not chosen.exists():
         raise NotFound("No such delivery.")
     return _replay(caller, chosen, request, delivery=str(delivery_id))
@@ -186,8 +170,8 @@ def replay_delivery(*, caller: Caller, delivery_id: Any, request: HttpRequest | 
 def replay_failed(
     *, caller: Caller, endpoint_id: Any, since: datetime, request: HttpRequest | None = None
 ) -> int:
-    endpoint = get_endpoint(caller, endpoint_id)
-    failed = deliveries_of(caller).filter(
+    endpoint = get_endpoint(caller=caller, endpoint_id=endpoint_id)
+    failed = deliveries_of(caller=caller).filter(
         endpoint=endpoint, status=WebhookDelivery.Status.FAILED, created_at__gte=since
     )
     return _replay(caller, failed, request, endpoint=str(endpoint.pk), since=since.isoformat())

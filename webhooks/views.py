@@ -12,7 +12,8 @@ from django.utils.dateparse import parse_datetime
 
 from core.decorators import org_page
 from core.errors import Invalid
-from webhooks import endpoints, events
+from webhooks import endpoints, events, selectors
+from webhooks.filters import DeliveryFilter
 from webhooks.forms import EndpointForm
 from webhooks.models import WebhookDelivery
 
@@ -39,7 +40,7 @@ def webhook_list(request: HttpRequest) -> HttpResponse:
         "webhooks/endpoint_list.html",
         {
             "form": form,
-            "endpoints": endpoints.endpoints_of(request.caller),
+            "endpoints": selectors.endpoints_of(caller=request.caller),
             "new_secret": new_secret,
             "created": created,
             "event_types": events.EVENT_TYPES,
@@ -50,7 +51,7 @@ def webhook_list(request: HttpRequest) -> HttpResponse:
 @org_page(manager=True, on_error="webhooks")
 def webhook_detail(request: HttpRequest, endpoint_id: str) -> HttpResponse:
     caller = request.caller
-    endpoint = endpoints.get_endpoint(caller, endpoint_id)
+    endpoint = selectors.get_endpoint(caller=caller, endpoint_id=endpoint_id)
     new_secret = None
     action = request.POST.get("action", "")
     form = EndpointForm(
@@ -101,13 +102,8 @@ def webhook_detail(request: HttpRequest, endpoint_id: str) -> HttpResponse:
             )
             messages.success(request, f"{count} failed deliveries sent again.")
             return redirect("webhook_detail", endpoint_id=endpoint.pk)
-    log = endpoints.deliveries_of(caller).filter(endpoint=endpoint).prefetch_related("tries")
-    event_type = request.GET.get("event_type", "")
-    outcome = request.GET.get("status", "")
-    if event_type in events.EVENT_TYPES:
-        log = log.filter(event__type=event_type)
-    if outcome in WebhookDelivery.Status.values:
-        log = log.filter(status=outcome)
+    log = selectors.deliveries_of(caller=caller).filter(endpoint=endpoint)
+    filters = DeliveryFilter(request.GET, queryset=log.prefetch_related("tries"), strict=False)
     return _secret_page(
         request,
         "webhooks/endpoint_detail.html",
@@ -115,11 +111,11 @@ def webhook_detail(request: HttpRequest, endpoint_id: str) -> HttpResponse:
             "endpoint": endpoint,
             "form": form,
             "new_secret": new_secret,
-            "log": log[:100],
+            "log": filters.narrowed[:100],
             "event_types": events.EVENT_TYPES,
             "statuses": WebhookDelivery.Status.choices,
-            "chosen_type": event_type,
-            "chosen_status": outcome,
+            "chosen_type": filters.values.get("event_type", ""),
+            "chosen_status": filters.values.get("status", ""),
             "since_default": (timezone.now() - timedelta(days=1)).strftime("%Y-%m-%dT%H:%M"),
         },
     )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import generics, status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -10,7 +10,8 @@ from rest_framework.views import APIView
 
 from agents import configuration, runs, selectors
 from agents.api import serializers as s
-from agents.models import Agent, RunStatus
+from agents.filters import RunFilter
+from agents.models import Agent
 from audit import trail
 from core.api.pagination import CursorPagination
 from core.api.permissions import IsOrganizationCaller, IsOrganizationManager
@@ -108,12 +109,8 @@ class StartRunView(APIView):
         return Response(s.AgentRunSerializer(run).data, status=status.HTTP_202_ACCEPTED)
 
 
-def _runs(request: Request):
-    return selectors.runs_visible_to(request.caller)
-
-
 def _run(request: Request, run_id):
-    run = selectors.find_run(_runs(request).prefetch_related("steps"), run_id)
+    run = selectors.find_run(caller=request.caller, run_id=run_id)
     if run is None:
         raise NotFound("No such run.", code="run_not_found")
     return run
@@ -124,22 +121,12 @@ class RunListView(generics.ListAPIView):
     pagination_class = NewestFirst
 
     def get_queryset(self):
-        params = self.request.query_params
-        return selectors.filter_runs(
-            _runs(self.request),
-            agent_id=params.get("agent_id", ""),
-            user_id=params.get("user_id", ""),
-            status=params.get("status", ""),
-            strict=True,
-        )
+        visible = selectors.runs_visible_to(caller=self.request.caller)
+        return RunFilter(self.request.query_params, queryset=visible).narrowed
 
     @extend_schema(
         summary="List agent runs (API keys and admins: the organization's; members: their own)",
-        parameters=[
-            OpenApiParameter("agent_id", str),
-            OpenApiParameter("user_id", int),
-            OpenApiParameter("status", str, enum=["", *RunStatus.values], description="empty: any"),
-        ],
+        parameters=RunFilter.parameters(),
     )
     def get(self, request, *args, **kwargs):
         return super().get(request, *args, **kwargs)

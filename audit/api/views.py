@@ -2,29 +2,16 @@
 
 from __future__ import annotations
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import generics
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from audit import review
+from audit import selectors
 from audit.api.serializers import AuditEventSerializer
-from audit.models import AuditEvent
+from audit.filters import AuditEventFilter
 from core.api.pagination import CursorPagination
 from core.errors import NotFound
-
-AUDIT_FILTERS = [
-    OpenApiParameter("action", str, description="exact, or a prefix ending in '.' (tool.)"),
-    OpenApiParameter("actor", str, description="actor email/label (contains) or id"),
-    OpenApiParameter("identifier", str),
-    OpenApiParameter("connection_name", str),
-    OpenApiParameter(
-        "outcome", str, enum=["", *AuditEvent.Outcome.values], description="empty: any"
-    ),
-    OpenApiParameter("since", str, description="ISO date or date-time"),
-    OpenApiParameter("until", str, description="ISO date or date-time"),
-    OpenApiParameter("q", str, description="free text over the target"),
-]
 
 
 class NewestFirst(CursorPagination):
@@ -38,10 +25,12 @@ class AuditEventListView(generics.ListAPIView):
     pagination_class = NewestFirst
 
     def get_queryset(self):
-        filters = review.Filters.from_query(self.request.query_params)
-        return filters.apply(review.visible_events(self.request.caller))
+        visible = selectors.visible_events(caller=self.request.caller)
+        return AuditEventFilter(self.request.query_params, queryset=visible).narrowed
 
-    @extend_schema(summary="List audit events, newest first", parameters=AUDIT_FILTERS)
+    @extend_schema(
+        summary="List audit events, newest first", parameters=AuditEventFilter.parameters()
+    )
     def get(self, request, *args, **kwargs):
         return super().get(request, *args, **kwargs)
 
@@ -49,7 +38,7 @@ class AuditEventListView(generics.ListAPIView):
 class AuditEventDetailView(APIView):
     @extend_schema(summary="Get an audit event", responses=AuditEventSerializer)
     def get(self, request, event_id: int):
-        event = review.visible_events(request.caller).filter(pk=event_id).first()
+        event = selectors.event_for(caller=request.caller, event_id=event_id)
         if event is None:
             raise NotFound("No such event.", code="event_not_found")
         return Response(AuditEventSerializer(event).data)

@@ -15,16 +15,18 @@ from connections import (
     authorization,
     configuration,
     proxy,
+    selectors,
     setup_guide,
     tools,
     verification,
 )
 from connections.api import serializers as s
-from connections.models import AccountStatus, AuthorizationRequest, ConnectedAccount
+from connections.filters import ConnectedAccountFilter
+from connections.models import AuthorizationRequest, ConnectedAccount
 from core.api.lists import ListOfItems
 from core.api.pagination import CursorPagination
 from core.api.permissions import IsApiKeyCaller, IsOrganizationManager
-from core.errors import Invalid, NotFound
+from core.errors import NotFound
 
 
 class ProviderListView(ListOfItems):
@@ -50,7 +52,7 @@ class ConnectionListView(generics.ListCreateAPIView):
     pagination_class = ByName
 
     def get_queryset(self):
-        return configuration.Connection.objects.for_org(self.request.caller.organization)
+        return selectors.connections_of(organization=self.request.caller.organization)
 
     @extend_schema(summary="List connections")
     def get(self, request, *args, **kwargs):
@@ -108,40 +110,17 @@ class ConnectionDetailView(APIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-def _accounts(request):
-    """Connected accounts the caller may see: all of the org for keys, own for sessions."""
-    caller = request.caller
-    visible = ConnectedAccount.objects.for_org(caller.organization).select_related("connection")
-    if not caller.is_api_key:
-        visible = visible.filter(identifier=caller.identifier)
-    return visible
-
-
 class ConnectedAccountListView(generics.ListAPIView):
     serializer_class = s.ConnectedAccountSerializer
 
     def get_queryset(self):
-        visible = _accounts(self.request)
-        params = self.request.query_params
-        if params.get("connection_name"):
-            visible = visible.filter(connection__name=params["connection_name"])
-        if params.get("identifier"):
-            visible = visible.filter(identifier=params["identifier"])
-        if params.get("status"):
-            if params["status"] not in AccountStatus.values:
-                raise Invalid(f"Unknown status {params['status']!r}.", code="invalid_status")
-            visible = visible.filter(status=params["status"])
-        return visible.order_by("-created_at")
+        visible = selectors.accounts_visible_to(caller=self.request.caller)
+        filters = ConnectedAccountFilter(self.request.query_params, queryset=visible)
+        return filters.narrowed.order_by("-created_at")
 
     @extend_schema(
         summary="List connected accounts",
-        parameters=[
-            OpenApiParameter("connection_name", str),
-            OpenApiParameter("identifier", str),
-            OpenApiParameter(
-                "status", str, enum=["", *AccountStatus.values], description="empty: any"
-            ),
-        ],
+        parameters=ConnectedAccountFilter.parameters(),
     )
     def get(self, request, *args, **kwargs):
         return super().get(request, *args, **kwargs)
@@ -170,7 +149,7 @@ class ConnectedAccountListView(generics.ListAPIView):
 
 
 def _account(request, account_id) -> ConnectedAccount:
-    account = _accounts(request).select_related("organization").filter(pk=account_id).first()
+    account = selectors.account_for(caller=request.caller, account_id=account_id)
     if account is None:
         raise NotFound("No such connected account.")
     return account
@@ -199,8 +178,6 @@ class DefaultAccountView(APIView):
     )
     def post(self, request, account_id):
         account = _account(request, account_id)
-        if account.status != AccountStatus.ACTIVE:
-            raise Invalid("Only an active account can be the default.", code="account_not_active")
         accounts.set_default(account=account, request=request)
         return Response(s.ConnectedAccountSerializer(account).data)
 

@@ -5,8 +5,8 @@ from rest_framework import generics
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from portal import selectors
 from portal.api.serializers import MemberSerializer, OrganizationSerializer
-from portal.models import Membership
 
 
 class OrganizationView(APIView):
@@ -23,4 +23,4 @@ class MemberListView(generics.ListAPIView):
         return super().get(request, *args, **kwargs)
 
     def get_queryset(self):
-        return Membership.objects.for_org(self.request.caller.organization).select_related("user")
+        return selectors.members_of(organization=self.request.caller.organization)

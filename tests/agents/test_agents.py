@@ -180,14 +180,14 @@ def test_run_list_filters(org, owner, member, agent):
             status=status,
         )
     client = signed_in(owner)
-    page = client.get("/runs/", {"agent": str(agent.pk)}).content.decode()
+    page = client.get("/runs/", {"agent_id": str(agent.pk)}).content.decode()
     assert "prompt for Assistant" in page and "prompt for Other" not in page
     page = client.get("/runs/", {"status": "failed"}).content.decode()
     assert "prompt for Other" in page and "prompt for Assistant" not in page
-    page = client.get("/runs/", {"user": str(owner.user.pk)}).content.decode()
+    page = client.get("/runs/", {"user_id": str(owner.user.pk)}).content.decode()
     assert "prompt for" not in page
     # Junk filter values are ignored on pages, refused by the API.
-    assert client.get("/runs/", {"agent": "nope", "status": "weird"}).status_code == 200
+    assert client.get("/runs/", {"agent_id": "nope", "status": "weird"}).status_code == 200
     api = APIClient()
     api.force_login(owner.user)
     bad = api.get("/api/v1/agent-runs", {"agent_id": "nope"})

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import uuid
-
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import generics, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -12,10 +10,10 @@ from rest_framework.views import APIView
 from core.api.lists import ListOfItems
 from core.api.pagination import CursorPagination
 from core.api.permissions import IsOrganizationManager
-from core.errors import Invalid, NotFound
-from webhooks import endpoints, events
+from core.errors import NotFound
+from webhooks import endpoints, events, selectors
 from webhooks.api import serializers as s
-from webhooks.models import WebhookDelivery
+from webhooks.filters import DeliveryFilter
 
 
 class NewestFirst(CursorPagination):
@@ -36,7 +34,7 @@ class EndpointListView(Managers, generics.ListAPIView):
     pagination_class = NewestFirst
 
     def get_queryset(self):
-        return endpoints.endpoints_of(self.request.caller)
+        return selectors.endpoints_of(caller=self.request.caller)
 
     @extend_schema(summary="List webhook endpoints")
     def get(self, request, *args, **kwargs):
@@ -60,7 +58,9 @@ class EndpointDetailView(Managers, APIView):
     @extend_schema(summary="Get a webhook endpoint", responses=s.EndpointSerializer)
     def get(self, request, endpoint_id):
         return Response(
-            s.EndpointSerializer(endpoints.get_endpoint(request.caller, endpoint_id)).data
+            s.EndpointSerializer(
+                selectors.get_endpoint(caller=request.caller, endpoint_id=endpoint_id)
+            ).data
         )
 
     @extend_schema(
@@ -69,7 +69,7 @@ class EndpointDetailView(Managers, APIView):
         responses=s.EndpointSerializer,
     )
     def patch(self, request, endpoint_id):
-        endpoint = endpoints.get_endpoint(request.caller, endpoint_id)
+        endpoint = selectors.get_endpoint(caller=request.caller, endpoint_id=endpoint_id)
         serializer = s.EndpointSerializer(endpoint, data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
         endpoint = endpoints.update_endpoint(
@@ -121,7 +121,9 @@ class ReplayFailedView(Managers, APIView):
         responses=s.ReplayedSerializer,
     )
     def post(self, request, endpoint_id):
-        endpoint = endpoints.get_endpoint(request.caller, endpoint_id)  # 404 before 400
+        endpoint = selectors.get_endpoint(
+            caller=request.caller, endpoint_id=endpoint_id
+        )  # 404 before 400
         serializer = s.ReplayFailedSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         count = endpoints.replay_failed(
@@ -133,44 +135,18 @@ class ReplayFailedView(Managers, APIView):
         return Response({"replayed": count})
 
 
-def filter_deliveries(deliveries, *, endpoint_id: str, event_type: str, outcome: str):
-    """By endpoint, event type and status; unknown values are refused (API)."""
-    if outcome:
-        if outcome not in WebhookDelivery.Status.values:
-            raise Invalid(f"Unknown status {outcome!r}.", code="invalid_status")
-        deliveries = deliveries.filter(status=outcome)
-    if event_type:
-        if event_type not in events.EVENT_TYPES:
-            raise Invalid(f"Unknown event type {event_type!r}.", code="invalid_event_type")
-        deliveries = deliveries.filter(event__type=event_type)
-    if endpoint_id:
-        try:
-            deliveries = deliveries.filter(endpoint_id=uuid.UUID(endpoint_id))
-        except ValueError:
-            raise Invalid("endpoint_id is not a valid id.", code="invalid_endpoint_id") from None
-    return deliveries
-
-
 class DeliveryListView(Managers, generics.ListAPIView):
     serializer_class = s.DeliverySerializer
     pagination_class = NewestFirst
 
     def get_queryset(self):
         params = self.request.query_params
-        return filter_deliveries(
-            endpoints.deliveries_of(self.request.caller),
-            endpoint_id=params.get("endpoint_id", ""),
-            event_type=params.get("event_type", ""),
-            outcome=params.get("status", ""),
-        )
+        log = selectors.deliveries_of(caller=self.request.caller)
+        return DeliveryFilter(params, queryset=log).narrowed
 
     @extend_schema(
         summary="The delivery log",
-        parameters=[
-            OpenApiParameter("endpoint_id", str),
-            OpenApiParameter("event_type", str, enum=["", *events.EVENT_TYPES]),
-            OpenApiParameter("status", str, enum=["", *WebhookDelivery.Status.values]),
-        ],
+        parameters=DeliveryFilter.parameters(),
     )
     def get(self, request, *args, **kwargs):
         return super().get(request, *args, **kwargs)
@@ -182,7 +158,7 @@ class DeliveryDetailView(Managers, APIView):
     )
     def get(self, request, delivery_id):
         delivery = (
-            endpoints.deliveries_of(request.caller)
+            selectors.deliveries_of(caller=request.caller)
             .prefetch_related("tries")
             .filter(pk=delivery_id)
             .first()

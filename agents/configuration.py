@@ -7,7 +7,6 @@ shown or returned again (an empty value keeps it; `clear_api_key` removes it).
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
 from django.db import IntegrityError, transaction
@@ -19,6 +18,7 @@ from connections.models import Connection
 from connections.providers import get_provider
 from core import egress
 from core.errors import Conflict, Invalid, NotFound
+from core.tenancy import as_uuid
 
 EDITABLE_FIELDS = (
     "name",
@@ -197,17 +197,10 @@ def delete_agent(*, agent: Agent, request: HttpRequest | None = None) -> None:
 
 
 def get_agent(org, agent_id: Any) -> Agent:
-    agent = Agent.objects.for_org(org).filter(pk=_uuid_or_none(agent_id)).first()
+    agent = Agent.objects.for_org(org).filter(pk=as_uuid(agent_id)).first()
     if agent is None:
         raise NotFound("No such agent.", code="agent_not_found")
     return agent
-
-
-def _uuid_or_none(value: Any) -> uuid.UUID | None:
-    try:
-        return uuid.UUID(str(value))
-    except ValueError:
-        return None
 
 
 def _audit(agent: Agent, action: str, request, changed: dict, *, api_key_changed: bool) -> None:

@@ -1,3 +1,5 @@
+from typing import cast
+
 from django import forms
 
 from agents.models import Agent
@@ -46,8 +48,8 @@ class AgentForm(forms.Form):
 
     def __init__(self, *args, connections=(), tools=(), editing=False, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["allowed_connections"].choices = [(name, name) for name in connections]
-        self.fields["allowed_tools"].choices = [(name, name) for name in tools]
+        for field, names in (("allowed_connections", connections), ("allowed_tools", tools)):
+            cast(forms.ChoiceField, self.fields[field]).choices = [(name, name) for name in names]
         if not editing:
             del self.fields["clear_api_key"]
 

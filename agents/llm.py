@@ -81,7 +81,7 @@ def client_for(agent: Agent) -> openai.OpenAI:
     endpoint = model_endpoint(agent)
     if endpoint.tenant_chosen:
         try:  # fail fast here; the transport checks again at every connect
-            egress.checked_addresses(*_host_port(endpoint.base_url))
+            egress.checked_addresses(*_host_port(endpoint.base_url or ""))
         except egress.EgressRefused as exc:
             raise ModelNotConfigured(f"The agent's model base URL is not allowed: {exc}") from None
     return _client(
@@ -163,6 +163,7 @@ def complete(
             "function": {"name": call.function.name, "arguments": call.function.arguments or "{}"},
         }
         for call in message.tool_calls or []
+        if call.type == "function"  # the only kind the portal offers
     ]
     assistant: dict[str, Any] = {"role": "assistant", "content": message.content or ""}
     if tool_calls:

@@ -127,7 +127,8 @@ class Loop:
             for step in run.steps.filter(kind=AgentStep.Kind.TOOL).exclude(tool_call_id="")
         }
         self.next_index = (run.steps.aggregate(top=Max("index"))["top"] or 0) + 1
-        self.deadline = run.started_at + timedelta(seconds=settings.RUN_WALL_CLOCK_LIMIT_SECONDS)
+        started = run.started_at or timezone.now()  # claim() sets it
+        self.deadline = started + timedelta(seconds=settings.RUN_WALL_CLOCK_LIMIT_SECONDS)
         if run.user_id:
             self.actor = trail.Actor.user(run.user)
         elif run.api_key_id:

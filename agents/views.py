@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.db.models import Q
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
@@ -18,18 +18,19 @@ from audit import trail
 from connections.selectors import connection_names
 from core.decorators import org_page
 from core.errors import NotFound, PortalError
+from portal.requests import OrgRequest
 from portal.selectors import members_of
 
 # --- Agents ------------------------------------------------------------------------------
 
 
 @org_page()
-def agent_list(request: HttpRequest) -> HttpResponse:
+def agent_list(request: OrgRequest) -> HttpResponse:
     agents = selectors.agents_of(organization=request.organization)
     return render(request, "agents/agent_list.html", {"agents": agents})
 
 
-def _agent_form(request: HttpRequest, *, initial=None, editing=False) -> AgentForm:
+def _agent_form(request: OrgRequest, *, initial=None, editing=False) -> AgentForm:
     org = request.organization
     return AgentForm(
         request.POST or None,
@@ -47,7 +48,7 @@ def _agent_values(data: dict) -> dict:
 
 
 @org_page(manager=True)
-def agent_create(request: HttpRequest) -> HttpResponse:
+def agent_create(request: OrgRequest) -> HttpResponse:
     form = _agent_form(request)
     if request.method == "POST" and form.is_valid():
         try:
@@ -66,7 +67,7 @@ def agent_create(request: HttpRequest) -> HttpResponse:
 
 
 @org_page(manager=True)
-def agent_edit(request: HttpRequest, agent_id) -> HttpResponse:
+def agent_edit(request: OrgRequest, agent_id) -> HttpResponse:
     agent = configuration.get_agent(request.organization, agent_id)
     initial = {field: getattr(agent, field) for field in configuration.EDITABLE_FIELDS}
     form = _agent_form(request, initial=initial, editing=True)
@@ -88,7 +89,7 @@ def agent_edit(request: HttpRequest, agent_id) -> HttpResponse:
 
 @org_page(manager=True, on_error="agents")
 @require_POST
-def agent_delete(request: HttpRequest, agent_id) -> HttpResponse:
+def agent_delete(request: OrgRequest, agent_id) -> HttpResponse:
     agent = configuration.get_agent(request.organization, agent_id)
     configuration.delete_agent(agent=agent, request=request)
     messages.success(request, f"Agent “{agent.name}” deleted, with its runs.")
@@ -96,7 +97,7 @@ def agent_delete(request: HttpRequest, agent_id) -> HttpResponse:
 
 
 @org_page()
-def agent_detail(request: HttpRequest, agent_id) -> HttpResponse:
+def agent_detail(request: OrgRequest, agent_id) -> HttpResponse:
     """The "Run" page: a prompt box, the tools this user would get, their recent runs."""
     org = request.organization
     agent = configuration.get_agent(org, agent_id)
@@ -128,7 +129,7 @@ def agent_detail(request: HttpRequest, agent_id) -> HttpResponse:
 # --- Runs ----------------------------------------------------------------------------------
 
 
-def _run(request: HttpRequest, run_id):
+def _run(request: OrgRequest, run_id):
     run = selectors.find_run(caller=request.caller, run_id=run_id)
     if run is None:
         raise NotFound("No such run.")
@@ -136,7 +137,7 @@ def _run(request: HttpRequest, run_id):
 
 
 @org_page()
-def run_list(request: HttpRequest) -> HttpResponse:
+def run_list(request: OrgRequest) -> HttpResponse:
     org, manager = request.organization, request.caller.can_manage
     asked = {k: v for k, v in request.GET.items() if manager or k != "user_id"}
     filters = RunFilter(
@@ -153,7 +154,7 @@ def run_list(request: HttpRequest) -> HttpResponse:
     return render(request, "agents/run_list.html", context)
 
 
-def _run_context(request: HttpRequest, run) -> dict:
+def _run_context(request: OrgRequest, run) -> dict:
     return {
         "run": run,
         "steps": run.steps.all(),
@@ -164,13 +165,13 @@ def _run_context(request: HttpRequest, run) -> dict:
 
 
 @org_page()
-def run_detail(request: HttpRequest, run_id) -> HttpResponse:
+def run_detail(request: OrgRequest, run_id) -> HttpResponse:
     run = _run(request, run_id)
     return render(request, "agents/run_detail.html", _run_context(request, run))
 
 
 @org_page()
-def run_progress(request: HttpRequest, run_id) -> HttpResponse:
+def run_progress(request: OrgRequest, run_id) -> HttpResponse:
     """The htmx fragment the run page polls until the run pauses or finishes."""
     run = _run(request, run_id)
     return render(request, "agents/_run_progress.html", _run_context(request, run))
@@ -178,7 +179,7 @@ def run_progress(request: HttpRequest, run_id) -> HttpResponse:
 
 @org_page(on_error="agent_runs")
 @require_POST
-def run_decide(request: HttpRequest, run_id, decision: str) -> HttpResponse:
+def run_decide(request: OrgRequest, run_id, decision: str) -> HttpResponse:
     run = _run(request, run_id)
     runs.check_may_decide(run, caller=request.caller)
     try:

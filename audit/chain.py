@@ -98,7 +98,11 @@ def verify_chain(key: str) -> ChainReport:
     for event in _events(key, head.checkpoint_seq):
         if event.seq != expected_seq:
             return ChainReport(
-                key, count, event.pk, event.seq, f"events {expected_seq}…{event.seq - 1} missing"
+                key,
+                count,
+                event.pk,
+                event.seq,
+                f"events {expected_seq}…{(event.seq or 0) - 1} missing",
             )
         if event.prev_hash != expected_prev:
             return ChainReport(key, count, event.pk, event.seq, "previous-hash link broken")

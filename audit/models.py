@@ -45,6 +45,10 @@ class AuditEvent(models.Model):
         SYSTEM = "system", "System"
         ANONYMOUS = "anonymous", "Anonymous"
 
+    # How review.label_outcomes shows an event (not stored).
+    outcome_class: str = ""
+    outcome_label: str = ""
+
     class Outcome(models.TextChoices):
         SUCCESS = "success", "Success"
         FAILURE = "failure", "Failure"

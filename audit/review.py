@@ -18,6 +18,7 @@ from typing import Any
 from django.apps import apps
 from django.db import transaction
 from django.db.models import QuerySet
+from django.http import HttpRequest
 from django.utils import timezone
 
 from audit import trail
@@ -66,7 +67,7 @@ def page(events: QuerySet[AuditEvent], before: str | int | None, size: int = PAG
     (Written order: an event shows the moment it is written, before it is chained.)"""
     if before not in (None, ""):
         try:
-            events = events.filter(id__lt=int(before))
+            events = events.filter(id__lt=int(str(before)))
         except (TypeError, ValueError):
             raise Invalid("before must be an event id.", code="invalid_cursor") from None
     rows = list(events.order_by("-id")[: size + 1])
@@ -97,10 +98,10 @@ def export_csv(events: QuerySet[AuditEvent]) -> Iterable[str]:
     def lines() -> Iterator[str]:
         yield writer.writerow(EVENT_FIELDS)
         for row in _rows(events):
-            row = list(row)
-            row[CREATED_AT] = row[CREATED_AT].isoformat()
-            row[METADATA] = json.dumps(row[METADATA], sort_keys=True)
-            yield writer.writerow([_csv_safe(value) for value in row])
+            cells = list(row)
+            cells[CREATED_AT] = cells[CREATED_AT].isoformat()
+            cells[METADATA] = json.dumps(cells[METADATA], sort_keys=True)
+            yield writer.writerow([_csv_safe(value) for value in cells])
 
     return _batched(lines())
 
@@ -141,7 +142,7 @@ class PruneReport:
     checkpoint_seq: int
 
 
-def prune_chain(key: str, cutoff: datetime, *, organization=None) -> PruneReport:
+def prune_chain(key: str, cutoff: datetime, *, organization: Any = None) -> PruneReport:
     """Delete the chain's events older than `cutoff`, oldest first, in batches. Each batch
     moves the chain's checkpoint to the last deleted event in the same transaction, so
     `verify_chain` verifies what remains and an interrupted prune resumes cleanly."""
@@ -184,12 +185,12 @@ def prune_chain(key: str, cutoff: datetime, *, organization=None) -> PruneReport
     return PruneReport(key, deleted, head.checkpoint_seq)
 
 
-def prune_organization(org, *, now: datetime | None = None) -> PruneReport:
+def prune_organization(org: Any, *, now: datetime | None = None) -> PruneReport:
     cutoff = (now or timezone.now()) - timedelta(days=org.audit_retention_days)
     return prune_chain(chain_key(org), cutoff, organization=org)
 
 
-def set_retention(*, caller, days: Any, request=None) -> None:
+def set_retention(*, caller: Any, days: Any, request: HttpRequest | None = None) -> None:
     """Owners set how long their organization's events are kept (1 to 3,650 days)."""
     if caller.role != "owner":
         raise Forbidden("Only owners set the retention period.", code="owners_only")

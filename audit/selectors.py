@@ -8,9 +8,10 @@ from django.db.models import Q, QuerySet
 
 from audit.chain import chain_key
 from audit.models import AuditEvent
+from core.tenancy import CallerLike
 
 
-def visible_events(*, caller: Any) -> QuerySet[AuditEvent]:
+def visible_events(*, caller: CallerLike) -> QuerySet[AuditEvent]:
     """Owners, admins, auditors and API keys: the organization's events. Members: events
     they caused or that concern their identifier (what agents did as them)."""
     events = org_events(organization=caller.organization)
@@ -29,5 +30,5 @@ def org_events(*, organization: Any) -> QuerySet[AuditEvent]:
     return AuditEvent.objects.for_org(organization).filter(chain=chain_key(organization))
 
 
-def event_for(*, caller: Any, event_id: int) -> AuditEvent | None:
+def event_for(*, caller: CallerLike, event_id: int) -> AuditEvent | None:
     return visible_events(caller=caller).filter(pk=event_id).first()

@@ -33,6 +33,7 @@ from django.utils import timezone
 from audit.chain import GLOBAL_CHAIN, chain_key, compute_content_hash
 from audit.models import AuditEvent, OpenIntent
 from audit.signals import event_recorded
+from core.tenancy import CallerLike
 from core.text import storable
 
 __all__ = ["GLOBAL_CHAIN", "Actor", "Intent", "begin", "complete", "record", "redact"]
@@ -69,7 +70,7 @@ class Actor:
         return cls(AuditEvent.ActorType.ANONYMOUS)
 
     @classmethod
-    def of(cls, caller: Any) -> Actor:
+    def of(cls, caller: CallerLike) -> Actor:
         """The actor of a portal.callers.Caller: its API key, else its user."""
         if caller.api_key is not None:
             return cls.api_key(caller.api_key)
@@ -232,7 +233,7 @@ def record(
     action: str,
     organization: Any | None = None,
     actor: Actor | None = None,
-    caller: Any | None = None,
+    caller: CallerLike | None = None,
     request: HttpRequest | None = None,
     identifier: str = "",
     target_type: str = "",

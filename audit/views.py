@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import HttpResponse, StreamingHttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
@@ -15,9 +17,10 @@ from audit.filters import AuditEventFilter
 from audit.models import AuditEvent
 from core.decorators import org_page
 from core.errors import NotFound, PortalError
+from core.requests import CallerRequest
 
 
-def _connection_names(org) -> list[str]:
+def _connection_names(org: Any) -> list[str]:
     # By string reference: audit sits below connections in the dependency order.
     from django.apps import apps
 
@@ -29,7 +32,7 @@ def _connection_names(org) -> list[str]:
 
 
 @org_page()
-def audit_list(request: HttpRequest) -> HttpResponse:
+def audit_list(request: CallerRequest) -> HttpResponse:
     caller = request.caller
     filters = AuditEventFilter(request.GET, queryset=selectors.visible_events(caller=caller))
     error, page = "", None
@@ -51,7 +54,7 @@ def audit_list(request: HttpRequest) -> HttpResponse:
 
 
 @org_page()
-def audit_detail(request: HttpRequest, event_id: int) -> HttpResponse:
+def audit_detail(request: CallerRequest, event_id: int) -> HttpResponse:
     event = selectors.event_for(caller=request.caller, event_id=event_id)
     if event is None:
         raise NotFound("No such event.")
@@ -61,7 +64,7 @@ def audit_detail(request: HttpRequest, event_id: int) -> HttpResponse:
 
 
 @org_page()
-def audit_chain_status(request: HttpRequest) -> HttpResponse:
+def audit_chain_status(request: CallerRequest) -> HttpResponse:
     """Loaded after the page (htmx): verifying a long chain takes a moment."""
     if not request.caller.can_read_audit:
         raise NotFound("Only owners, admins and auditors verify the chain.")
@@ -70,7 +73,7 @@ def audit_chain_status(request: HttpRequest) -> HttpResponse:
 
 
 @org_page()
-def audit_export(request: HttpRequest, fmt: str) -> HttpResponse:
+def audit_export(request: CallerRequest, fmt: str) -> HttpResponseBase:
     caller = request.caller
     filters = AuditEventFilter(request.GET, queryset=selectors.visible_events(caller=caller))
     try:
@@ -106,7 +109,7 @@ def audit_export(request: HttpRequest, fmt: str) -> HttpResponse:
 
 @org_page(on_error="audit")
 @require_POST
-def audit_retention(request: HttpRequest) -> HttpResponse:
+def audit_retention(request: CallerRequest) -> HttpResponse:
     review.set_retention(caller=request.caller, days=request.POST.get("days"), request=request)
     messages.success(
         request, f"Events are now kept for {request.organization.audit_retention_days} days."

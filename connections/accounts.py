@@ -28,7 +28,11 @@ LOCK_TIMEOUT_MS = 15_000
 
 
 def get_or_create_connected_account(
-    *, organization, connection: Connection, identifier: str, request: HttpRequest | None = None
+    *,
+    organization: Any,
+    connection: Connection,
+    identifier: str,
+    request: HttpRequest | None = None,
 ) -> tuple[ConnectedAccount, bool]:
     """The identifier's account on the connection (the default one when it has several),
     or a new PENDING_AUTH one."""

@@ -30,6 +30,7 @@ from connections.errors import (
 )
 from connections.models import AuthorizationRequest, ConnectedAccount
 from core.errors import Conflict, Forbidden, Invalid
+from portal.callers import Caller
 from portal.identifiers import is_portal_identifier
 
 AUTH_REQUEST_TTL = timedelta(minutes=10)
@@ -57,7 +58,7 @@ def provider_redirect_uri(provider_key: str, request: HttpRequest | None = None)
     return portal_url(reverse("oauth_callback", args=[provider_key]), request)
 
 
-def redirect_uri_for(connection, request: HttpRequest | None = None) -> str:
+def redirect_uri_for(connection: Any, request: HttpRequest | None = None) -> str:
     return provider_redirect_uri(connection.provider, request)
 
 
@@ -80,7 +81,7 @@ def check_link_request(
     *,
     connection: Any,
     identifier: str,
-    caller: Any = None,
+    caller: Caller | None = None,
     flow: str = AuthorizationRequest.Flow.PORTAL,
     user_verify_url: str = "",
 ) -> None:
@@ -113,7 +114,7 @@ def check_link_request(
 
 def start_authorization(
     *,
-    caller: Any,
+    caller: Caller,
     connection: Any,
     account: ConnectedAccount | None = None,
     flow: str = AuthorizationRequest.Flow.PORTAL,
@@ -156,7 +157,7 @@ def start_authorization(
 def create_authorization_request(
     *,
     account: ConnectedAccount,
-    caller: Any = None,
+    caller: Caller | None = None,
     flow: str = AuthorizationRequest.Flow.PORTAL,
     user_verify_url: str = "",
     client_state: str = "",

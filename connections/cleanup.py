@@ -5,6 +5,7 @@ back to PENDING_AUTH, and old requests are deleted."""
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
@@ -64,7 +65,7 @@ def expire_authorization(auth_request: AuthorizationRequest) -> None:
         )
 
 
-def prune_authorization_requests(*, now=None) -> dict[str, int]:
+def prune_authorization_requests(*, now: Any = None) -> dict[str, int]:
     """Expire what nobody finished (erasing held tokens), then delete old requests."""
     now = now or timezone.now()
     stale = AuthorizationRequest.objects.select_related("connection", "organization").filter(

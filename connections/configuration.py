@@ -24,6 +24,7 @@ from connections.providers.catalog import Provider, placeholders, render
 from connections.providers.schema import CONNECTION_NAME_LIMIT
 from core import egress
 from core.errors import Conflict, Invalid, NotFound
+from portal.callers import Caller
 
 ENDPOINT_FIELDS = ENDPOINTS
 EDITABLE_FIELDS = ("client_id", "scopes", "enabled", "disabled_tools", "settings", *ENDPOINT_FIELDS)
@@ -149,13 +150,13 @@ def _clean(
 
 def create_connection(
     *,
-    org,
+    org: Any,
     name: str,
     provider: str,
     client_secret: str = "",
-    caller: Any = None,
+    caller: Caller | None = None,
     request: HttpRequest | None = None,
-    **values,
+    **values: Any,
 ) -> Connection:
     spec = get_provider(provider)
     if spec is None:
@@ -193,9 +194,9 @@ def update_connection(
     *,
     connection: Connection,
     client_secret: str | None = None,
-    caller: Any = None,
+    caller: Caller | None = None,
     request: HttpRequest | None = None,
-    **values,
+    **values: Any,
 ) -> Connection:
     cleaned = _clean(
         {k: v for k, v in values.items() if k in EDITABLE_FIELDS},
@@ -213,7 +214,7 @@ def update_connection(
 
 
 def delete_connection(
-    *, connection: Connection, caller: Any = None, request: HttpRequest | None = None
+    *, connection: Connection, caller: Caller | None = None, request: HttpRequest | None = None
 ) -> dict[str, int]:
     """Revoke every account's tokens at the provider (best effort, in parallel), then
     delete the connection with its accounts. Revocation failures are audited; they
@@ -263,10 +264,10 @@ def delete_connection(
 def _audit(
     connection: Connection,
     action: str,
-    caller: Any,
-    request,
+    caller: Caller | None,
+    request: HttpRequest | None,
     changed: dict,
-    client_secret,
+    client_secret: Any,
     extra: dict | None = None,
 ) -> None:
     trail.record(
@@ -285,7 +286,7 @@ def _audit(
     )
 
 
-def get_connection(org, name: str, *, enabled_only: bool = False) -> Connection:
+def get_connection(org: Any, name: str, *, enabled_only: bool = False) -> Connection:
     connections = Connection.objects.for_org(org)
     if enabled_only:
         connections = connections.filter(enabled=True)

@@ -1,3 +1,5 @@
+from typing import Any
+
 from django import forms
 
 from connections.providers.catalog import Provider
@@ -33,7 +35,9 @@ class ConnectionForm(forms.Form):
     revoke_url = forms.CharField(required=False, max_length=500, label="Revocation URL override")
     api_base_url = forms.CharField(required=False, max_length=500, label="API base URL override")
 
-    def __init__(self, *args, provider: Provider, editing: bool = False, **kwargs) -> None:
+    def __init__(
+        self, *args: Any, provider: Provider, editing: bool = False, **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.provider = provider
         for setting in provider.settings:

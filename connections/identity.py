@@ -84,7 +84,7 @@ def _by_entry(
         absolute = render(spec.url, ctx.values) if spec.url else None
         body = ctx.request(
             spec.method,
-            spec.path,
+            spec.path or "",
             json=dict(spec.json_body) if spec.json_body else None,
             absolute_url=absolute,
         )

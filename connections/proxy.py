@@ -24,7 +24,9 @@ from audit.models import AuditEvent
 from connections import tools
 from connections.configuration import get_connection
 from connections.errors import ToolInvalid
+from core import outbound
 from core.errors import PortalError
+from portal.callers import Caller
 
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 MAX_REQUEST_BYTES = 1_000_000
@@ -63,7 +65,7 @@ def clean_path(path: Any) -> str:
     return "/" + path.lstrip("/") if path else ""
 
 
-def _request_headers(headers: Any, provider) -> dict[str, str]:
+def _request_headers(headers: Any, provider: Any) -> dict[str, str]:
     if headers in (None, {}):
         return {}
     if not isinstance(headers, dict):
@@ -109,7 +111,7 @@ def _body(body: Any, headers: dict[str, str]) -> bytes | None:
 
 def proxy_request(
     *,
-    caller: Any,
+    caller: Caller,
     connection_name: str,
     method: str,
     path: str,
@@ -174,7 +176,8 @@ def proxy_request(
             "latency_ms": round((time.perf_counter() - started) * 1000, 1),
         },
     )
-    if error is not None:
+    if error is not None or response is None:
+        assert error is not None
         error.details = {**(error.details or {}), "execution_id": execution_id}
         raise error
     return {
@@ -185,7 +188,7 @@ def proxy_request(
     }
 
 
-def _response_headers(response, provider) -> dict[str, str]:
+def _response_headers(response: outbound.Response, provider: Any) -> dict[str, str]:
     spec = provider.api.rate_limit
     allowed = FORWARDED_RESPONSE | {
         h.lower() for h in (*spec.retry_after, *spec.reset, spec.remaining) if h
@@ -193,7 +196,7 @@ def _response_headers(response, provider) -> dict[str, str]:
     return {name: value for name, value in response.headers.items() if name.lower() in allowed}
 
 
-def _decoded(response) -> Any:
+def _decoded(response: outbound.Response) -> Any:
     if len(response.content) > MAX_RESPONSE_BYTES:
         raise ToolInvalid("The provider's answer is too large for the proxy.")
     if not response.content:

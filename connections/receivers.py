@@ -8,6 +8,8 @@ meanwhile (API keys are refused their identifier by portal.callers too).
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.dispatch import receiver
 
 from audit import trail
@@ -17,7 +19,9 @@ from portal.organizations import member_removed
 
 
 @receiver(member_removed)
-def disconnect_removed_member(sender, organization, user, caller, **kwargs) -> None:
+def disconnect_removed_member(
+    sender: Any, organization: Any, user: Any, caller: Any, **kwargs: Any
+) -> None:
     actor = trail.Actor.of(caller)
     AuthorizationRequest.objects.for_org(organization).filter(
         identifier=user.identifier,

@@ -148,7 +148,7 @@ def json_object(params: dict[str, Any], key: str, *, max_keys: int = 100) -> dic
     """The JSON object a tool takes as text (schema.json_object_text), parsed; a clear
     invalid-input error for anything else. {} when the parameter is absent."""
     raw = params.get(key)
-    if raw in (None, ""):
+    if not isinstance(raw, str) or raw == "":
         return {}
     try:
         value = json.loads(raw)

@@ -182,7 +182,7 @@ def resolve_tool(name: str, connection_name: str | None) -> tuple[Tool, str | No
     return tool, connection_name
 
 
-def _accounts_for_tool(org, identifier: str, provider: str, connection_name: str = ""):
+def _accounts_for_tool(org: Any, identifier: str, provider: str, connection_name: str = "") -> Any:
     accounts_ = (
         ConnectedAccount.objects.for_org(org)
         .filter(identifier=identifier, connection__provider=provider, connection__enabled=True)

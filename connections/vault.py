@@ -186,7 +186,7 @@ class SealedFieldsMixin:
         return bool(getattr(self, field_name))
 
 
-def iter_sealed_models() -> Iterator[type]:
+def iter_sealed_models() -> Iterator[Any]:
     from django.apps import apps
 
     for model in apps.get_models():
@@ -222,7 +222,7 @@ def reseal_all(*, batch_size: int = 500) -> dict[str, dict[str, int]]:
     return report
 
 
-def _reseal_field(model: type, row: Any, field: str, ring: Keyring) -> str | None:
+def _reseal_field(model: Any, row: Any, field: str, ring: Keyring) -> str | None:
     """Compare-and-swap one field; a concurrent writer's newer value is never overwritten."""
     for _ in range(2):
         current = getattr(row, field)

@@ -4,6 +4,7 @@ the admin list of connected accounts, and the tool explorer."""
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from django.contrib import messages
 from django.core.paginator import Paginator
@@ -28,12 +29,13 @@ from connections.models import AccountStatus, AuthorizationRequest, ConnectedAcc
 from connections.providers import get_provider
 from core.decorators import org_page
 from core.errors import NotFound, PortalError
+from portal.requests import OrgRequest
 
 # --- Connections (owners/admins) ------------------------------------------------------
 
 
 @org_page(manager=True)
-def connection_list(request: HttpRequest) -> HttpResponse:
+def connection_list(request: OrgRequest) -> HttpResponse:
     """The organization's connections, and every provider one can add."""
     connections = selectors.connections_of(organization=request.organization)
     return render(
@@ -54,7 +56,7 @@ def _connection_values(form: ConnectionForm) -> dict:
 
 
 @org_page(manager=True, on_error="connections")
-def connection_new(request: HttpRequest, provider: str) -> HttpResponse:
+def connection_new(request: OrgRequest, provider: str) -> HttpResponse:
     """Set up one provider: where to register the app, the redirect URI, then the form."""
     spec = get_provider(provider)
     if spec is None:
@@ -85,7 +87,7 @@ def connection_new(request: HttpRequest, provider: str) -> HttpResponse:
 
 
 @org_page(manager=True)
-def connection_detail(request: HttpRequest, name: str) -> HttpResponse:
+def connection_detail(request: OrgRequest, name: str) -> HttpResponse:
     connection = configuration.get_connection(request.organization, name)
     spec = connection.provider_spec
     initial = {
@@ -120,7 +122,7 @@ def connection_detail(request: HttpRequest, name: str) -> HttpResponse:
 
 @org_page(manager=True, on_error="connections")
 @require_POST
-def connection_delete(request: HttpRequest, name: str) -> HttpResponse:
+def connection_delete(request: OrgRequest, name: str) -> HttpResponse:
     connection = configuration.get_connection(request.organization, name)
     result = configuration.delete_connection(
         connection=connection, caller=request.caller, request=request
@@ -142,12 +144,12 @@ def connection_delete(request: HttpRequest, name: str) -> HttpResponse:
 
 
 @org_page(on_error="connected_accounts")
-def connected_accounts(request: HttpRequest) -> HttpResponse:
+def connected_accounts(request: OrgRequest) -> HttpResponse:
     rows = selectors.connect_page_rows(caller=request.caller)
     return render(request, "connections/connected_accounts.html", {"rows": rows})
 
 
-def _own_account(request: HttpRequest, connection: Connection) -> ConnectedAccount | None:
+def _own_account(request: OrgRequest, connection: Connection) -> ConnectedAccount | None:
     """The account the form names (by id, among the caller's own), else their default."""
     return selectors.own_account(
         caller=request.caller, connection=connection, account_id=request.POST.get("account_id", "")
@@ -156,7 +158,7 @@ def _own_account(request: HttpRequest, connection: Connection) -> ConnectedAccou
 
 @org_page(on_error="connected_accounts")
 @require_POST
-def connect(request: HttpRequest, name: str) -> HttpResponse:
+def connect(request: OrgRequest, name: str) -> HttpResponse:
     """Start the portal flow for the signed-in user's own identifier: connect, reconnect
     one account (account_id), or add another account at the provider (add=1)."""
     connection = configuration.get_connection(request.organization, name, enabled_only=True)
@@ -175,7 +177,7 @@ def connect(request: HttpRequest, name: str) -> HttpResponse:
 
 @org_page(on_error="connected_accounts")
 @require_POST
-def disconnect_own(request: HttpRequest, name: str) -> HttpResponse:
+def disconnect_own(request: OrgRequest, name: str) -> HttpResponse:
     connection = configuration.get_connection(request.organization, name)
     account = _own_account(request, connection)
     if account is None:
@@ -187,7 +189,7 @@ def disconnect_own(request: HttpRequest, name: str) -> HttpResponse:
 
 @org_page(on_error="connected_accounts")
 @require_POST
-def make_default(request: HttpRequest, name: str) -> HttpResponse:
+def make_default(request: OrgRequest, name: str) -> HttpResponse:
     connection = configuration.get_connection(request.organization, name)
     account = _own_account(request, connection)
     if account is None:
@@ -200,7 +202,7 @@ def make_default(request: HttpRequest, name: str) -> HttpResponse:
 # --- OAuth redirects (capability URLs: the unguessable id or state is the credential) -------
 
 
-def oauth_authorize(request: HttpRequest, auth_request_id) -> HttpResponse:
+def oauth_authorize(request: HttpRequest, auth_request_id: Any) -> HttpResponse:
     """The link the API hands out: forwards the browser to the provider."""
     auth_request = (
         AuthorizationRequest.objects.select_related("connection").filter(pk=auth_request_id).first()
@@ -242,7 +244,7 @@ def _oauth_error(request: HttpRequest, message: str, status: int = 400) -> HttpR
 
 
 @org_page(manager=True, on_error="connected_accounts_admin")
-def connected_accounts_admin(request: HttpRequest) -> HttpResponse:
+def connected_accounts_admin(request: OrgRequest) -> HttpResponse:
     org = request.organization
     filters = ConnectedAccountFilter(
         request.GET, queryset=selectors.all_accounts(organization=org), strict=False
@@ -260,9 +262,9 @@ def connected_accounts_admin(request: HttpRequest) -> HttpResponse:
 
 @org_page(manager=True, on_error="connected_accounts_admin")
 @require_POST
-def admin_disconnect(request: HttpRequest, account_id) -> HttpResponse:
-    account = selectors.all_accounts(organization=request.organization).filter(pk=account_id)
-    account = account.first()
+def admin_disconnect(request: OrgRequest, account_id: Any) -> HttpResponse:
+    found = selectors.all_accounts(organization=request.organization).filter(pk=account_id)
+    account = found.first()
     if account is None:
         raise NotFound("No such connected account.")
     accounts.disconnect(account=account, request=request)
@@ -274,19 +276,22 @@ def admin_disconnect(request: HttpRequest, account_id) -> HttpResponse:
 
 
 @org_page()
-def tool_list(request: HttpRequest) -> HttpResponse:
+def tool_list(request: OrgRequest) -> HttpResponse:
     available = tools.list_tools(caller=request.caller)
     return render(request, "connections/tool_list.html", {"available": available})
 
 
 @org_page()
-def tool_detail(request: HttpRequest, tool_name: str) -> HttpResponse:
+def tool_detail(request: OrgRequest, tool_name: str) -> HttpResponse:
     """A form generated from the tool's schema; runs it as the signed-in user."""
     available = {entry.name: entry for entry in tools.list_tools(caller=request.caller)}
     entry = available.get(tool_name)
     if entry is None:
         raise NotFound("This tool is not available to your connected accounts.")
-    context = {"entry": entry, "fields": explorer.form_fields(entry.tool, request.POST or None)}
+    context: dict[str, Any] = {
+        "entry": entry,
+        "fields": explorer.form_fields(entry.tool, request.POST or None),
+    }
     if request.method == "POST":
         try:
             params = explorer.params_from_form(entry.tool, request.POST)

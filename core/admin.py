@@ -1,15 +1,18 @@
 """Operators' records in the Django admin, read-only (the operations page is /ops/)."""
 
+from typing import Any
+
 from django.contrib import admin
+from django.http import HttpRequest
 
 from core.models import PeriodicJob, TaskFailure, WorkerHeartbeat
 
 
 class ReadOnly(admin.ModelAdmin):
-    def has_add_permission(self, request, obj=None) -> bool:
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
-    def has_change_permission(self, request, obj=None) -> bool:
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import wraps
+from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -24,10 +25,12 @@ def org_page(*, manager: bool = False, on_error: str | None = None) -> Callable:
     def decorate(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
         @login_required
         @wraps(view)
-        def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
-            if request.organization is None:
+        def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            # Set by portal's organization middleware (core cannot import its types).
+            membership = getattr(request, "membership", None)
+            if membership is None:
                 return redirect("onboarding")
-            if manager and not request.membership.can_manage:
+            if manager and not membership.can_manage:
                 raise Http404("Only owners and admins see this page.")
             try:
                 return view(request, *args, **kwargs)

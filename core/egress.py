@@ -116,7 +116,7 @@ def resolve(host: str, port: int) -> list[IPAddress]:
         raise EgressRefused(f"{host} could not be resolved.") from None
     addresses = []
     for info in infos:
-        text = info[4][0].split("%", 1)[0]  # drop an IPv6 zone id
+        text = str(info[4][0]).split("%", 1)[0]  # drop an IPv6 zone id
         address = ipaddress.ip_address(text)
         if address not in addresses:
             addresses.append(address)

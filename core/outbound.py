@@ -33,7 +33,7 @@ from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import httpcore2
 import httpx2
@@ -230,7 +230,9 @@ class OutboundTransport(httpx2.HTTPTransport):
             response = super().handle_request(request)
         finally:
             _deadline.reset(token)
-        response.stream = _BodyWithinDeadline(response.stream, deadline)
+        response.stream = _BodyWithinDeadline(
+            cast(httpx2.SyncByteStream, response.stream), deadline
+        )
         return response
 
 
@@ -265,12 +267,13 @@ class RefuseAllCookies(http.cookiejar.DefaultCookiePolicy):
 def new_client(*, guarded: bool, timeout: float | None = None) -> httpx2.Client:
     """A stateless client (no cookies, no redirects, no environment proxies): for an SDK
     that wants a client of its own (the model client). Prefer `client()`."""
+    options: dict[str, Any] = {} if timeout is None else {"timeout": timeout}
     return httpx2.Client(
         transport=OutboundTransport(guarded=guarded),
         follow_redirects=False,
         trust_env=False,
         cookies=http.cookiejar.CookieJar(policy=RefuseAllCookies()),
-        timeout=timeout if timeout is not None else httpx2.USE_CLIENT_DEFAULT,
+        **options,
     )
 
 

@@ -10,7 +10,9 @@ responses, connection configs) keep them out of their repr.
 from __future__ import annotations
 
 import re
+from typing import Any
 
+from django.http import HttpRequest
 from django.views.debug import SafeExceptionReporterFilter
 
 
@@ -21,6 +23,6 @@ class SecretsFilter(SafeExceptionReporterFilter):
         flags=re.IGNORECASE,
     )
 
-    def get_traceback_frame_variables(self, request, tb_frame):
+    def get_traceback_frame_variables(self, request: HttpRequest, tb_frame: Any) -> Any:
         variables = super().get_traceback_frame_variables(request, tb_frame)
         return [(name, self.cleanse_setting(name, value)) for name, value in variables]

@@ -9,13 +9,13 @@ exist for the caller (404), as healthchecks.io does with its per-project sets.
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import Any, Protocol, Self
 
 from django.db import models
 
 
 class OrgQuerySet(models.QuerySet):
-    def for_org(self, org: Any) -> OrgQuerySet:
+    def for_org(self, org: Any) -> Self:
         """The rows of this organization (a portal.Organization), none for None."""
         if org is None:
             return self.none()
@@ -37,3 +37,23 @@ def as_uuid(value: Any) -> uuid.UUID | None:
         return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
     except ValueError:
         return None
+
+
+class CallerLike(Protocol):
+    """What the apps below portal (audit) may ask of a portal.callers.Caller, which they
+    cannot import (the dependency order, DESIGN §2)."""
+
+    @property
+    def organization(self) -> Any: ...
+
+    @property
+    def user(self) -> Any: ...
+
+    @property
+    def api_key(self) -> Any: ...
+
+    @property
+    def identifier(self) -> str: ...
+
+    @property
+    def can_read_audit(self) -> bool: ...

@@ -8,6 +8,7 @@ import logging
 import os
 import socket
 import threading
+from typing import Any
 
 from celery.signals import task_failure, worker_ready, worker_shutdown
 from django.conf import settings
@@ -51,20 +52,20 @@ def _heartbeat_loop() -> None:
 
 
 @worker_ready.connect
-def on_worker_ready(**kwargs) -> None:
+def on_worker_ready(**kwargs: Any) -> None:
     db.RELEASE["enabled"] = True
     beat()
     threading.Thread(target=_heartbeat_loop, name="heartbeat", daemon=True).start()
 
 
 @worker_shutdown.connect
-def on_worker_shutdown(**kwargs) -> None:
+def on_worker_shutdown(**kwargs: Any) -> None:
     _stop.set()
     WorkerHeartbeat.objects.filter(worker_id=worker_id()).delete()
 
 
 @task_failure.connect
-def on_task_failure(sender=None, exception=None, **kwargs) -> None:
+def on_task_failure(sender: Any = None, exception: Any = None, **kwargs: Any) -> None:
     TaskFailure.objects.create(
         task=getattr(sender, "name", str(sender))[:200],
         worker_id=worker_id(),

@@ -2,20 +2,23 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import render
 
 from audit import selectors as audit_selectors
 from core.decorators import org_page
 from front import dashboard, operations
+from portal.requests import OrgRequest, PortalRequest
 from portal.selectors import api_keys_of, members_of, pending_invitations
 
 
 @org_page()
-def home(request: HttpRequest) -> HttpResponse:
+def home(request: OrgRequest) -> HttpResponse:
     org, membership = request.organization, request.membership
-    context = {"membership": membership}
+    context: dict[str, Any] = {"membership": membership}
     if membership.can_read_audit:
         context["recent_events"] = audit_selectors.org_events(organization=org).order_by("-id")[:10]
     if membership.can_manage:
@@ -31,7 +34,7 @@ def home(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def operations_page(request: HttpRequest) -> HttpResponse:
+def operations_page(request: PortalRequest) -> HttpResponse:
     """The installation's background work, for its operators (staff users) only."""
     if not request.user.is_staff:
         raise Http404("Only the installation's operators see this page.")

@@ -24,6 +24,7 @@ from core.decorators import org_page
 from core.errors import Conflict
 from mcpserver import access, approvals, clients, grants
 from mcpserver.forms import ClientForm, ConsentForm, PolicyForm
+from portal.requests import OrgRequest
 
 
 class ConsentView(AuthorizationView):
@@ -103,8 +104,9 @@ class ConsentView(AuthorizationView):
         return self._refuse("The sign-in request was incomplete. Start again from the app.")
 
     def create_authorization_response(self, request, scopes, credentials, allow):
-        if getattr(self, "grant", None) is not None:
-            credentials = {**credentials, "claims": grants.code_claims(self.grant)}
+        grant = getattr(self, "grant", None)
+        if grant is not None:
+            credentials = {**credentials, "claims": grants.code_claims(grant)}
         return super().create_authorization_response(request, scopes, credentials, allow)
 
     def _refuse(self, message: str) -> HttpResponse:
@@ -188,7 +190,7 @@ class RevokeView(RevokeTokenView):
 
 
 @org_page()
-def apps(request: HttpRequest) -> HttpResponse:
+def apps(request: OrgRequest) -> HttpResponse:
     caller = request.caller
     connections = grants.connections_visible_to(caller).order_by("-authorized_at")
     return render(
@@ -207,7 +209,7 @@ def apps(request: HttpRequest) -> HttpResponse:
 
 @org_page(on_error="mcp_apps")
 @require_POST
-def revoke_app(request: HttpRequest, connection_id: str) -> HttpResponse:
+def revoke_app(request: OrgRequest, connection_id: str) -> HttpResponse:
     connection = grants.revoke_connection(
         caller=request.caller, connection_id=connection_id, request=request
     )
@@ -216,7 +218,7 @@ def revoke_app(request: HttpRequest, connection_id: str) -> HttpResponse:
 
 
 @org_page(manager=True, on_error="mcp_settings")
-def mcp_settings(request: HttpRequest) -> HttpResponse:
+def mcp_settings(request: OrgRequest) -> HttpResponse:
     caller = request.caller
     policy = clients.policy_of(request.organization)
     policy_form = PolicyForm(
@@ -265,7 +267,7 @@ def mcp_settings(request: HttpRequest) -> HttpResponse:
 
 
 @org_page(on_error="mcp_apps")
-def approval(request: HttpRequest, approval_id: str) -> HttpResponse:
+def approval(request: OrgRequest, approval_id: str) -> HttpResponse:
     """An approval link, in whichever of the person's organizations it was asked."""
     item, caller = approvals.find_for_person(user=request.user, approval_id=approval_id)
     if request.method == "POST":

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from django.http import HttpRequest
-
 from core.errors import Forbidden, Invalid, NotFound
 from portal.identifiers import is_portal_identifier, member_for_identifier, validate_identifier
 from portal.models import MANAGER_ROLES, ApiKey, Membership, Organization, Role, User
@@ -85,12 +83,3 @@ class Caller:
     def require_manager(self) -> None:
         if not self.can_manage:
             raise Forbidden("Only owners and admins can do this.")
-
-
-def attach(request: HttpRequest, caller: Caller | None) -> None:
-    """The one way a request learns who calls (pages: the organization middleware; the
-    API: its authentication): `request.caller`, and the organization and membership pages
-    read, taken from it — never set apart from it."""
-    request.caller = caller
-    request.organization = caller.organization if caller is not None else None
-    request.membership = caller.membership if caller is not None else None

@@ -6,8 +6,9 @@ from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse
 
-from portal.callers import Caller, attach
+from portal.callers import Caller
 from portal.models import Membership
+from portal.requests import attach
 
 SESSION_ORG_KEY = "organization_id"
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any, ClassVar
 
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
 from django.db import models
@@ -12,7 +13,7 @@ from django.utils import timezone
 from core.tenancy import OrgOwned, OrgQuerySet
 
 
-class UserManager(BaseUserManager):
+class UserManager(BaseUserManager["User"]):
     use_in_migrations = True
 
     def create_user(self, email: str, password: str | None = None, **extra) -> User:
@@ -43,7 +44,7 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     USERNAME_FIELD = "email"
     EMAIL_FIELD = "email"
-    REQUIRED_FIELDS: list[str] = []
+    REQUIRED_FIELDS: ClassVar[list[str]] = []
 
     def __str__(self) -> str:
         return self.email
@@ -128,7 +129,7 @@ class Invitation(OrgOwned):
     expires_at = models.DateTimeField()
     responded_at = models.DateTimeField(null=True, blank=True)
 
-    objects = InvitationQuerySet.as_manager()
+    objects: ClassVar[Any] = InvitationQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at"]
@@ -170,7 +171,7 @@ class ApiKey(OrgOwned):
     last_used_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
 
-    objects = ApiKeyQuerySet.as_manager()
+    objects: ClassVar[Any] = ApiKeyQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at"]

@@ -228,9 +228,7 @@ def invite(
 def invitation_from_token(token: str) -> Invitation:
     """The invitation a signed link names. Expired, tampered or unknown links → NotFound."""
     try:
-        payload = signing.loads(
-            token, salt=INVITATION_SALT, max_age=INVITATION_MAX_AGE.total_seconds()
-        )
+        payload = signing.loads(token, salt=INVITATION_SALT, max_age=INVITATION_MAX_AGE)
     except signing.SignatureExpired:
         raise NotFound("This invitation link has expired.", code="invitation_expired") from None
     except signing.BadSignature:
@@ -372,7 +370,7 @@ def bootstrap_organization(
         )
         org = Organization.objects.filter(name__iexact=name.strip()).order_by("pk").first()
         created = org is None
-        if created:
+        if org is None:
             org = create_organization(name=name, owner=user)
         membership, _ = Membership.objects.update_or_create(
             organization=org, user=user, defaults={"role": Role.OWNER}

@@ -6,16 +6,16 @@ from typing import Any
 
 from django.db.models import QuerySet
 
-from portal.models import ApiKey, Invitation, Membership
+from portal.models import ApiKey, ApiKeyQuerySet, Invitation, InvitationQuerySet, Membership
 
 
 def members_of(*, organization: Any) -> QuerySet[Membership]:
     return Membership.objects.for_org(organization).select_related("user").order_by("user__email")
 
 
-def pending_invitations(*, organization: Any) -> QuerySet[Invitation]:
+def pending_invitations(*, organization: Any) -> InvitationQuerySet:
     return Invitation.objects.for_org(organization).pending().select_related("invited_by")
 
 
-def api_keys_of(*, organization: Any) -> QuerySet[ApiKey]:
+def api_keys_of(*, organization: Any) -> ApiKeyQuerySet:
     return ApiKey.objects.for_org(organization).select_related("created_by")

@@ -65,7 +65,7 @@ def handler500(request: HttpRequest) -> HttpResponse:
     if outage is not None:
         code, message = outage
         if is_api_path(request.path):
-            response = json_error_response(503, code, message)
+            response: HttpResponse = json_error_response(503, code, message)
         else:
             # No request context: its processors may need the database that is away.
             response = HttpResponse(render_to_string("503.html", {"message": message}), status=503)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from typing import Any, cast
+
+from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.cache import cache
@@ -18,10 +21,11 @@ from core.models import WorkerHeartbeat
 from portal import apikeys, organizations, selectors
 from portal.forms import ApiKeyForm, InviteForm, OrganizationForm, RoleForm
 from portal.middleware import SESSION_ORG_KEY
+from portal.requests import OrgRequest, SignedInRequest
 
 
 @login_required
-def onboarding(request: HttpRequest) -> HttpResponse:
+def onboarding(request: SignedInRequest) -> HttpResponse:
     """Create an organization or answer an invitation; also where new users land."""
     form = OrganizationForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -44,7 +48,7 @@ def onboarding(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
-def switch_organization(request: HttpRequest, slug: str) -> HttpResponse:
+def switch_organization(request: SignedInRequest, slug: str) -> HttpResponse:
     membership = organizations.memberships_of(request.user).filter(organization__slug=slug).first()
     if membership is None:
         raise Http404("No such organization.")
@@ -56,7 +60,7 @@ def switch_organization(request: HttpRequest, slug: str) -> HttpResponse:
 
 
 @org_page(on_error="members")
-def members(request: HttpRequest) -> HttpResponse:
+def members(request: OrgRequest) -> HttpResponse:
     org, membership = request.organization, request.membership
     form = InviteForm(request.POST or None)
     if request.method == "POST":
@@ -76,14 +80,14 @@ def members(request: HttpRequest) -> HttpResponse:
         "invitations": (
             selectors.pending_invitations(organization=org) if membership.can_manage else []
         ),
-        "roles": RoleForm.base_fields["role"].choices,
+        "roles": cast(forms.ChoiceField, RoleForm.base_fields["role"]).choices,
     }
     return render(request, "portal/members.html", context)
 
 
 @org_page(on_error="members")
 @require_POST
-def change_member_role(request: HttpRequest, membership_id: int) -> HttpResponse:
+def change_member_role(request: OrgRequest, membership_id: int) -> HttpResponse:
     changed = organizations.change_role(
         caller=request.caller,
         membership_id=membership_id,
@@ -96,7 +100,7 @@ def change_member_role(request: HttpRequest, membership_id: int) -> HttpResponse
 
 @org_page(on_error="members")
 @require_POST
-def remove_member(request: HttpRequest, membership_id: int) -> HttpResponse:
+def remove_member(request: OrgRequest, membership_id: int) -> HttpResponse:
     leaving = request.membership.pk == membership_id
     organizations.remove_member(
         caller=request.caller,
@@ -113,7 +117,7 @@ def remove_member(request: HttpRequest, membership_id: int) -> HttpResponse:
 
 @org_page(on_error="members")
 @require_POST
-def revoke_invitation(request: HttpRequest, invitation_id: int) -> HttpResponse:
+def revoke_invitation(request: OrgRequest, invitation_id: int) -> HttpResponse:
     invitation = organizations.revoke_invitation(
         caller=request.caller,
         invitation_id=invitation_id,
@@ -124,7 +128,7 @@ def revoke_invitation(request: HttpRequest, invitation_id: int) -> HttpResponse:
 
 
 @login_required
-def respond_to_invitation(request: HttpRequest, token: str) -> HttpResponse:
+def respond_to_invitation(request: SignedInRequest, token: str) -> HttpResponse:
     """The page a signed invitation link opens: accept or decline."""
     try:
         invitation = organizations.invitation_from_token(token)
@@ -153,7 +157,7 @@ def respond_to_invitation(request: HttpRequest, token: str) -> HttpResponse:
 
 
 @org_page(manager=True, on_error="api_keys")
-def api_keys(request: HttpRequest) -> HttpResponse:
+def api_keys(request: OrgRequest) -> HttpResponse:
     org = request.organization
     form = ApiKeyForm(request.POST or None)
     new_key = None
@@ -177,7 +181,7 @@ def api_keys(request: HttpRequest) -> HttpResponse:
 
 @org_page(manager=True, on_error="api_keys")
 @require_POST
-def revoke_api_key(request: HttpRequest, key_id: int) -> HttpResponse:
+def revoke_api_key(request: OrgRequest, key_id: int) -> HttpResponse:
     key = apikeys.revoke_api_key(
         caller=request.caller,
         key_id=key_id,
@@ -197,7 +201,7 @@ def health(request: HttpRequest) -> JsonResponse:
     background worker (a heartbeat within three beats). Unauthenticated, so it says
     nothing but the state.
     """
-    report = {"database": "ok", "cache": "ok", "broker": "ok"}
+    report: dict[str, Any] = {"database": "ok", "cache": "ok", "broker": "ok"}
     try:
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1")

@@ -14,7 +14,8 @@ from connections.configuration import create_connection
 from tests.callers import as_identifier
 from tests.factories import active_account
 from tests.fakes.catalog import emulator_class
-from tests.fakes.oauth_server import CLIENT_ID, CLIENT_SECRET, OAuthProvider
+from tests.fakes.oauth_parts import CLIENT_ID, CLIENT_SECRET
+from tests.fakes.oauth_server import OAuthProvider
 from tests.fixtures import signed_in
 from tests.monday_support import connect_via_portal
 

@@ -5,6 +5,7 @@ another module's `_private` names."""
 from __future__ import annotations
 
 import ast
+import subprocess
 from pathlib import Path
 
 from django.conf import settings
@@ -86,3 +87,39 @@ def test_every_app_sends_through_cores_transport_and_egress_policy():
     assert not wrong, "import these from core.outbound / core.egress:\n" + "\n".join(wrong)
     for module in SHARED_IN_CORE:
         assert (ROOT / (module.replace(".", "/") + ".py")).exists(), SHARED_IN_CORE[module]
+
+
+# One job per module (DESIGN §2, issue 22): a module that grows past this is two jobs.
+MODULE_LINES = 500
+
+
+def test_no_module_is_over_500_lines():
+    tracked = subprocess.run(
+        ["git", "ls-files", "*.py"], cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout.split()
+    too_long = {
+        path: lines
+        for path in tracked
+        if "/migrations/" not in path
+        and (ROOT / path).exists()
+        and (lines := len((ROOT / path).read_text().splitlines())) > MODULE_LINES
+    }
+    assert len(tracked) > 300  # git answered
+    assert not too_long, f"split these (over {MODULE_LINES} lines): {too_long}"
+
+
+def test_the_running_portal_never_imports_the_tests():
+    """Only a provider's emulator and its tests (connections/providers/<key>/emulator.py,
+    tests/) may use the test harness; nothing the portal runs does."""
+    wrong = []
+    for app in ORDER:
+        for path in modules(app):
+            relative = path.relative_to(ROOT)
+            if "tests" in relative.parts or path.name.startswith("emulator"):
+                continue
+            wrong += [
+                f"{relative} imports {module}"
+                for module, _ in imports(path)
+                if module == "tests" or module.startswith("tests.")
+            ]
+    assert not wrong, "\n".join(wrong)

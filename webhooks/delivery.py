@@ -192,8 +192,8 @@ def record(endpoint: WebhookEndpoint, results: list[tuple[WebhookDelivery, Answe
                 wait = schedule[attempts - 1] * jitter
                 values["next_attempt_at"] = now + timedelta(seconds=wait)
             groups.setdefault(tuple(sorted(values.items())), []).append(delivery.pk)
-        for values, keys in groups.items():
-            WebhookDelivery.objects.filter(pk__in=keys).update(**dict(values))
+        for changes, keys in groups.items():
+            WebhookDelivery.objects.filter(pk__in=keys).update(**dict(changes))
         answers = [answer for _, answer in results]
         if any(answer.status_code == 410 for answer in answers):
             disable(endpoint, "The endpoint answered 410 Gone.")

@@ -161,8 +161,8 @@ def send_test_event(*, caller: Caller, endpoint_id: Any, request: HttpRequest | 
 
 def replay_delivery(*, caller: Caller, delivery_id: Any, request: HttpRequest | None = None) -> int:
     key = as_uuid(delivery_id)
-    chosen = deliveries_of(caller=caller).filter(pk=key)
-    if key is None or not chosen.exists():
+    chosen = deliveries_of(caller=caller).filter(pk=key) if key is not None else None
+    if chosen is None or not chosen.exists():
         raise NotFound("No such delivery.")
     return _replay(caller, chosen, request, delivery=str(delivery_id))
 

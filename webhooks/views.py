@@ -5,13 +5,14 @@ from __future__ import annotations
 from datetime import timedelta
 
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from core.decorators import org_page
 from core.errors import Invalid
+from portal.requests import OrgRequest
 from webhooks import endpoints, events, selectors
 from webhooks.filters import DeliveryFilter
 from webhooks.forms import EndpointForm
@@ -26,7 +27,7 @@ def _secret_page(request, template: str, context: dict) -> HttpResponse:
 
 
 @org_page(manager=True, on_error="webhooks")
-def webhook_list(request: HttpRequest) -> HttpResponse:
+def webhook_list(request: OrgRequest) -> HttpResponse:
     form = EndpointForm(request.POST or None)
     new_secret = created = None
     if request.method == "POST" and form.is_valid():
@@ -49,7 +50,7 @@ def webhook_list(request: HttpRequest) -> HttpResponse:
 
 
 @org_page(manager=True, on_error="webhooks")
-def webhook_detail(request: HttpRequest, endpoint_id: str) -> HttpResponse:
+def webhook_detail(request: OrgRequest, endpoint_id: str) -> HttpResponse:
     caller = request.caller
     endpoint = selectors.get_endpoint(caller=caller, endpoint_id=endpoint_id)
     new_secret = None

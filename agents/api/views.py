@@ -16,6 +16,7 @@ from audit import trail
 from core.api.pagination import CursorPagination
 from core.api.permissions import IsOrganizationCaller, IsOrganizationManager
 from core.errors import NotFound
+from portal.requests import api_caller
 
 
 class NewestFirst(CursorPagination):
@@ -23,7 +24,7 @@ class NewestFirst(CursorPagination):
 
 
 def _org(request: Request):
-    return request.caller.organization
+    return api_caller(request).organization
 
 
 class ManagersWrite(IsOrganizationManager):
@@ -56,7 +57,7 @@ class AgentListView(generics.ListAPIView):
         data = dict(serializer.validated_data)
         data.pop("clear_api_key", None)
         agent = configuration.create_agent(
-            org=_org(request), created_by=request.caller.user, request=request, **data
+            org=_org(request), created_by=api_caller(request).user, request=request, **data
         )
         return Response(s.AgentSerializer(agent).data, status=status.HTTP_201_CREATED)
 
@@ -102,7 +103,7 @@ class StartRunView(APIView):
         run = runs.start_run(
             agent=agent,
             prompt=data["prompt"],
-            caller=request.caller.acting_as(data.get("identifier")),
+            caller=api_caller(request).acting_as(data.get("identifier")),
             request=request,
         )
         run.refresh_from_db()  # the immediate task backend may already have finished it
@@ -110,7 +111,7 @@ class StartRunView(APIView):
 
 
 def _run(request: Request, run_id):
-    run = selectors.find_run(caller=request.caller, run_id=run_id)
+    run = selectors.find_run(caller=api_caller(request), run_id=run_id)
     if run is None:
         raise NotFound("No such run.", code="run_not_found")
     return run
@@ -121,7 +122,7 @@ class RunListView(generics.ListAPIView):
     pagination_class = NewestFirst
 
     def get_queryset(self):
-        visible = selectors.runs_visible_to(caller=self.request.caller)
+        visible = selectors.runs_visible_to(caller=api_caller(self.request))
         return RunFilter(self.request.query_params, queryset=visible).narrowed
 
     @extend_schema(
@@ -144,7 +145,7 @@ class RunDecisionView(APIView):
     @extend_schema(request=s.RunDecisionSerializer, responses=s.AgentRunSerializer)
     def post(self, request, run_id):
         run = _run(request, run_id)
-        runs.check_may_decide(run, caller=request.caller)
+        runs.check_may_decide(run, caller=api_caller(request))
         serializer = s.RunDecisionSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         runs.decide(
@@ -152,7 +153,7 @@ class RunDecisionView(APIView):
             approve=self.approve,
             tool_call_id=serializer.validated_data["tool_call_id"],
             fingerprint=serializer.validated_data["fingerprint"],
-            decided_by=trail.Actor.of(request.caller),
+            decided_by=trail.Actor.of(api_caller(request)),
             request=request,
         )
         return Response(s.AgentRunSerializer(_run(request, run_id)).data)

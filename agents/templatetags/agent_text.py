@@ -57,7 +57,9 @@ def safe_markdown(value: str) -> SafeString:
                 close_list()
                 html.append(f"<{kind}>")
                 open_list = kind
-            html.append(f"<li>{_inline((bullet or numbered).group(1))}</li>")
+            item = bullet or numbered
+            assert item is not None
+            html.append(f"<li>{_inline(item.group(1))}</li>")
         elif not raw_line.strip():
             flush_paragraph()
             close_list()

@@ -166,7 +166,7 @@ class ExecuteSerializer(serializers.Serializer):
 
 
 class ExecuteResponseSerializer(serializers.Serializer):
-    data = serializers.JSONField()
+    data = serializers.JSONField()  # type: ignore[assignment]  # the answer's `data` key
     execution_id = serializers.CharField()
 
 
@@ -202,7 +202,7 @@ class ProviderToolSerializer(serializers.Serializer):
 
 class ProviderSettingSerializer(serializers.Serializer):
     name = serializers.CharField()
-    label = serializers.CharField()
+    label = serializers.CharField()  # type: ignore[assignment]  # the account's label
     default = serializers.CharField()
     help = serializers.CharField()
 

@@ -5,8 +5,12 @@ Thin: parse, ask the request's Caller who acts, call one service, shape the answ
 
 from __future__ import annotations
 
+from typing import Any
+
+from django.db.models import QuerySet
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, status
+from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -27,6 +31,7 @@ from core.api.lists import ListOfItems
 from core.api.pagination import CursorPagination
 from core.api.permissions import IsApiKeyCaller, IsOrganizationManager
 from core.errors import NotFound
+from portal.requests import api_caller
 
 
 class ProviderListView(ListOfItems):
@@ -38,7 +43,7 @@ class ProviderListView(ListOfItems):
     @extend_schema(
         summary="The provider catalog: tools, scopes, settings and the redirect URI to register"
     )
-    def get(self, request, *args, **kwargs):
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         return super().get(request, *args, **kwargs)
 
 
@@ -51,20 +56,20 @@ class ConnectionListView(generics.ListCreateAPIView):
     serializer_class = s.ConnectionSerializer
     pagination_class = ByName
 
-    def get_queryset(self):
-        return selectors.connections_of(organization=self.request.caller.organization)
+    def get_queryset(self) -> QuerySet[Any]:
+        return selectors.connections_of(organization=api_caller(self.request).organization)
 
     @extend_schema(summary="List connections")
-    def get(self, request, *args, **kwargs):
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         return super().get(request, *args, **kwargs)
 
     @extend_schema(summary="Create a connection", responses={201: s.ConnectionSerializer})
-    def post(self, request, *args, **kwargs):
+    def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         connection = configuration.create_connection(
-            org=request.caller.organization,
-            caller=request.caller,
+            org=api_caller(request).organization,
+            caller=api_caller(request),
             request=request,
             **serializer.validated_data,
         )
@@ -74,11 +79,11 @@ class ConnectionListView(generics.ListCreateAPIView):
 class ConnectionDetailView(APIView):
     permission_classes = [IsOrganizationManager]
 
-    def _connection(self, request, name):
-        return configuration.get_connection(request.caller.organization, name)
+    def _connection(self, request: Request, name: Any) -> Any:
+        return configuration.get_connection(api_caller(request).organization, name)
 
     @extend_schema(summary="Get a connection", responses=s.ConnectionSerializer)
-    def get(self, request, name):
+    def get(self, request: Request, name: Any) -> Response:
         connection = self._connection(request, name)
         return Response(s.ConnectionSerializer(connection, context={"request": request}).data)
 
@@ -87,13 +92,13 @@ class ConnectionDetailView(APIView):
         request=s.ConnectionUpdateSerializer,
         responses=s.ConnectionSerializer,
     )
-    def patch(self, request, name):
+    def patch(self, request: Request, name: Any) -> Response:
         connection = self._connection(request, name)
         serializer = s.ConnectionUpdateSerializer(connection, data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
         configuration.update_connection(
             connection=connection,
-            caller=request.caller,
+            caller=api_caller(request),
             request=request,
             **serializer.validated_data,
         )
@@ -103,9 +108,9 @@ class ConnectionDetailView(APIView):
         summary="Delete a connection: revoke its accounts' tokens, then delete them",
         responses={204: None},
     )
-    def delete(self, request, name):
+    def delete(self, request: Request, name: Any) -> Response:
         configuration.delete_connection(
-            connection=self._connection(request, name), caller=request.caller, request=request
+            connection=self._connection(request, name), caller=api_caller(request), request=request
         )
         return Response(status=status.HTTP_204_NO_CONTENT)
 
@@ -113,8 +118,8 @@ class ConnectionDetailView(APIView):
 class ConnectedAccountListView(generics.ListAPIView):
     serializer_class = s.ConnectedAccountSerializer
 
-    def get_queryset(self):
-        visible = selectors.accounts_visible_to(caller=self.request.caller)
+    def get_queryset(self) -> QuerySet[Any]:
+        visible = selectors.accounts_visible_to(caller=api_caller(self.request))
         filters = ConnectedAccountFilter(self.request.query_params, queryset=visible)
         return filters.narrowed.order_by("-created_at")
 
@@ -122,7 +127,7 @@ class ConnectedAccountListView(generics.ListAPIView):
         summary="List connected accounts",
         parameters=ConnectedAccountFilter.parameters(),
     )
-    def get(self, request, *args, **kwargs):
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         return super().get(request, *args, **kwargs)
 
     @extend_schema(
@@ -130,11 +135,11 @@ class ConnectedAccountListView(generics.ListAPIView):
         request=s.ConnectedAccountCreateSerializer,
         responses={200: s.ConnectedAccountSerializer, 201: s.ConnectedAccountSerializer},
     )
-    def post(self, request):
+    def post(self, request: Request) -> Response:
         serializer = s.ConnectedAccountCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        caller = request.caller.acting_as(data.get("identifier"))
+        caller = api_caller(request).acting_as(data.get("identifier"))
         connection = configuration.get_connection(caller.organization, data["connection_name"])
         account, created = accounts.get_or_create_connected_account(
             organization=caller.organization,
@@ -148,8 +153,8 @@ class ConnectedAccountListView(generics.ListAPIView):
         )
 
 
-def _account(request, account_id) -> ConnectedAccount:
-    account = selectors.account_for(caller=request.caller, account_id=account_id)
+def _account(request: Request, account_id: Any) -> ConnectedAccount:
+    account = selectors.account_for(caller=api_caller(request), account_id=account_id)
     if account is None:
         raise NotFound("No such connected account.")
     return account
@@ -157,14 +162,14 @@ def _account(request, account_id) -> ConnectedAccount:
 
 class ConnectedAccountDetailView(APIView):
     @extend_schema(summary="Get a connected account", responses=s.ConnectedAccountSerializer)
-    def get(self, request, account_id):
+    def get(self, request: Request, account_id: Any) -> Response:
         return Response(s.ConnectedAccountSerializer(_account(request, account_id)).data)
 
     @extend_schema(
         summary="Disconnect: revoke at the provider and erase the tokens",
         responses=s.ConnectedAccountSerializer,
     )
-    def delete(self, request, account_id):
+    def delete(self, request: Request, account_id: Any) -> Response:
         account = accounts.disconnect(account=_account(request, account_id), request=request)
         return Response(s.ConnectedAccountSerializer(account).data)
 
@@ -176,7 +181,7 @@ class DefaultAccountView(APIView):
         request=None,
         responses=s.ConnectedAccountSerializer,
     )
-    def post(self, request, account_id):
+    def post(self, request: Request, account_id: Any) -> Response:
         account = _account(request, account_id)
         accounts.set_default(account=account, request=request)
         return Response(s.ConnectedAccountSerializer(account).data)
@@ -188,11 +193,11 @@ class AuthorizationLinkView(APIView):
         request=s.AuthorizationLinkSerializer,
         responses=s.AuthorizationLinkResponseSerializer,
     )
-    def post(self, request):
+    def post(self, request: Request) -> Response:
         serializer = s.AuthorizationLinkSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        caller = request.caller.acting_as(data.get("identifier"))
+        caller = api_caller(request).acting_as(data.get("identifier"))
         connection = configuration.get_connection(
             caller.organization, data["connection_name"], enabled_only=True
         )
@@ -224,12 +229,12 @@ class VerifyView(APIView):
         request=s.VerifySerializer,
         responses=s.VerifyResponseSerializer,
     )
-    def post(self, request):
+    def post(self, request: Request) -> Response:
         serializer = s.VerifySerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         account, redirect_url = verification.verify_authorization(
-            caller=request.caller,
+            caller=api_caller(request),
             auth_request_id=data["auth_request_id"],
             identifier=data["identifier"],
             request=request,
@@ -247,7 +252,7 @@ class ToolListView(ListOfItems):
 
     def items(self) -> list:
         params = self.request.query_params
-        caller = self.request.caller.acting_as(params.get("identifier"))
+        caller = api_caller(self.request).acting_as(params.get("identifier"))
         available = tools.list_tools(
             caller=caller, connection_name=params.get("connection_name") or None
         )
@@ -257,7 +262,7 @@ class ToolListView(ListOfItems):
         summary="Tools the identifier's connected accounts may call",
         parameters=[OpenApiParameter("identifier", str), OpenApiParameter("connection_name", str)],
     )
-    def get(self, request, *args, **kwargs):
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         return super().get(request, *args, **kwargs)
 
 
@@ -267,12 +272,12 @@ class ToolExecuteView(APIView):
         request=s.ExecuteSerializer,
         responses=s.ExecuteResponseSerializer,
     )
-    def post(self, request):
+    def post(self, request: Request) -> Response:
         serializer = s.ExecuteSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         result = tools.execute_tool(
-            caller=request.caller.acting_as(data.get("identifier")),
+            caller=api_caller(request).acting_as(data.get("identifier")),
             tool_name=data["tool_name"],
             params=data.get("params", {}),
             connection_name=data.get("connection_name"),
@@ -289,12 +294,12 @@ class ProxyView(APIView):
         request=s.ProxySerializer,
         responses=s.ProxyResponseSerializer,
     )
-    def post(self, request):
+    def post(self, request: Request) -> Response:
         serializer = s.ProxySerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         result = proxy.proxy_request(
-            caller=request.caller.acting_as(data.get("identifier")),
+            caller=api_caller(request).acting_as(data.get("identifier")),
             connection_name=data["connection_name"],
             method=data["method"],
             path=data["path"],

@@ -47,13 +47,14 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
         body = error_body(
             "rate_limited",
             "Too many requests; retry after the given number of seconds.",
-            {"retry_after": exc.wait},
+            {"retry_after": getattr(exc, "wait", None)},
         )
-        if exc.wait is not None:
-            headers["Retry-After"] = str(int(exc.wait) + 1)
+        wait = getattr(exc, "wait", None)
+        if wait is not None:
+            headers["Retry-After"] = str(int(wait) + 1)
     else:
         code = exc.get_codes() if isinstance(exc.get_codes(), str) else exc.default_code
-        body = error_body(code, str(exc.detail))
+        body = error_body(str(code), str(exc.detail))
     auth_header = getattr(exc, "auth_header", None)
     if auth_header:
         headers["WWW-Authenticate"] = auth_header

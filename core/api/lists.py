@@ -3,10 +3,15 @@ settings, so this lives apart from core/api/pagination.py)."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any, cast
+
 from rest_framework import generics
 from rest_framework.response import Response
 
 from core.api.pagination import ListPagination
+
+if TYPE_CHECKING:  # DRF's settings import these modules: no import back at run time
+    from rest_framework.request import Request
 
 
 class ListOfItems(generics.ListAPIView):
@@ -18,5 +23,6 @@ class ListOfItems(generics.ListAPIView):
     def items(self) -> list:
         raise NotImplementedError
 
-    def list(self, request, *args, **kwargs) -> Response:
-        return self.get_paginated_response(self.paginate_queryset(self.items()))
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        page = self.paginate_queryset(cast(Any, self.items()))  # a list pages like a queryset
+        return self.get_paginated_response(page)

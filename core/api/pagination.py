@@ -1,12 +1,18 @@
+from __future__ import annotations
+
 import base64
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlsplit
 
 from rest_framework import exceptions, pagination
 from rest_framework.response import Response
 
+if TYPE_CHECKING:  # DRF's settings import these modules: no import back at run time
+    from rest_framework.request import Request
+    from rest_framework.views import APIView
 
-def page_size(request, *, default: int, maximum: int = 200, param: str = "limit") -> int:
+
+def page_size(request: Request, *, default: int, maximum: int = 200, param: str = "limit") -> int:
     """`?limit=` from 1 to `maximum`; anything else is a 400, not silently the default."""
     raw = request.query_params.getlist(param)
     if not raw:
@@ -35,17 +41,17 @@ class CursorPagination(pagination.CursorPagination):
     page_size_query_param = "limit"
     max_page_size = 200
 
-    def get_page_size(self, request) -> int:
-        return page_size(request, default=self.page_size, maximum=self.max_page_size)
+    def get_page_size(self, request: Request) -> int:
+        return page_size(request, default=self.page_size or 50, maximum=self.max_page_size)
 
-    def get_schema_operation_parameters(self, view) -> list[dict]:
+    def get_schema_operation_parameters(self, view: APIView) -> list[dict]:
         parameters = super().get_schema_operation_parameters(view)
         for parameter in parameters:
             if parameter["name"] == self.page_size_query_param:
                 parameter["schema"].update(minimum=1, maximum=self.max_page_size)
         return parameters
 
-    def decode_cursor(self, request):
+    def decode_cursor(self, request: Request) -> Any:
         try:
             return super().decode_cursor(request)
         except exceptions.NotFound:
@@ -57,7 +63,7 @@ class CursorPagination(pagination.CursorPagination):
             return None
         return parse_qs(urlsplit(link).query).get(self.cursor_query_param, [None])[0]
 
-    def get_paginated_response(self, data) -> Response:
+    def get_paginated_response(self, data: Any) -> Response:
         return Response({"results": data, "next_cursor": self.next_cursor()})
 
     def get_paginated_response_schema(self, schema: dict) -> dict:
@@ -71,7 +77,9 @@ class ListPagination(pagination.BasePagination):
     page_size = 100
     max_page_size = 200
 
-    def paginate_queryset(self, queryset: Any, request, view=None) -> list:
+    def paginate_queryset(
+        self, queryset: Any, request: Request, view: APIView | None = None
+    ) -> list[Any]:
         items = list(queryset)
         size = page_size(request, default=self.page_size, maximum=self.max_page_size)
         start = self._position(request)
@@ -79,7 +87,7 @@ class ListPagination(pagination.BasePagination):
         return items[start : start + size]
 
     @staticmethod
-    def _position(request) -> int:
+    def _position(request: Request) -> int:
         raw = request.query_params.get("cursor")
         if not raw:
             return 0
@@ -92,7 +100,7 @@ class ListPagination(pagination.BasePagination):
             raise exceptions.ValidationError({"cursor": ["Invalid cursor."]})
         return position
 
-    def get_paginated_response(self, data) -> Response:
+    def get_paginated_response(self, data: Any) -> Response:
         cursor = None
         if self.next_position is not None:
             cursor = base64.urlsafe_b64encode(f"p={self.next_position}".encode()).decode()
@@ -101,7 +109,7 @@ class ListPagination(pagination.BasePagination):
     def get_paginated_response_schema(self, schema: dict) -> dict:
         return envelope_schema(schema)
 
-    def get_schema_operation_parameters(self, view) -> list[dict]:
+    def get_schema_operation_parameters(self, view: APIView) -> list[dict]:
         return [
             {
                 "name": "cursor",

@@ -38,7 +38,7 @@ def bounded_json(raw: bytes) -> Any:
 
 
 class SafeJSONParser(JSONParser):
-    def parse(self, stream, media_type=None, parser_context=None):
+    def parse(self, stream: Any, media_type: Any = None, parser_context: Any = None) -> Any:
         limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE or 2_621_440
         raw = stream.read(limit + 1) if stream is not None else b""
         if len(raw) > limit:

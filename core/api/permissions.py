@@ -4,10 +4,18 @@ A caller exists only once DRF authenticated the request (API key, or a session
 with CSRF enforced); the `request.user` check makes sure it was DRF that did.
 """
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
 from rest_framework.permissions import BasePermission
 
+if TYPE_CHECKING:  # DRF's settings import these modules: no import back at run time
+    from rest_framework.request import Request
+    from rest_framework.views import APIView
 
-def _caller(request):
+
+def _caller(request: Request) -> Any:
     if request.user is None or not request.user.is_authenticated:
         return None
     return getattr(request, "caller", None)
@@ -18,7 +26,7 @@ class IsOrganizationCaller(BasePermission):
 
     message = "Authenticate with an API key or sign in and choose an organization."
 
-    def has_permission(self, request, view) -> bool:
+    def has_permission(self, request: Request, view: APIView) -> bool:
         return _caller(request) is not None
 
 
@@ -27,7 +35,7 @@ class IsOrganizationManager(IsOrganizationCaller):
 
     message = "Only owners and admins (or an API key) may do this."
 
-    def has_permission(self, request, view) -> bool:
+    def has_permission(self, request: Request, view: APIView) -> bool:
         caller = _caller(request)
         return caller is not None and caller.can_manage
 
@@ -37,6 +45,6 @@ class IsApiKeyCaller(IsOrganizationCaller):
 
     message = "This endpoint is for your backend: authenticate with an API key."
 
-    def has_permission(self, request, view) -> bool:
+    def has_permission(self, request: Request, view: APIView) -> bool:
         caller = _caller(request)
         return caller is not None and caller.is_api_key

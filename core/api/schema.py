@@ -1,13 +1,20 @@
 """OpenAPI descriptions of the portal's authentication schemes."""
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
+
+if TYPE_CHECKING:  # DRF's settings import these modules: no import back at run time
+    from rest_framework.request import Request
 
 
 class ApiKeyScheme(OpenApiAuthenticationExtension):
     target_class = "portal.api.authentication.ApiKeyAuthentication"
     name = "apiKey"
 
-    def get_security_definition(self, auto_schema):
+    def get_security_definition(self, auto_schema: Any) -> Any:
         return {
             "type": "http",
             "scheme": "bearer",
@@ -20,7 +27,7 @@ class PortalSessionScheme(OpenApiAuthenticationExtension):
     target_class = "portal.api.authentication.SessionAuthentication"
     name = "session"
 
-    def get_security_definition(self, auto_schema):
+    def get_security_definition(self, auto_schema: Any) -> Any:
         return {"type": "apiKey", "in": "cookie", "name": "sessionid"}
 
 
@@ -53,7 +60,7 @@ WRITE_ERROR_STATUSES = {
 }
 
 
-def add_error_responses(result: dict, generator, request, public) -> dict:
+def add_error_responses(result: dict, generator: Any, request: Request, public: Any) -> dict:
     """Document the error envelope on every operation (drf-spectacular post-processing hook).
 
     Every API error has the same shape (portal/api/errors.py), so each operation lists
@@ -72,7 +79,7 @@ def add_error_responses(result: dict, generator, request, public) -> dict:
     return result
 
 
-def open_free_form_objects(result: dict, generator, request, public) -> dict:
+def open_free_form_objects(result: dict, generator: Any, request: Request, public: Any) -> dict:
     """Every object the schema leaves free-form (tool params, audit metadata, tool input
     schemas) says `additionalProperties: true` (drf-spectacular post-processing hook).
 

@@ -6,7 +6,8 @@ from rest_framework import authentication, exceptions
 from rest_framework.request import Request
 
 from portal.apikeys import InvalidApiKey, authenticate_api_key
-from portal.callers import Caller, attach
+from portal.callers import Caller
+from portal.requests import attach
 
 
 class ApiKeyCaller:

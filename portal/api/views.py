@@ -7,12 +7,13 @@ from rest_framework.views import APIView
 
 from portal import selectors
 from portal.api.serializers import MemberSerializer, OrganizationSerializer
+from portal.requests import api_caller
 
 
 class OrganizationView(APIView):
     @extend_schema(responses=OrganizationSerializer, summary="The caller's organization")
     def get(self, request):
-        return Response(OrganizationSerializer(request.caller.organization).data)
+        return Response(OrganizationSerializer(api_caller(request).organization).data)
 
 
 class MemberListView(generics.ListAPIView):
@@ -23,4 +24,4 @@ class MemberListView(generics.ListAPIView):
         return super().get(request, *args, **kwargs)
 
     def get_queryset(self):
-        return selectors.members_of(organization=self.request.caller.organization)
+        return selectors.members_of(organization=api_caller(self.request).organization)

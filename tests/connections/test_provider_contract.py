@@ -33,7 +33,7 @@ from connections.models import AccountStatus, ConnectedAccount
 from connections.providers import http, providers
 from connections.providers.catalog import validate_entry
 from tests.fakes.catalog import emulator_for
-from tests.fakes.oauth_server import CLIENT_ID, CLIENT_SECRET
+from tests.fakes.oauth_parts import CLIENT_ID, CLIENT_SECRET
 from tests.fakes.scripted import ScriptedServer
 from tests.monday_support import callback_path, follow_to_provider
 

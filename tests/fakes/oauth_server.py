@@ -9,8 +9,7 @@ swapped for 127.0.0.1), and behaves as the entry says the provider behaves:
 * the answer: JSON when the request accepts JSON, else form-encoded (GitHub's
   default); the user's token nested under `token_path` (Slack's `authed_user`);
   the `keep` values (instance_url, team.id, workspace_id) filled in; no
-  `expires_in` when the entry has a default lifetime (Salesforce), a JWT `exp`
-  when it reads expiry from the token (monday);
+  `expires_in` when the entry has a default lifetime (Salesforce);
 * PKCE: required → refused without S256; supported → checked when sent;
 * refresh: rotating entries kill the old refresh token (reuse revokes the whole
   family, unless within the entry's reuse grace); non-rotating ones answer
@@ -18,7 +17,7 @@ swapped for 127.0.0.1), and behaves as the entry says the provider behaves:
 * revocation at the entry's method, auth and body;
 * "who am I": at the entry's path (or in the token answer), id and label at its paths.
 
-Provider emulators (tests/fakes/<provider>.py) subclass it and add API routes with
+Provider emulators (connections/providers/<key>/emulator.py) subclass it and add API routes with
 `route(method, path_regex)`; `user_of(handler)` gives the calling user and scopes.
 Controls: add_user, login_as (or ?emu_user=), grant_only(scopes) (granular consent),
 deny_next_authorization, fail_next_token_requests(n, status), token_delay,
@@ -36,94 +35,21 @@ import secrets
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlencode, urlsplit
 
-from connections.providers.catalog import Provider, placeholders
+from connections.providers.catalog import Provider
+from tests.fakes.oauth_parts import (
+    Answer,
+    Grant,
+    IssuedToken,
+    b64url,
+    nest,
+    overrides_for,
+    path_regex,
+)
 from tests.fakes.server import LocalServer
-
-CLIENT_ID = "portal-client-id"
-CLIENT_SECRET = "portal-client-secret-4f1a9"
-
-
-def _b64url(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
-
-
-def _path_regex(template: str) -> re.Pattern:
-    """The path of a URL template as a regex: placeholders match one segment."""
-    path = _template_path(template)
-    parts = re.split(r"(\{[a-z_]+\})", path)
-    return re.compile(
-        "^" + "".join("[^/]+" if p.startswith("{") else re.escape(p) for p in parts) + "$"
-    )
-
-
-def _template_path(template: str) -> str:
-    if template.startswith("{"):  # {instance_url}/services/…: the rest is the path
-        return template.split("}", 1)[1]
-    rest = template.split("://", 1)[1]
-    return "/" + rest.split("/", 1)[1] if "/" in rest else "/"
-
-
-def overrides_for(spec: Provider, origin: str) -> dict[str, str]:
-    """Connection endpoint overrides that send every call to an emulator at `origin`."""
-    templates = {
-        "authorization_url": spec.oauth.authorize_url,
-        "token_url": spec.oauth.token_url,
-        "revoke_url": spec.revoke.url if spec.revoke else "",
-        "api_base_url": spec.api.base_url,
-    }
-    return {
-        name: origin + _template_path(template)
-        for name, template in templates.items()
-        if template and not template.startswith("{")
-    }
-
-
-def nest(path: str, value: Any, into: dict | None = None) -> dict:
-    """{"a": {"b": value}} for "a.b"."""
-    root = into if into is not None else {}
-    node = root
-    parts = path.split(".")
-    for part in parts[:-1]:
-        node = node.setdefault(part, {})
-    node[parts[-1]] = value
-    return root
-
-
-@dataclass(eq=False)
-class Grant:
-    """One authorization (a token family): its tokens die together on revocation."""
-
-    client_id: str
-    user_id: str
-    scopes: list[str]
-    revoked: bool = False
-    used_refresh_tokens: dict[str, float] = field(default_factory=dict)  # token → used at
-
-
-@dataclass
-class IssuedToken:
-    grant: Grant
-    expires_at: float
-    revoked: bool = False
-
-    @property
-    def valid(self) -> bool:
-        return not self.revoked and not self.grant.revoked and time.time() < self.expires_at
-
-
-class Answer(Exception):
-    """Raised by an API handler to answer at once: (status, headers, payload)."""
-
-    def __init__(self, status: int, payload: Any = None, **headers: str) -> None:
-        super().__init__(status)
-        self.status = status
-        self.payload = payload if payload is not None else {}
-        self.headers = {k.replace("_", "-"): v for k, v in headers.items()}
 
 
 class OAuthProvider(LocalServer):
@@ -272,16 +198,16 @@ class OAuthProvider(LocalServer):
 
     def _oauth_routes(self) -> None:
         spec = self.spec
-        self._routes.append(("GET", _path_regex(spec.oauth.authorize_url), self._authorize))
-        self._routes.append(("POST", _path_regex(spec.oauth.token_url), self._token))
+        self._routes.append(("GET", path_regex(spec.oauth.authorize_url), self._authorize))
+        self._routes.append(("POST", path_regex(spec.oauth.token_url), self._token))
         if spec.revoke:
-            self._routes.append((spec.revoke.method, _path_regex(spec.revoke.url), self._revoke))
+            self._routes.append((spec.revoke.method, path_regex(spec.revoke.url), self._revoke))
         whoami = spec.whoami
         if whoami.source == "api" and (whoami.url or whoami.path is not None):
             template = whoami.url or spec.api.base_url.rstrip("/") + (
                 "/" + whoami.path.lstrip("/") if whoami.path else ""
             )
-            self._routes.append((whoami.method, _path_regex(template), self._whoami))
+            self._routes.append((whoami.method, path_regex(template), self._whoami))
 
     # --- OAuth endpoints -------------------------------------------------------------------
     def _authorize(self, handler, match, q, body):
@@ -407,7 +333,7 @@ class OAuthProvider(LocalServer):
             return 400, {"error": "invalid_grant", "error_description": "redirect_uri"}
         if code["challenge"]:
             verifier = form.get("code_verifier", "")
-            if _b64url(hashlib.sha256(verifier.encode()).digest()) != code["challenge"]:
+            if b64url(hashlib.sha256(verifier.encode()).digest()) != code["challenge"]:
                 return 400, {"error": "invalid_grant", "error_description": "PKCE failed"}
         grant = Grant(client_id, code["user_id"], code["scopes"])
         return 200, self._issue_tokens(
@@ -513,11 +439,3 @@ class OAuthProvider(LocalServer):
         answer = nest(self.spec.whoami.id, user["id"])
         nest(self.spec.whoami.label[0], user.get("email") or user.get("name"), answer)
         return 200, {}, answer
-
-
-def placeholders_of(spec: Provider) -> set[str]:
-    return {
-        name
-        for template in (spec.oauth.authorize_url, spec.oauth.token_url, spec.api.base_url)
-        for name in placeholders(template)
-    }

@@ -105,3 +105,14 @@ def test_a_shape_that_drops_a_value_is_refused(db):
     query = PreparedQuery(ignores_provider, org=Organization, identifier=str, provider=str)
     with pytest.raises(ValueError, match="bound exactly once"):
         query.run(org=Organization(pk=1), identifier="a", provider="monday")
+
+
+def test_it_sends_exactly_the_orms_sql(accounts, org):
+    """The guard for Django upgrades: the statement a PreparedQuery sends is the one the
+    ORM sends for the same values (and test_same_objects_as_the_orm checks the rows come
+    back as the same objects, through the ORM internals it borrows)."""
+    with CaptureQueriesContext(connection) as prepared:
+        BY_IDENTIFIER.run(org=org, identifier="alice@acme.test", provider="monday")
+    with CaptureQueriesContext(connection) as orm:
+        list(accounts_query(org, "alice@acme.test", "monday"))
+    assert [q["sql"] for q in prepared.captured_queries] == [q["sql"] for q in orm.captured_queries]

@@ -11,6 +11,7 @@ from core.api.lists import ListOfItems
 from core.api.pagination import CursorPagination
 from core.api.permissions import IsOrganizationManager
 from core.errors import NotFound
+from portal.requests import api_caller
 from webhooks import endpoints, events, selectors
 from webhooks.api import serializers as s
 from webhooks.filters import DeliveryFilter
@@ -20,7 +21,7 @@ class NewestFirst(CursorPagination):
     ordering = "-created_at"
 
 
-class Managers:
+class Managers(APIView):
     permission_classes = [IsOrganizationManager]
 
 
@@ -34,7 +35,7 @@ class EndpointListView(Managers, generics.ListAPIView):
     pagination_class = NewestFirst
 
     def get_queryset(self):
-        return selectors.endpoints_of(caller=self.request.caller)
+        return selectors.endpoints_of(caller=api_caller(self.request))
 
     @extend_schema(summary="List webhook endpoints")
     def get(self, request, *args, **kwargs):
@@ -49,7 +50,7 @@ class EndpointListView(Managers, generics.ListAPIView):
         serializer = s.EndpointSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         endpoint, secret = endpoints.create_endpoint(
-            caller=request.caller, request=request, **serializer.validated_data
+            caller=api_caller(request), request=request, **serializer.validated_data
         )
         return Response(_with_secret(endpoint, secret), status=status.HTTP_201_CREATED)
 
@@ -59,7 +60,7 @@ class EndpointDetailView(Managers, APIView):
     def get(self, request, endpoint_id):
         return Response(
             s.EndpointSerializer(
-                selectors.get_endpoint(caller=request.caller, endpoint_id=endpoint_id)
+                selectors.get_endpoint(caller=api_caller(request), endpoint_id=endpoint_id)
             ).data
         )
 
@@ -69,11 +70,11 @@ class EndpointDetailView(Managers, APIView):
         responses=s.EndpointSerializer,
     )
     def patch(self, request, endpoint_id):
-        endpoint = selectors.get_endpoint(caller=request.caller, endpoint_id=endpoint_id)
+        endpoint = selectors.get_endpoint(caller=api_caller(request), endpoint_id=endpoint_id)
         serializer = s.EndpointSerializer(endpoint, data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
         endpoint = endpoints.update_endpoint(
-            caller=request.caller,
+            caller=api_caller(request),
             endpoint_id=endpoint.pk,
             request=request,
             **serializer.validated_data,
@@ -82,7 +83,9 @@ class EndpointDetailView(Managers, APIView):
 
     @extend_schema(summary="Delete a webhook endpoint and its delivery log", responses={204: None})
     def delete(self, request, endpoint_id):
-        endpoints.delete_endpoint(caller=request.caller, endpoint_id=endpoint_id, request=request)
+        endpoints.delete_endpoint(
+            caller=api_caller(request), endpoint_id=endpoint_id, request=request
+        )
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -94,7 +97,7 @@ class RotateSecretView(Managers, APIView):
     )
     def post(self, request, endpoint_id):
         endpoint, secret = endpoints.rotate_secret(
-            caller=request.caller, endpoint_id=endpoint_id, request=request
+            caller=api_caller(request), endpoint_id=endpoint_id, request=request
         )
         return Response(_with_secret(endpoint, secret))
 
@@ -107,7 +110,7 @@ class TestEventView(Managers, APIView):
     )
     def post(self, request, endpoint_id):
         event = endpoints.send_test_event(
-            caller=request.caller, endpoint_id=endpoint_id, request=request
+            caller=api_caller(request), endpoint_id=endpoint_id, request=request
         )
         delivery = event.deliveries.get()
         delivery.refresh_from_db()
@@ -122,12 +125,12 @@ class ReplayFailedView(Managers, APIView):
     )
     def post(self, request, endpoint_id):
         endpoint = selectors.get_endpoint(
-            caller=request.caller, endpoint_id=endpoint_id
+            caller=api_caller(request), endpoint_id=endpoint_id
         )  # 404 before 400
         serializer = s.ReplayFailedSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         count = endpoints.replay_failed(
-            caller=request.caller,
+            caller=api_caller(request),
             endpoint_id=endpoint.pk,
             since=serializer.validated_data["since"],
             request=request,
@@ -141,7 +144,7 @@ class DeliveryListView(Managers, generics.ListAPIView):
 
     def get_queryset(self):
         params = self.request.query_params
-        log = selectors.deliveries_of(caller=self.request.caller)
+        log = selectors.deliveries_of(caller=api_caller(self.request))
         return DeliveryFilter(params, queryset=log).narrowed
 
     @extend_schema(
@@ -158,7 +161,7 @@ class DeliveryDetailView(Managers, APIView):
     )
     def get(self, request, delivery_id):
         delivery = (
-            selectors.deliveries_of(caller=request.caller)
+            selectors.deliveries_of(caller=api_caller(request))
             .prefetch_related("tries")
             .filter(pk=delivery_id)
             .first()
@@ -172,7 +175,7 @@ class ReplayDeliveryView(Managers, APIView):
     @extend_schema(summary="Send a delivery again", request=None, responses=s.ReplayedSerializer)
     def post(self, request, delivery_id):
         count = endpoints.replay_delivery(
-            caller=request.caller, delivery_id=delivery_id, request=request
+            caller=api_caller(request), delivery_id=delivery_id, request=request
         )
         return Response({"replayed": count})
 

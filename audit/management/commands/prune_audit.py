@@ -1,3 +1,5 @@
+from typing import Any
+
 from django.core.management.base import BaseCommand
 
 from audit import review
@@ -9,7 +11,7 @@ class Command(BaseCommand):
         "moving each chain's checkpoint so the remaining events still verify. Safe to re-run."
     )
 
-    def handle(self, *args, **options) -> None:
+    def handle(self, *args: Any, **options: Any) -> None:
         reports = review.prune_all()
         for report in reports:
             if report.deleted:

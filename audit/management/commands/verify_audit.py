@@ -1,5 +1,7 @@
+from typing import Any
+
 from django.apps import apps
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from audit import chain, sequencer
 
@@ -10,10 +12,10 @@ class Command(BaseCommand):
         "Exits 1 naming the first broken event."
     )
 
-    def add_arguments(self, parser) -> None:
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--org", help="Only this organization's chain (its slug).")
 
-    def handle(self, *args, org: str | None, **options) -> None:
+    def handle(self, *args: Any, org: str | None, **options: Any) -> None:
         if org:
             # By string: audit sits below portal in the dependency order.
             organization = apps.get_model("portal", "Organization").objects.filter(slug=org).first()

@@ -1,3 +1,5 @@
+from typing import Any
+
 from django.core.management.base import BaseCommand
 
 from connections import cleanup
@@ -9,6 +11,6 @@ class Command(BaseCommand):
         "at the provider first) and delete requests that expired more than a day ago."
     )
 
-    def handle(self, *args, **options) -> None:
+    def handle(self, *args: Any, **options: Any) -> None:
         counts = cleanup.prune_authorization_requests()
         self.stdout.write(f"{counts['expired']} expired, {counts['deleted']} deleted")

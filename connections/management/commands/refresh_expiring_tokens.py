@@ -1,3 +1,5 @@
+from typing import Any
+
 from django.core.management.base import BaseCommand
 
 from connections import upkeep
@@ -9,7 +11,7 @@ class Command(BaseCommand):
         "refresh margin (the periodic job `refresh_due_tokens` does this on the workers)."
     )
 
-    def handle(self, *args, **options) -> None:
+    def handle(self, *args: Any, **options: Any) -> None:
         counts = upkeep.upkeep(upkeep.due_account_ids()).as_dict()
         self.stdout.write(
             f"{counts['refreshed']} refreshed, {counts['expired']} need re-authorization, "

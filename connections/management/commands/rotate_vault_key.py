@@ -1,3 +1,5 @@
+from typing import Any
+
 from django.core.management.base import BaseCommand
 
 from connections.vault import get_keyring, reseal_all
@@ -9,7 +11,7 @@ class Command(BaseCommand):
         "Idempotent; safe to re-run after an interruption."
     )
 
-    def handle(self, *args, **options) -> None:
+    def handle(self, *args: Any, **options: Any) -> None:
         active = get_keyring().active_kid
         report = reseal_all()
         for label, counts in report.items():

@@ -8,7 +8,8 @@ from __future__ import annotations
 import itertools
 
 from connections.providers import providers
-from tests.fakes.oauth_server import Answer, OAuthProvider
+from tests.fakes.oauth_parts import Answer
+from tests.fakes.oauth_server import OAuthProvider
 
 
 class AsanaEmulator(OAuthProvider):

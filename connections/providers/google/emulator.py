@@ -24,7 +24,8 @@ from connections.providers.google import (
     GMAIL_READ,
     GMAIL_SEND,
 )
-from tests.fakes.oauth_server import Answer, OAuthProvider
+from tests.fakes.oauth_parts import Answer
+from tests.fakes.oauth_server import OAuthProvider
 
 
 def _b64(text: str) -> str:

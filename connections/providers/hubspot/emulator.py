@@ -9,7 +9,8 @@ from typing import Any
 from urllib.parse import unquote
 
 from connections.providers import providers
-from tests.fakes.oauth_server import Answer, OAuthProvider
+from tests.fakes.oauth_parts import Answer
+from tests.fakes.oauth_server import OAuthProvider
 
 READ, WRITE = "crm.objects.contacts.read", "crm.objects.contacts.write"
 

@@ -11,7 +11,8 @@ import time
 from typing import Any
 
 from connections.providers import providers
-from tests.fakes.oauth_server import Answer, OAuthProvider
+from tests.fakes.oauth_parts import Answer
+from tests.fakes.oauth_server import OAuthProvider
 
 
 class LinearEmulator(OAuthProvider):

@@ -10,7 +10,8 @@ import uuid
 from typing import Any
 
 from connections.providers import providers
-from tests.fakes.oauth_server import Answer, OAuthProvider
+from tests.fakes.oauth_parts import Answer
+from tests.fakes.oauth_server import OAuthProvider
 
 
 def _rich(text: str) -> list[dict]:

@@ -123,7 +123,7 @@ def _block(spec: dict) -> dict:
 
 
 def _block_text(block: dict) -> str | None:
-    kind = block.get("type")
+    kind = str(block.get("type") or "")
     text_ = _plain((block.get(kind) or {}).get("rich_text"))
     if not text_:
         return None

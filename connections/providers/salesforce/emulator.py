@@ -11,7 +11,8 @@ import re
 from typing import Any
 
 from connections.providers import providers
-from tests.fakes.oauth_server import Answer, OAuthProvider
+from tests.fakes.oauth_parts import Answer
+from tests.fakes.oauth_server import OAuthProvider
 
 BASE = "/services/data/v62.0"
 SOQL = re.compile(

@@ -54,7 +54,7 @@ toolset = Toolset(scopes=("boards:write",))
     ),
     scopes=("boards:read",),
 )
-def list_items(ctx: ToolContext, params: dict) -> dict:
+def list_items(ctx: ToolContext, params: dict) -> dict[str, Any] | None:
     limit = params.get("limit", 25)
     fields = f"cursor items {{ {ITEM_FIELDS} }}"
     if params.get("cursor"):
@@ -113,7 +113,7 @@ def list_items(ctx: ToolContext, params: dict) -> dict:
     schema({"item_id": id_param("The item's id.")}, ["item_id"]),
     scopes=("boards:read",),
 )
-def get_item(ctx: ToolContext, params: dict) -> dict:
+def get_item(ctx: ToolContext, params: dict) -> dict[str, Any] | None:
     data = graphql(
         ctx,
         f"query ($ids: [ID!]) {{ items(ids: $ids) {{ {ITEM_FIELDS} }} }}",
@@ -150,7 +150,7 @@ def get_item(ctx: ToolContext, params: dict) -> dict:
         ["board_id", "item_name"],
     ),
 )
-def create_item(ctx: ToolContext, params: dict) -> dict:
+def create_item(ctx: ToolContext, params: dict) -> dict[str, Any] | None:
     board_id = str(params["board_id"])
     variables: dict[str, Any] = {"board_id": board_id, "item_name": params["item_name"]}
     if params.get("group_id"):
@@ -182,7 +182,7 @@ def create_item(ctx: ToolContext, params: dict) -> dict:
         ["board_id", "item_id", "column_values"],
     ),
 )
-def update_item(ctx: ToolContext, params: dict) -> dict:
+def update_item(ctx: ToolContext, params: dict) -> dict[str, Any] | None:
     board_id = str(params["board_id"])
     column_values = json_object(params, "column_values", max_keys=50)
     if not column_values:
@@ -217,7 +217,7 @@ def update_item(ctx: ToolContext, params: dict) -> dict:
         ["item_id", "group_id"],
     ),
 )
-def move_item_to_group(ctx: ToolContext, params: dict) -> dict:
+def move_item_to_group(ctx: ToolContext, params: dict) -> dict[str, Any] | None:
     data = graphql(
         ctx,
         f"mutation ($item_id: ID!, $group_id: String!) {{ move_item_to_group(item_id: $item_id, group_id: $group_id) {{ {ITEM_FIELDS} }} }}",
@@ -231,7 +231,7 @@ def move_item_to_group(ctx: ToolContext, params: dict) -> dict:
     "Archive an item (it can be restored in monday.com).",
     schema({"item_id": id_param("The item's id.")}, ["item_id"]),
 )
-def archive_item(ctx: ToolContext, params: dict) -> dict:
+def archive_item(ctx: ToolContext, params: dict) -> dict[str, Any] | None:
     data = graphql(
         ctx,
         "mutation ($item_id: ID!) { archive_item(item_id: $item_id) { id name state } }",
@@ -245,7 +245,7 @@ def archive_item(ctx: ToolContext, params: dict) -> dict:
     "Delete an item. Prefer monday_archive_item unless the user asked to delete.",
     schema({"item_id": id_param("The item's id.")}, ["item_id"]),
 )
-def delete_item(ctx: ToolContext, params: dict) -> dict:
+def delete_item(ctx: ToolContext, params: dict) -> dict[str, Any] | None:
     data = graphql(
         ctx,
         "mutation ($item_id: ID!) { delete_item(item_id: $item_id) { id name state } }",

@@ -87,9 +87,11 @@ class ConnectedAccountFactory(factory.django.DjangoModelFactory):
 
     @factory.post_generation
     def tokens(account, create, extracted, access_token=None, refresh_token="", expires_in=3600):
+        """`tokens=<TokenResponse>` (a provider's answer), or the parts by keyword."""
         store_token_response(
             account,
-            TokenResponse(
+            extracted
+            or TokenResponse(
                 access_token=access_token or f"at-{account.identifier}",
                 refresh_token=refresh_token,
                 token_type="Bearer",

@@ -95,17 +95,42 @@ def boards(monday):
     return api
 
 
+def connected(membership, emulator: MondayEmulator, connection, monday_user: int):
+    """The member's ACTIVE monday account as the connect flow leaves it, with tokens the
+    emulator issued — without walking the flow (tests of the flow call connect_via_portal)."""
+    from connections.oauth_client import TokenResponse
+    from tests.factories import ConnectedAccountFactory
+
+    user = emulator.users[monday_user]
+    answer = emulator.mint(monday_user, list(connection.scopes))
+    return ConnectedAccountFactory(
+        connection=connection,
+        identifier=membership.user.identifier,
+        user=membership.user,
+        provider_account_id=str(monday_user),
+        provider_account_label=user["email"],
+        is_default=True,
+        tokens=TokenResponse(
+            access_token=answer["access_token"],
+            refresh_token=answer["refresh_token"],
+            token_type="Bearer",
+            expires_in=answer.get("expires_in"),
+            scopes=tuple(connection.scopes),
+            kept={},
+            raw=answer,
+        ),
+    )
+
+
 @pytest.fixture
-def alice(member, member_client, monday, monday_connection, boards):
+def alice(member, monday, monday_connection, boards):
     """The org member, connected to monday.com as Alice."""
-    connect_via_portal(member_client, MONDAY_ALICE)
+    connected(member, monday, monday_connection, MONDAY_ALICE)
     return member
 
 
 @pytest.fixture
 def bob(owner, monday, monday_connection, boards):
     """The org owner, connected to monday.com as Bob (no access to Marketing)."""
-    from tests.fixtures import signed_in
-
-    connect_via_portal(signed_in(owner), MONDAY_BOB)
+    connected(owner, monday, monday_connection, MONDAY_BOB)
     return owner

@@ -112,7 +112,6 @@ def test_a_write_cut_short_by_a_dead_worker_is_not_repeated(
     run = wait_for(lambda: finished(run), timeout=60)
     # The provider finishes the write the dead worker started: exactly one item.
     wait_for(lambda: created_named(boards, "Once only"), timeout=10)
-    time.sleep(0.5)
 
     assert run.status == RunStatus.SUCCEEDED, run.status_reason
     assert len(created_named(boards, "Once only")) == 1

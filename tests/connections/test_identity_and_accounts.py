@@ -14,7 +14,7 @@ from audit.models import AuditEvent
 from connections import tools
 from connections.configuration import create_connection
 from connections.models import AccountStatus, ConnectedAccount
-from core.errors import Conflict
+from core.errors import Conflict, NotFound
 from tests.callers import as_identifier
 from tests.monday_support import (
     CLIENT_ID,
@@ -95,9 +95,9 @@ def test_adding_the_same_provider_account_again_updates_it(org, alice, member_cl
 
 def test_an_account_id_of_someone_else_is_not_found(org, alice, bob):
     bobs = ConnectedAccount.objects.get(identifier=bob.user.identifier)
-    with pytest.raises(Exception) as raised:
+    with pytest.raises(NotFound) as raised:
         get_me(org, alice, account_id=bobs.pk)
-    assert raised.value.status == 404
+    assert raised.value.status == 404 and raised.value.code == "account_not_found"
 
 
 def test_two_connections_of_one_provider_qualify_tool_names(

@@ -13,7 +13,9 @@ from connections.tooling import (
     ToolForbidden,
     ToolInvalid,
 )
+from core.errors import NotFound
 from tests.callers import as_identifier
+from tests.factories import ConnectedAccountFactory, ConnectionFactory
 
 
 def execute(org, identifier, name, params):
@@ -63,7 +65,7 @@ def test_list_tools_follows_granted_scopes_and_disabled_tools(org, alice):
     names = {
         t.tool.name for t in tools.list_tools(caller=as_identifier(org, alice.user.identifier))
     }
-    assert "monday_create_item" in names and len(names) == 12
+    assert "monday_create_item" in names and len(names) == len(providers()["monday"].tools)
     account = ConnectedAccount.objects.get(identifier=alice.user.identifier)
     account.scopes = ["boards:read", "me:read"]
     account.save()
@@ -78,15 +80,23 @@ def test_list_tools_follows_granted_scopes_and_disabled_tools(org, alice):
 
 
 def test_list_tools_costs_one_query_however_many_accounts(org, alice, owner):
-    with CaptureQueriesContext(db) as captured:
-        tools.list_tools(caller=as_identifier(org, alice.user.identifier))
-    assert len(captured) <= 3
+    caller = as_identifier(org, alice.user.identifier)
+    with CaptureQueriesContext(db) as with_one_account:
+        tools.list_tools(caller=caller)
+    second = ConnectionFactory(organization=org, name="monday-eu")
+    ConnectedAccountFactory(connection=second, identifier=alice.user.identifier)
+    for n in range(5):
+        ConnectedAccountFactory(connection=second, identifier=f"customer-{n}")
+    with CaptureQueriesContext(db) as with_many:
+        listed = tools.list_tools(caller=caller)
+    assert {entry.connection_name for entry in listed} == {"monday", "monday-eu"}
+    assert len(with_one_account) == len(with_many) == 1
 
 
 def test_no_account_means_404_and_other_orgs_accounts_are_invisible(org, other_org, alice):
-    with pytest.raises(Exception) as raised:
+    with pytest.raises(NotFound) as raised:
         execute(other_org, alice.user.identifier, "monday_get_me", {})
-    assert raised.value.status == 404
+    assert raised.value.status == 404 and raised.value.code == "no_connected_account"
 
 
 def test_every_execution_is_audited_with_redacted_params(org, alice):

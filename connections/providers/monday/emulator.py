@@ -255,6 +255,13 @@ class MondayEmulator(LocalServer):
             grant.used_refresh_tokens.add(presented)
         return 200, {}, self._issue(grant, with_refresh=rotate)
 
+    def mint(self, user_id: int, scopes: list[str]) -> dict[str, Any]:
+        """A token answer for a grant made outside the browser flow (test set-ups that
+        need an account, not the flow that makes one)."""
+        with self.lock:
+            grant = Grant(next(iter(self.clients)), user_id, list(scopes))
+            return self._issue(grant, with_refresh=True)
+
     def _issue(self, grant: Grant, *, with_refresh: bool) -> dict[str, Any]:
         exp = time.time() + self.access_token_ttl
         header = _b64url(json.dumps({"alg": "HS256", "typ": "JWT"}).encode())

@@ -25,6 +25,7 @@ from audit import trail
 from audit.chain import GLOBAL_CHAIN, chain_key
 from audit.models import AuditChain, AuditEvent
 from core.errors import Forbidden, Invalid
+from core.tenancy import CallerLike
 
 PAGE_SIZE = 50
 EXPORT_CHUNK = 2000
@@ -190,20 +191,20 @@ def prune_organization(org: Any, *, now: datetime | None = None) -> PruneReport:
     return prune_chain(chain_key(org), cutoff, organization=org)
 
 
-def set_retention(*, caller: Any, days: Any, request: HttpRequest | None = None) -> None:
+def set_retention(*, caller: CallerLike, days: object, request: HttpRequest | None = None) -> None:
     """Owners set how long their organization's events are kept (1 to 3,650 days)."""
     if caller.role != "owner":
         raise Forbidden("Only owners set the retention period.", code="owners_only")
     try:
-        days = int(days)
-    except (TypeError, ValueError):
+        number = int(str(days))
+    except ValueError:
         raise Invalid("Retention is a number of days.", code="invalid_retention") from None
-    if not 1 <= days <= 3650:
+    if not 1 <= number <= 3650:
         raise Invalid("Retention must be between 1 and 3,650 days.", code="invalid_retention")
     org = caller.organization
     old = org.audit_retention_days
     with transaction.atomic():
-        org.audit_retention_days = days
+        org.audit_retention_days = number
         org.save(update_fields=["audit_retention_days"])
         trail.record(
             action="audit.retention_changed",
@@ -212,7 +213,7 @@ def set_retention(*, caller: Any, days: Any, request: HttpRequest | None = None)
             request=request,
             target_type="organization",
             target_id=org.slug,
-            metadata={"old_days": old, "new_days": days},
+            metadata={"old_days": old, "new_days": number},
         )
 
 

@@ -15,12 +15,14 @@ from django.dispatch import receiver
 from audit import trail
 from connections import accounts
 from connections.models import AccountStatus, AuthorizationRequest, ConnectedAccount
+from portal.callers import Caller
+from portal.models import Organization, User
 from portal.organizations import member_removed
 
 
 @receiver(member_removed)
 def disconnect_removed_member(
-    sender: Any, organization: Any, user: Any, caller: Any, **kwargs: Any
+    sender: Any, organization: Organization, user: User, caller: Caller, **kwargs: Any
 ) -> None:
     actor = trail.Actor.of(caller)
     AuthorizationRequest.objects.for_org(organization).filter(

@@ -25,7 +25,7 @@ from django.utils import timezone
 from agents import leases, llm, toolbox
 from agents.models import Agent, AgentRun, AgentStep, RunStatus
 from agents.pending import PendingCall, calls_of
-from agents.runs import enqueue, finish
+from agents.runs import enqueue, finish, record_run_event
 from audit import trail
 from connections import tools
 from connections.errors import NeedsReauthorization
@@ -250,14 +250,12 @@ class Loop:
                     summary="Waiting for the user to approve this write.",
                 )
             self._save("messages", "pending_tool_calls", "status")
-            trail.record(
-                action="agent_run.awaiting_approval",
-                organization=self.org,
+            record_run_event(
+                run,
+                "agent_run.awaiting_approval",
                 actor=trail.Actor.system(f"agent {self.agent.name}"),
-                identifier=run.identifier,
-                target_type="agent_run",
-                target_id=run.pk,
-                metadata={"tool": call.name, "tool_call_id": call.id},
+                tool=call.name,
+                tool_call_id=call.id,
             )
 
     def _begin_step(self, call: PendingCall, entry: tools.AvailableTool, arguments: dict) -> bool:

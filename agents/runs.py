@@ -24,6 +24,31 @@ MAX_PROMPT = 20_000
 UNFINISHED = (RunStatus.QUEUED, RunStatus.RUNNING, RunStatus.AWAITING_APPROVAL)
 
 
+def record_run_event(
+    run: AgentRun,
+    action: str,
+    *,
+    actor: trail.Actor | None = None,
+    caller: Caller | None = None,
+    request: HttpRequest | None = None,
+    outcome: str = AuditEvent.Outcome.SUCCESS,
+    **metadata: Any,
+) -> AuditEvent:
+    """Audit one event about a run: its organization, identifier and target come from it."""
+    return trail.record(
+        action=action,
+        organization=run.organization,
+        actor=actor,
+        caller=caller,
+        request=request,
+        identifier=run.identifier,
+        target_type="agent_run",
+        target_id=run.pk,
+        outcome=outcome,
+        metadata=metadata,
+    )
+
+
 def start_run(
     *, agent: Agent, prompt: str, caller: Caller, request: HttpRequest | None = None
 ) -> AgentRun:
@@ -45,15 +70,13 @@ def start_run(
             identifier=identifier,
             prompt=prompt,
         )
-        trail.record(
-            action="agent_run.started",
-            organization=agent.organization,
+        record_run_event(
+            run,
+            "agent_run.started",
             caller=caller,
             request=request,
-            identifier=identifier,
-            target_type="agent_run",
-            target_id=run.pk,
-            metadata={"agent": agent.name, "model": agent.model},
+            agent=agent.name,
+            model=agent.model,
         )
         enqueue_after_commit(lambda: enqueue(run.pk))
     return run
@@ -112,15 +135,13 @@ def decide(
         AgentStep.objects.filter(run=run, tool_call_id=decided.step_key).update(
             outcome=AgentStep.Outcome.APPROVED if approve else AgentStep.Outcome.DECLINED
         )
-        trail.record(
-            action="agent_run.approved" if approve else "agent_run.rejected",
-            organization=run.organization,
+        record_run_event(
+            run,
+            "agent_run.approved" if approve else "agent_run.rejected",
             actor=decided_by,
             request=request,
-            identifier=run.identifier,
-            target_type="agent_run",
-            target_id=run.pk,
-            metadata={"tool": decided.name, "tool_call_id": decided.id},
+            tool=decided.name,
+            tool_call_id=decided.id,
         )
         enqueue_after_commit(lambda: enqueue(run.pk))
     return run
@@ -156,22 +177,17 @@ def finish(
             return False
         for field, value in values.items():
             setattr(run, field, value)
-        trail.record(
-            action="agent_run.finished",
-            organization=run.organization,
+        record_run_event(
+            run,
+            "agent_run.finished",
             actor=trail.Actor.system(f"agent {run.agent.name}"),
-            identifier=run.identifier,
-            target_type="agent_run",
-            target_id=run.pk,
             outcome=AuditEvent.Outcome.SUCCESS
             if status == RunStatus.SUCCEEDED
             else AuditEvent.Outcome.FAILURE,
-            metadata={
-                "status": status,
-                "reason": reason[:200],
-                "model_calls": run.model_calls,
-                "tokens": run.total_tokens,
-            },
+            status=status,
+            reason=reason[:200],
+            model_calls=run.model_calls,
+            tokens=run.total_tokens,
         )
     return True
 
@@ -197,14 +213,12 @@ def end_runs_of_removed_member(*, organization: Any, user: Any, caller: Caller) 
                 AgentStep.objects.filter(run=run, tool_call_id=waiting.step_key).update(
                     outcome=AgentStep.Outcome.DECLINED
                 )
-                trail.record(
-                    action="agent_run.rejected",
-                    organization=organization,
+                record_run_event(
+                    run,
+                    "agent_run.rejected",
                     caller=caller,
-                    identifier=run.identifier,
-                    target_type="agent_run",
-                    target_id=run.pk,
-                    metadata={"tool": waiting.name, "reason": "member_removed"},
+                    tool=waiting.name,
+                    reason="member_removed",
                 )
             ended += finish(
                 run,

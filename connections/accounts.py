@@ -22,6 +22,7 @@ from connections import oauth_client
 from connections.errors import NeedsReauthorization
 from connections.models import AccountStatus, ConnectedAccount, Connection
 from core.errors import Conflict, Invalid, NotFound
+from core.tenancy import CallerLike
 from portal.identifiers import member_for_identifier, validate_identifier
 
 LOCK_TIMEOUT_MS = 15_000
@@ -51,18 +52,38 @@ def get_or_create_connected_account(
                 identifier=identifier,
                 user=member_for_identifier(organization, identifier),
             )
-            trail.record(
-                action="connected_account.created",
-                organization=organization,
-                request=request,
-                identifier=identifier,
-                target_type="connected_account",
-                target_id=account.pk,
-                metadata={"connection": connection.name, "status": account.status},
+            record_account_event(
+                account, "connected_account.created", request=request, status=account.status
             )
     except IntegrityError:  # a concurrent caller created it first
         return existing.get(provider_account_id=""), False
     return account, True
+
+
+def record_account_event(
+    account: ConnectedAccount,
+    action: str,
+    *,
+    actor: trail.Actor | None = None,
+    caller: CallerLike | None = None,
+    request: HttpRequest | None = None,
+    outcome: str = AuditEvent.Outcome.SUCCESS,
+    **metadata: Any,
+) -> AuditEvent:
+    """Audit one event about a connected account: its organization, identifier, target
+    and connection name come from the account; `metadata` adds the rest."""
+    return trail.record(
+        action=action,
+        organization=account.organization,
+        actor=actor,
+        caller=caller,
+        request=request,
+        identifier=account.identifier,
+        target_type="connected_account",
+        target_id=account.pk,
+        outcome=outcome,
+        metadata={"connection": account.connection.name, **metadata},
+    )
 
 
 def token_set(account: ConnectedAccount) -> dict[str, Any]:
@@ -98,20 +119,14 @@ def change_status(
     account.status = status
     account.status_reason = reason[:255]
     account.save(update_fields=["status", "status_reason", "updated_at", *extra_fields])
-    trail.record(
-        action="connected_account.status_changed",
-        organization=account.organization,
+    record_account_event(
+        account,
+        "connected_account.status_changed",
         actor=actor,
         request=request,
-        identifier=account.identifier,
-        target_type="connected_account",
-        target_id=account.pk,
-        metadata={
-            "connection": account.connection.name,
-            "old_status": old,
-            "new_status": status,
-            "reason": reason,
-        },
+        old_status=old,
+        new_status=status,
+        reason=reason,
     )
 
 
@@ -165,14 +180,11 @@ def set_default(*, account: ConnectedAccount, request: HttpRequest | None = None
         ).exclude(pk=account.pk).update(is_default=False)
         ConnectedAccount.objects.filter(pk=account.pk).update(is_default=True)
         account.is_default = True
-        trail.record(
-            action="connected_account.default_changed",
-            organization=account.organization,
+        record_account_event(
+            account,
+            "connected_account.default_changed",
             request=request,
-            identifier=account.identifier,
-            target_type="connected_account",
-            target_id=account.pk,
-            metadata={"connection": account.connection.name, "label": account.display_label},
+            label=account.display_label,
         )
 
 
@@ -209,19 +221,12 @@ def disconnect(
             actor=actor,
             extra_fields=("token_set_sealed", "token_expires_at", "scopes"),
         )
-        trail.record(
-            action="connected_account.disconnected",
-            organization=locked.organization,
+        record_account_event(
+            locked,
+            "connected_account.disconnected",
             actor=actor,
             request=request,
-            identifier=locked.identifier,
-            target_type="connected_account",
-            target_id=locked.pk,
-            outcome=AuditEvent.Outcome.SUCCESS,
-            metadata={
-                "connection": locked.connection.name,
-                "revoked_at_provider": revoked,
-                "revoke_error": revoke_error,
-            },
+            revoked_at_provider=revoked,
+            revoke_error=revoke_error,
         )
     return locked

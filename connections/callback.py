@@ -268,29 +268,17 @@ def activate(
             extra_fields=(*dict.fromkeys(fields), "user", "refresh_failure_count", "last_error"),
         )
         if previous_id and identity.id and previous_id != identity.id:
-            trail.record(
-                action="connected_account.identity_changed",
-                organization=account.organization,
+            accounts.record_account_event(
+                account,
+                "connected_account.identity_changed",
                 request=request,
-                identifier=account.identifier,
-                target_type="connected_account",
-                target_id=account.pk,
-                metadata={
-                    "connection": account.connection.name,
-                    "old_provider_account_id": previous_id,
-                    "new_provider_account_id": identity.id,
-                    "new_label": account.provider_account_label,
-                },
+                old_provider_account_id=previous_id,
+                new_provider_account_id=identity.id,
+                new_label=account.provider_account_label,
             )
         if created:
-            trail.record(
-                action="connected_account.added",
-                organization=account.organization,
-                request=request,
-                identifier=account.identifier,
-                target_type="connected_account",
-                target_id=account.pk,
-                metadata={"connection": account.connection.name, "label": account.display_label},
+            accounts.record_account_event(
+                account, "connected_account.added", request=request, label=account.display_label
             )
         AuthorizationRequest.objects.filter(pk=auth_request.pk).update(
             status=AuthorizationRequest.Status.COMPLETED,

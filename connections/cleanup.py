@@ -28,17 +28,8 @@ def expire_authorization(auth_request: AuthorizationRequest) -> None:
         held = {"access_token": response.access_token, "refresh_token": response.refresh_token}
         oauth_client.revoke(auth_request.connection.oauth_config(), tokens=held, kept=response.kept)
     with transaction.atomic():
-        updated = AuthorizationRequest.objects.filter(
-            pk=auth_request.pk,
-            status__in=[
-                AuthorizationRequest.Status.PENDING,
-                AuthorizationRequest.Status.AWAITING_VERIFICATION,
-            ],
-        ).update(
-            status=AuthorizationRequest.Status.FAILED,
-            failure_reason="expired",
-            pending_token_set_sealed="",
-            code_verifier_sealed="",
+        updated = (
+            AuthorizationRequest.objects.filter(pk=auth_request.pk).unfinished().fail("expired")
         )
         if not updated:
             return
@@ -68,12 +59,10 @@ def expire_authorization(auth_request: AuthorizationRequest) -> None:
 def prune_authorization_requests(*, now: Any = None) -> dict[str, int]:
     """Expire what nobody finished (erasing held tokens), then delete old requests."""
     now = now or timezone.now()
-    stale = AuthorizationRequest.objects.select_related("connection", "organization").filter(
-        status__in=[
-            AuthorizationRequest.Status.PENDING,
-            AuthorizationRequest.Status.AWAITING_VERIFICATION,
-        ],
-        expires_at__lte=now,
+    stale = (
+        AuthorizationRequest.objects.select_related("connection", "organization")
+        .unfinished()
+        .filter(expires_at__lte=now)
     )
     expired = 0
     for auth_request in stale.iterator(chunk_size=200):

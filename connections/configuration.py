@@ -237,16 +237,13 @@ def delete_connection(
     failed = [(account, error) for account, revoked, error in results if not revoked]
     with transaction.atomic():
         for account, error in failed:
-            trail.record(
-                action="connected_account.revoke_failed",
-                organization=connection.organization,
+            accounts.record_account_event(
+                account,
+                "connected_account.revoke_failed",
                 caller=caller,
                 request=request,
-                identifier=account.identifier,
-                target_type="connected_account",
-                target_id=account.pk,
                 outcome=AuditEvent.Outcome.FAILURE,
-                metadata={"connection": connection.name, "revoke_error": error},
+                revoke_error=error,
             )
         _audit(
             connection,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any, ClassVar, Self
 
 from django.db import models
 from django.utils import timezone
@@ -12,7 +13,7 @@ from connections.providers import get_provider
 from connections.providers.catalog import Provider
 from connections.vault import SealedFieldsMixin
 from core.fields import StorableCharField, StorableJSONField
-from core.tenancy import OrgOwned
+from core.tenancy import OrgOwned, OrgQuerySet
 
 
 class Connection(SealedFieldsMixin, OrgOwned):
@@ -143,6 +144,26 @@ class ConnectedAccount(SealedFieldsMixin, OrgOwned):
         return self.provider_account_label or self.provider_account_id or "not yet identified"
 
 
+class AuthorizationRequestQuerySet(OrgQuerySet):
+    def unfinished(self) -> Self:
+        """Attempts still waiting for the provider's answer or the customer's verification."""
+        return self.filter(
+            status__in=[
+                AuthorizationRequest.Status.PENDING,
+                AuthorizationRequest.Status.AWAITING_VERIFICATION,
+            ]
+        )
+
+    def fail(self, reason: str) -> int:
+        """End these attempts as failed and erase what they hold; how many ended."""
+        return self.update(
+            status=AuthorizationRequest.Status.FAILED,
+            failure_reason=reason,
+            pending_token_set_sealed="",
+            code_verifier_sealed="",
+        )
+
+
 class AuthorizationRequest(SealedFieldsMixin, OrgOwned):
     """One OAuth attempt: single-use `state`, sealed PKCE verifier, 10-minute life."""
 
@@ -155,6 +176,8 @@ class AuthorizationRequest(SealedFieldsMixin, OrgOwned):
         AWAITING_VERIFICATION = "awaiting_verification", "Awaiting verification"
         COMPLETED = "completed", "Completed"
         FAILED = "failed", "Failed"
+
+    objects: ClassVar[Any] = AuthorizationRequestQuerySet.as_manager()
 
     sealed_fields = ("code_verifier_sealed", "pending_token_set_sealed")
 

@@ -26,17 +26,8 @@ def disconnect_removed_member(
 ) -> None:
     actor = trail.Actor.of(caller)
     AuthorizationRequest.objects.for_org(organization).filter(
-        identifier=user.identifier,
-        status__in=[
-            AuthorizationRequest.Status.PENDING,
-            AuthorizationRequest.Status.AWAITING_VERIFICATION,
-        ],
-    ).update(
-        status=AuthorizationRequest.Status.FAILED,
-        failure_reason="member_removed",
-        pending_token_set_sealed="",
-        code_verifier_sealed="",
-    )
+        identifier=user.identifier
+    ).unfinished().fail("member_removed")
     held = (
         ConnectedAccount.objects.for_org(organization)
         .filter(identifier=user.identifier)

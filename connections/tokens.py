@@ -40,7 +40,13 @@ from django.utils import timezone
 
 from audit import trail
 from audit.models import AuditEvent
-from connections.accounts import change_status, lock_account, needs_reauthorization, token_set
+from connections.accounts import (
+    change_status,
+    lock_account,
+    needs_reauthorization,
+    record_account_event,
+    token_set,
+)
 from connections.errors import (
     ProviderRejected,
     ProviderTimeout,
@@ -325,23 +331,16 @@ def _store(claim: _Claim, response: TokenResponse) -> str:
             if current.get("refresh_token") != claim.tokens.get("refresh_token"):
                 return current["access_token"]  # a peer that took our claim for dead stored
             ConnectedAccount.objects.filter(pk=account.pk).update(**values)
-        trail.record(
-            action="connected_account.refreshed",
-            organization=account.organization,
+        after_unknown: dict[str, Any] = (
+            {"after_unknown_outcome": True} if account.refresh_outcome_unknown_at else {}
+        )
+        record_account_event(
+            account,
+            "connected_account.refreshed",
             actor=trail.Actor.system(),
-            identifier=account.identifier,
-            target_type="connected_account",
-            target_id=account.pk,
-            metadata={
-                "connection": account.connection.name,
-                "expires_at": account.token_expires_at,
-                "reason": claim.reason,
-                **(
-                    {"after_unknown_outcome": True}
-                    if account.refresh_outcome_unknown_at is not None
-                    else {}
-                ),
-            },
+            expires_at=account.token_expires_at,
+            reason=claim.reason,
+            **after_unknown,
         )
     return response.access_token
 
@@ -407,15 +406,12 @@ def _outcome_unknown(account: ConnectedAccount, why: str) -> None:
     now = timezone.now()
     ConnectedAccount.objects.filter(pk=account.pk).update(refresh_outcome_unknown_at=now)
     account.refresh_outcome_unknown_at = now
-    trail.record(
-        action="connected_account.refresh_outcome_unknown",
-        organization=account.organization,
+    record_account_event(
+        account,
+        "connected_account.refresh_outcome_unknown",
         actor=trail.Actor.system(),
-        identifier=account.identifier,
-        target_type="connected_account",
-        target_id=account.pk,
         outcome=AuditEvent.Outcome.FAILURE,
-        metadata={"connection": account.connection.name, "reason": why},
+        reason=why,
     )
 
 

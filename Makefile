@@ -38,7 +38,9 @@ run: install
 	$(PY) manage.py migrate --no-input
 	$(PY) manage.py bootstrap_org --name Acme --owner-email $(DEMO_EMAIL) --password $(DEMO_PASSWORD)
 	$(PY) manage.py seed_demo_agent --org acme
+	$(PY) manage.py seed_sandbox --org acme
 	@echo "Sign in at http://127.0.0.1:$(PORT)/ as $(DEMO_EMAIL) / $(DEMO_PASSWORD)"
+	@echo "(the second member, member@acme.test / acme-member-password, sees less of the sandbox)"
 	@echo "MCP clients (Claude, Cursor, VS Code…): http://127.0.0.1:$(PORT)/mcp"
 	@# Agent runs go to a Celery worker next to the server (threads: many runs at once, each
 	@# shown live on its page), with its scheduler for the periodic jobs. The broker is a

@@ -30,6 +30,7 @@ EDITABLE_FIELDS = (
     "allowed_tools",
     "approval_policy",
     "base_url",
+    "sandbox_model",
 )
 MAX_INSTRUCTIONS = 20_000
 MAX_STEPS_LIMIT = 50
@@ -94,6 +95,8 @@ def clean(org, values: dict[str, Any]) -> dict[str, Any]:
         if len(url) > 500:
             raise Invalid("base_url is longer than 500 characters.", code="invalid_url")
         cleaned["base_url"] = egress.check_url(url, field="base_url") if url else ""
+    if "sandbox_model" in values:
+        cleaned["sandbox_model"] = values["sandbox_model"] in (True, "true", "on", "1", 1)
     if "allowed_connections" in values:
         names = _names(values["allowed_connections"], "allowed_connections")
         known = set(

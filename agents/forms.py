@@ -32,6 +32,12 @@ class AgentForm(forms.Form):
         initial=Agent.Approval.NEVER,
         label="Approve write tools",
     )
+    sandbox_model = forms.BooleanField(
+        required=False,
+        label="Use the sandbox model",
+        help_text="The portal's own stand-in: follows scripts, or calls a tool you name "
+        "(`call monday_list_boards {}`). No key needed; not a language model.",
+    )
     base_url = forms.URLField(
         required=False,
         assume_scheme="https",

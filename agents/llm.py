@@ -17,7 +17,7 @@ from django.conf import settings
 from openai.types.chat import ChatCompletion
 
 from agents.models import Agent
-from core import egress, outbound
+from core import egress, outbound, sandbox
 from core.egress import EgressRefused
 
 # Local OpenAI-compatible servers (Ollama, vLLM) accept any key; the SDK insists on one.
@@ -53,6 +53,12 @@ def model_endpoint(agent: Agent) -> ModelEndpoint:
     of its own must bring its own key; an agent with only its own key uses it at the
     server-wide URL.
     """
+    if agent.sandbox_model:  # the portal's own, in-process (sandbox/model.py)
+        return ModelEndpoint(
+            sandbox.model_key(agent.organization_id),
+            sandbox.model_base_url(agent.organization_id),
+            tenant_chosen=True,
+        )
     own_key = agent.get_secret("api_key_sealed") or ""
     if agent.base_url:
         if not own_key:
@@ -79,7 +85,7 @@ def not_configured_reason(agent: Agent) -> str:
 
 def client_for(agent: Agent) -> openai.OpenAI:
     endpoint = model_endpoint(agent)
-    if endpoint.tenant_chosen:
+    if endpoint.tenant_chosen and not egress.is_local(endpoint.base_url or ""):
         try:  # fail fast here; the transport checks again at every connect
             egress.checked_addresses(*_host_port(endpoint.base_url or ""))
         except egress.EgressRefused as exc:

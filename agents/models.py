@@ -36,6 +36,8 @@ class Agent(SealedFieldsMixin, OrgOwned):
         max_length=10, choices=Approval.choices, default=Approval.NEVER
     )
     base_url = models.URLField(max_length=500, blank=True)
+    # The sandbox model (sandbox/model.py) instead of a language model.
+    sandbox_model = models.BooleanField(default=False)
     api_key_sealed = models.TextField(blank=True, default="")
     created_by = models.ForeignKey(
         "portal.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"

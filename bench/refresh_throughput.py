@@ -39,7 +39,7 @@ def main() -> None:
         from connections.models import AccountStatus, ConnectedAccount
         from portal.organizations import bootstrap_organization
         from tests.fakes.catalog import emulator_class
-        from tests.fakes.oauth_parts import CLIENT_ID, CLIENT_SECRET
+        from tests.fakes.credentials import CLIENT_ID, CLIENT_SECRET
         from tests.provider_support import seed_accounts
         from tests.worker_support import Workers, wait_for
 

@@ -86,6 +86,8 @@ def check_link_request(
     user_verify_url: str = "",
 ) -> None:
     """Whether an authorization may start at all — checked before anything is written."""
+    if caller is not None:
+        caller.check_may_use(connection)
     if not connection.enabled:
         raise Conflict(f"The {connection.name} connection is disabled.", code="connection_disabled")
     portal_identifier = is_portal_identifier(identifier)

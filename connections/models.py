@@ -36,6 +36,8 @@ class Connection(SealedFieldsMixin, OrgOwned):
     revoke_url = models.CharField(max_length=500, blank=True)
     api_base_url = models.CharField(max_length=500, blank=True)
     disabled_tools = models.JSONField(default=list, blank=True)
+    # A sandbox connection: its provider is the portal's own emulator (the sandbox app).
+    sandbox = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

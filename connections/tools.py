@@ -105,6 +105,8 @@ def list_tools(*, caller: Caller, connection_name: str | None = None) -> list[Av
     )
     if connection_name:
         active = active.filter(connection__name=connection_name)
+    if caller.test_mode:
+        active = active.filter(connection__sandbox=True)
     by_connection: dict[str, list[ConnectedAccount]] = {}
     for account in active:
         by_connection.setdefault(account.connection.name, []).append(account)
@@ -233,6 +235,7 @@ def resolve_account(
                 details={"connections": connection_names},
             )
         candidates = [c for c in candidates if c.connection.name == live[0]]
+    caller.check_may_use(candidates[0].connection)
     active = [a for a in candidates if a.status == AccountStatus.ACTIVE]
     if not active:
         raise with_reconnect_link(accounts.needs_reauthorization(candidates[0]), candidates[0])

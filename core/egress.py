@@ -23,7 +23,9 @@ from __future__ import annotations
 import functools
 import ipaddress
 import socket
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -151,6 +153,39 @@ def _is_explicitly_allowed(host: str, port: int) -> bool:
     except EgressRefused:
         return False
     return bool(addresses) and all(allow.allows_address(a) for a in addresses)
+
+
+# Hosts the portal answers itself, in-process (the sandbox's providers and model): never
+# resolved and never connected to, so naming one opens no network path. Each is a
+# reserved name (RFC 2606 .invalid) that no DNS answer can claim, so `check_url` refuses
+# it as a tenant's choice: only the portal's own code stores URLs of a local service.
+LocalService = Callable[[Any], Any]
+local_services: dict[str, LocalService] = {}
+
+
+def register_local_service(host: str, answer: LocalService) -> None:
+    """`answer(httpx2.Request) -> httpx2.Response` serves every outbound call to
+    https://host and to the names under it."""
+    if not host.endswith(".invalid"):
+        raise ValueError("A local service is named under .invalid, which never resolves.")
+    local_services[host] = answer
+
+
+def local_service_for(url: str) -> LocalService | None:
+    """The local service answering this https URL (its host or a name under it), if any."""
+    parts = urlsplit(url)
+    if parts.scheme != "https" or parts.port is not None or not parts.hostname:
+        return None
+    host = parts.hostname
+    for name, answer in local_services.items():
+        if host == name or host.endswith("." + name):
+            return answer
+    return None
+
+
+def is_local(url: str) -> bool:
+    """Whether the URL names a local service (answered in-process, never connected to)."""
+    return local_service_for(url) is not None
 
 
 def check_url(url: str, *, field: str) -> str:

@@ -221,6 +221,9 @@ class OutboundTransport(httpx2.HTTPTransport):
         )
 
     def handle_request(self, request: httpx2.Request) -> httpx2.Response:
+        local = egress.local_service_for(str(request.url))
+        if local is not None:
+            return local(request)  # answered in-process: no socket, no address
         total = total_seconds(request)
         if total is None:
             return super().handle_request(request)

@@ -102,6 +102,7 @@ class SetupStep:
     hint: str
     url_name: str
     done: bool
+    code: str = ""  # a command to copy, shown under the hint
 
 
 def setup_steps(org, user) -> list[SetupStep]:
@@ -148,6 +149,97 @@ def setup_steps(org, user) -> list[SetupStep]:
             "Type a request; the agent works in your tools with your permissions.",
             "agents",
             flags["has_run"],
+        ),
+    ]
+
+
+def sandbox_tour(org, user, *, mcp_url: str, reads_audit: bool) -> list[SetupStep] | None:
+    """The sandbox tour for everyone, while the organization has sandbox connections: one
+    query. Steps nothing records (seeing tools, the sandbox's data, the audit event) are
+    done with the step that leads to them."""
+    from agents.models import AgentStep
+    from audit.models import AuditEvent
+    from mcpserver.models import McpConnection
+    from portal.models import Organization
+
+    flags = (
+        Organization.objects.filter(pk=org.pk)
+        .annotate(
+            has_sandbox=Exists(Connection.objects.for_org(org).filter(sandbox=True)),
+            connected=Exists(
+                ConnectedAccount.objects.for_org(org).filter(
+                    identifier=user.identifier,
+                    status=AccountStatus.ACTIVE,
+                    connection__sandbox=True,
+                )
+            ),
+            asked=Exists(
+                AgentStep.objects.filter(
+                    run__organization=org, run__user=user, kind=AgentStep.Kind.TOOL
+                )
+            ),
+            approved=Exists(
+                AuditEvent.objects.for_org(org).filter(
+                    action="agent_run.approved", actor_type="user", actor_id=str(user.pk)
+                )
+            ),
+            mcp=Exists(McpConnection.objects.for_org(org).filter(user=user, revoked_at=None)),
+        )
+        .values("has_sandbox", "connected", "asked", "approved", "mcp")
+        .get()
+    )
+    if not flags["has_sandbox"]:
+        return None
+    return [
+        SetupStep(
+            "Connect sandbox monday as yourself",
+            "Connected accounts → Connect: the sandbox's consent page signs you in as yourself.",
+            "connected_accounts",
+            flags["connected"],
+        ),
+        SetupStep(
+            "See your tools",
+            "Only the tools your sandbox account may call are offered to you and your agents.",
+            "tools",
+            flags["connected"],
+        ),
+        SetupStep(
+            "Ask the agent to create an item",
+            'Agents → Assistant: "call monday_create_item {"board_id": "4001", '
+            '"item_name": "My first item"}".',
+            "agents",
+            flags["asked"],
+        ),
+        SetupStep(
+            "Approve the write",
+            "Write tools wait for your approval; you see the whole call before it runs.",
+            "agent_runs",
+            flags["approved"],
+        ),
+        SetupStep(
+            "See the item in the sandbox",
+            "Connected accounts → see its data: the sandbox's own read-only view.",
+            "connected_accounts",
+            flags["approved"],
+        ),
+        *(
+            [
+                SetupStep(
+                    "Find the audit event",
+                    "Every tool call is in the audit log, with who, as whom and what.",
+                    "audit",
+                    flags["approved"],
+                )
+            ]
+            if reads_audit
+            else []
+        ),
+        SetupStep(
+            "Connect an MCP client",
+            "Claude, Cursor or the MCP Inspector sign in with OAuth and get your tools:",
+            "mcp_apps",
+            flags["mcp"],
+            code=f"npx @modelcontextprotocol/inspector  # then connect to {mcp_url}",
         ),
     ]
 

@@ -30,6 +30,13 @@ def home(request: OrgRequest) -> HttpResponse:
         context["setup_steps"] = None if all(step.done for step in steps) else steps
     else:
         context.update(dashboard.member_summary(request.caller))
+    tour = dashboard.sandbox_tour(
+        org,
+        request.user,
+        mcp_url=request.build_absolute_uri("/mcp"),
+        reads_audit=membership.can_read_audit,
+    )
+    context["sandbox_tour"] = None if tour is None or all(s.done for s in tour) else tour
     return render(request, "front/home.html", context)
 
 

@@ -18,7 +18,7 @@ from core.prepared import PreparedQuery
 from portal.callers import Caller
 from portal.models import ApiKey
 
-KEY_PATTERN = re.compile(r"^ap_([A-Za-z0-9]{8})_([A-Za-z0-9_-]{20,128})$")
+KEY_PATTERN = re.compile(r"^ap_(test_)?([A-Za-z0-9]{8})_([A-Za-z0-9_-]{20,128})$")
 PREFIX_ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789"
 # last_used_at is informative; writing it on every request would cost a write per call.
 LAST_USED_RESOLUTION = timedelta(seconds=60)
@@ -38,6 +38,7 @@ def mint_api_key(
     caller: Caller,
     name: str,
     expires_at: datetime | None = None,
+    test_mode: bool = False,
     request: HttpRequest | None = None,
 ) -> tuple[ApiKey, str]:
     """Create a key; the returned plaintext is shown once and never stored."""
@@ -62,6 +63,7 @@ def mint_api_key(
             secret_hash=_hash(secret),
             created_by=created_by,
             expires_at=expires_at,
+            test_mode=bool(test_mode),
         )
         trail.record(
             action="api_key.created",
@@ -70,9 +72,9 @@ def mint_api_key(
             request=request,
             target_type="api_key",
             target_id=prefix,
-            metadata={"name": key.name, "expires_at": expires_at},
+            metadata={"name": key.name, "expires_at": expires_at, "test_mode": key.test_mode},
         )
-    return key, f"ap_{prefix}_{secret}"
+    return key, key.key_start + secret
 
 
 # Every API request authenticates here; compiled once (core/prepared.py says why).
@@ -86,9 +88,13 @@ def authenticate_api_key(raw: str) -> ApiKey:
     match = KEY_PATTERN.match(raw or "")
     if not match:
         raise InvalidApiKey("The API key is malformed; expected ap_<prefix>_<secret>.")
-    prefix, secret = match.groups()
+    test, prefix, secret = match.groups()
     key = next(iter(_KEY_BY_PREFIX.run(prefix=prefix)), None)
-    if key is None or not hmac.compare_digest(key.secret_hash, _hash(secret)):
+    if (
+        key is None
+        or not hmac.compare_digest(key.secret_hash, _hash(secret))
+        or key.test_mode != bool(test)
+    ):
         raise InvalidApiKey("The API key is not valid.")
     if key.revoked_at is not None:
         raise InvalidApiKey("The API key has been revoked.")

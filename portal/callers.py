@@ -9,6 +9,7 @@ the caller's rights; nothing below the view reads the request for that.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from typing import Any
 
 from core.errors import Forbidden, Invalid, NotFound
 from portal.identifiers import is_portal_identifier, member_for_identifier, validate_identifier
@@ -40,6 +41,19 @@ class Caller:
     @property
     def is_api_key(self) -> bool:
         return self.api_key is not None
+
+    @property
+    def test_mode(self) -> bool:
+        """A test key (ap_test_…): sandbox connections only (README "Test your agents in CI")."""
+        return self.api_key is not None and self.api_key.test_mode
+
+    def check_may_use(self, connection: Any) -> None:
+        """A test key never reaches a real provider."""
+        if self.test_mode and not connection.sandbox:
+            raise Forbidden(
+                f"A test key uses sandbox connections only; {connection.name!r} is a real one.",
+                code="test_key_live_connection",
+            )
 
     @property
     def role(self) -> str:

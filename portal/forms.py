@@ -23,3 +23,8 @@ class ApiKeyForm(forms.Form):
         label="Expires (optional)",
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
     )
+    test_mode = forms.BooleanField(
+        required=False,
+        label="Test key",
+        help_text="ap_test_…: sandbox connections only, for your CI (README “Test your agents in CI”).",
+    )

@@ -170,6 +170,8 @@ class ApiKey(OrgOwned):
     expires_at = models.DateTimeField(null=True, blank=True)
     last_used_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
+    # A test key (ap_test_…): sandbox connections only, model scripts, sandbox resets.
+    test_mode = models.BooleanField(default=False)
 
     objects: ClassVar[Any] = ApiKeyQuerySet.as_manager()
 
@@ -177,7 +179,11 @@ class ApiKey(OrgOwned):
         ordering = ["-created_at"]
 
     def __str__(self) -> str:
-        return f"{self.name} (ap_{self.prefix}_…)"
+        return f"{self.name} ({self.key_start}…)"
+
+    @property
+    def key_start(self) -> str:
+        return f"ap_test_{self.prefix}_" if self.test_mode else f"ap_{self.prefix}_"
 
     @property
     def status(self) -> str:

@@ -31,6 +31,7 @@ urlpatterns = [
     path("", include("agents.urls")),
     path("", include("mcpserver.urls")),
     path("", include("webhooks.urls")),
+    path("", include("sandbox.urls")),
     path("", include("mcpserver.well_known")),
     path("oauth2/", include("mcpserver.oauth_urls")),
     path("accounts/", include("allauth.urls")),
@@ -40,6 +41,7 @@ urlpatterns = [
     path("api/v1/", include("connections.api.urls")),
     path("api/v1/", include("agents.api.urls")),
     path("api/v1/", include("webhooks.api.urls")),
+    path("api/v1/", include("sandbox.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api_schema"),
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api_schema"), name="api_docs"),
 ]

@@ -166,6 +166,7 @@ def api_keys(request: OrgRequest) -> HttpResponse:
             caller=request.caller,
             name=form.cleaned_data["name"],
             expires_at=form.cleaned_data["expires_at"],
+            test_mode=form.cleaned_data["test_mode"],
             request=request,
         )
         messages.success(request, f"API key “{key.name}” created. Copy it now: it is shown once.")

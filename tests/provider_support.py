@@ -11,11 +11,11 @@ import pytest
 
 from connections import tools
 from connections.configuration import create_connection
+from connections.providers.emulation.oauth import OAuthProvider
 from tests.callers import as_identifier
 from tests.factories import active_account
 from tests.fakes.catalog import emulator_class
-from tests.fakes.oauth_parts import CLIENT_ID, CLIENT_SECRET
-from tests.fakes.oauth_server import OAuthProvider
+from tests.fakes.credentials import CLIENT_ID, CLIENT_SECRET
 from tests.fixtures import signed_in
 from tests.monday_support import connect_via_portal
 

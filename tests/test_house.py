@@ -12,7 +12,17 @@ from django.conf import settings
 
 # Lowest first. core is the shared framework (errors, tenancy, API plumbing) and imports
 # no app; audit refers to portal's models by string only.
-ORDER = ["core", "audit", "portal", "connections", "agents", "webhooks", "mcpserver", "front"]
+ORDER = [
+    "core",
+    "audit",
+    "portal",
+    "connections",
+    "agents",
+    "webhooks",
+    "mcpserver",
+    "sandbox",
+    "front",
+]
 ROOT = Path(settings.BASE_DIR)
 
 

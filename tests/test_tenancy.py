@@ -40,6 +40,11 @@ EXEMPT = {
     # in tests/connections/test_tool_explorer.py.
     "tool_detail": "catalog tool name",
     "connection_new": "catalog provider key",
+    "sandbox_add": "catalog provider key",
+    # The sandbox provider's consent page, like a real provider's: reached by people
+    # outside the organization (a company's customers in the API flow); it sends them
+    # back only to this portal's callback, where `state` binds the result.
+    "sandbox_authorize": "a provider's authorization page (client id + state checked inside)",
     # RFC 7592: a self-registered MCP client manages its own registration with the
     # registration token it was given; clients belong to no organization.
     "dcr-register-management": "registration-token-addressed (RFC 7592)",
@@ -141,6 +146,19 @@ def _webhook_delivery(org):
     )
 
 
+def _sandbox_world(owner):
+    from sandbox import setup
+
+    connection = setup.add_sandbox_connection(caller=Caller.of_member(owner), provider="monday")
+    return connection.sandbox_world
+
+
+def _model_script(org):
+    from sandbox.models import ModelScript
+
+    return ModelScript.objects.create(organization=org, match="hello", final="hi")
+
+
 # kwarg name → function(org A, owner of A) returning the path value of one of A's objects.
 OBJECTS_OF_ORG_A: dict[str, Callable] = {
     "slug": lambda org, owner: org.slug,
@@ -156,6 +174,10 @@ OBJECTS_OF_ORG_A: dict[str, Callable] = {
     "approval_id": lambda org, owner: _mcp_approval(org, owner).pk,
     "endpoint_id": lambda org, owner: _webhook_delivery(org).endpoint_id,
     "delivery_id": lambda org, owner: _webhook_delivery(org).pk,
+    "world_id": lambda org, owner: _sandbox_world(owner).pk,
+    "rest": lambda org, owner: "oauth2/authorize",  # the sandbox consent page's path
+    "provider": lambda org, owner: "monday",
+    "script_id": lambda org, owner: _model_script(org).pk,
 }
 
 

@@ -24,6 +24,10 @@ class AgentSerializer(serializers.ModelSerializer):
     max_steps = serializers.IntegerField(required=False)
     approval_policy = serializers.CharField(required=False)
     base_url = serializers.CharField(required=False, allow_blank=True)
+    sandbox_model = serializers.BooleanField(
+        required=False,
+        help_text="Use the portal's sandbox model (scripts and explicit calls), no key needed.",
+    )
 
     class Meta:
         model = Agent

@@ -41,10 +41,11 @@ class ConnectionSerializer(serializers.ModelSerializer):
             "api_base_url",
             "disabled_tools",
             "redirect_uri",
+            "sandbox",
             "created_at",
             "updated_at",
         ]
-        read_only_fields = ["created_at", "updated_at"]
+        read_only_fields = ["sandbox", "created_at", "updated_at"]
         extra_kwargs = {
             "name": {"validators": [], "max_length": CONNECTION_NAME_LIMIT},
             "provider": {"required": True},

@@ -92,6 +92,7 @@ INSTALLED_APPS = [
     "agents",
     "webhooks",
     "mcpserver",
+    "sandbox",
     "front",
 ]
 

@@ -1,5 +1,5 @@
 """Contract tests: every provider of the catalog, through the same steps, against an
-emulator configured from its own entry (tests/fakes/oauth_server.py).
+emulator configured from its own entry (connections/providers/emulation/oauth.py).
 
 Adding a provider adds it here automatically: its entry validates, its authorization
 URL carries its parameters, PKCE mode and scope separator, the code exchange and the
@@ -33,7 +33,7 @@ from connections.models import AccountStatus, ConnectedAccount
 from connections.providers import http, providers
 from connections.providers.catalog import validate_entry
 from tests.fakes.catalog import emulator_for
-from tests.fakes.oauth_parts import CLIENT_ID, CLIENT_SECRET
+from tests.fakes.credentials import CLIENT_ID, CLIENT_SECRET
 from tests.fakes.scripted import ScriptedServer
 from tests.monday_support import callback_path, follow_to_provider
 

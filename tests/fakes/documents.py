@@ -7,7 +7,7 @@ import json
 from http.server import BaseHTTPRequestHandler
 from typing import Any
 
-from tests.fakes.server import LocalServer
+from connections.providers.emulation.server import LocalServer
 
 
 class DocumentServer(LocalServer):

@@ -20,7 +20,7 @@ import time
 from http.server import BaseHTTPRequestHandler
 from typing import Any
 
-from tests.fakes.server import LocalServer
+from connections.providers.emulation.server import LocalServer
 
 _ids = itertools.count(1)
 

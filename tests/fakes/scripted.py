@@ -8,7 +8,7 @@ import threading
 from http.server import BaseHTTPRequestHandler
 from typing import Any
 
-from tests.fakes.server import LocalServer
+from connections.providers.emulation.server import LocalServer
 
 
 class ScriptedServer(LocalServer):

@@ -14,7 +14,7 @@ import threading
 import time
 from http.server import BaseHTTPRequestHandler
 
-from tests.fakes.server import LocalServer
+from connections.providers.emulation.server import LocalServer
 
 REDIRECT_URI = "http://127.0.0.1:53682/callback"
 

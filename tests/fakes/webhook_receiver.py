@@ -8,7 +8,7 @@ import time
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler
 
-from tests.fakes.server import LocalServer
+from connections.providers.emulation.server import LocalServer
 
 
 @dataclass

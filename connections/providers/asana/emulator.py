@@ -8,8 +8,8 @@ from __future__ import annotations
 import itertools
 
 from connections.providers import providers
-from tests.fakes.oauth_parts import Answer
-from tests.fakes.oauth_server import OAuthProvider
+from connections.providers.emulation.oauth import OAuthProvider
+from connections.providers.emulation.parts import Answer
 
 
 class AsanaEmulator(OAuthProvider):

@@ -14,8 +14,8 @@ import time
 from typing import Any
 
 from connections.providers import providers
-from tests.fakes.oauth_parts import Answer
-from tests.fakes.oauth_server import OAuthProvider
+from connections.providers.emulation.oauth import OAuthProvider
+from connections.providers.emulation.parts import Answer
 
 OWNER_REPO = r"/repos/(?P<owner>[^/]+)/(?P<name>[^/]+)"
 

@@ -16,6 +16,8 @@ import itertools
 from typing import Any
 
 from connections.providers import providers
+from connections.providers.emulation.oauth import OAuthProvider
+from connections.providers.emulation.parts import Answer
 from connections.providers.google import (
     CALENDAR_EVENTS,
     CALENDAR_READ,
@@ -24,8 +26,6 @@ from connections.providers.google import (
     GMAIL_READ,
     GMAIL_SEND,
 )
-from tests.fakes.oauth_parts import Answer
-from tests.fakes.oauth_server import OAuthProvider
 
 
 def _b64(text: str) -> str:

@@ -9,8 +9,8 @@ from typing import Any
 from urllib.parse import unquote
 
 from connections.providers import providers
-from tests.fakes.oauth_parts import Answer
-from tests.fakes.oauth_server import OAuthProvider
+from connections.providers.emulation.oauth import OAuthProvider
+from connections.providers.emulation.parts import Answer
 
 READ, WRITE = "crm.objects.contacts.read", "crm.objects.contacts.write"
 

@@ -9,8 +9,8 @@ import itertools
 from typing import Any
 
 from connections.providers import providers
-from tests.fakes.oauth_parts import Answer
-from tests.fakes.oauth_server import OAuthProvider
+from connections.providers.emulation.oauth import OAuthProvider
+from connections.providers.emulation.parts import Answer
 
 GATEWAY = r"/ex/jira/(?P<cloud>[^/]+)/rest/api/3"
 WORKFLOW = {"To Do": ["In Progress"], "In Progress": ["Done", "To Do"], "Done": ["To Do"]}

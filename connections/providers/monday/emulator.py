@@ -33,7 +33,7 @@ from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
-from tests.fakes.server import LocalServer
+from connections.providers.emulation.server import LocalServer
 
 
 def _b64url(data: bytes) -> str:

@@ -11,8 +11,8 @@ import re
 from typing import Any
 
 from connections.providers import providers
-from tests.fakes.oauth_parts import Answer
-from tests.fakes.oauth_server import OAuthProvider
+from connections.providers.emulation.oauth import OAuthProvider
+from connections.providers.emulation.parts import Answer
 
 BASE = "/services/data/v62.0"
 SOQL = re.compile(

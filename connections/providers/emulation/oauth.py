@@ -39,8 +39,9 @@ from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlencode, urlsplit
 
+from connections.providers import providers
 from connections.providers.catalog import Provider
-from tests.fakes.oauth_parts import (
+from connections.providers.emulation.parts import (
     Answer,
     Grant,
     IssuedToken,
@@ -49,13 +50,13 @@ from tests.fakes.oauth_parts import (
     overrides_for,
     path_regex,
 )
-from tests.fakes.server import LocalServer
+from connections.providers.emulation.server import LocalServer
 
 
 class OAuthProvider(LocalServer):
-    def __init__(self, spec: Provider) -> None:
+    def __init__(self, spec: Provider | str) -> None:
         super().__init__()
-        self.spec = spec
+        self.spec = spec if isinstance(spec, Provider) else providers()[spec]
         self.lock = threading.RLock()
         self.clients: dict[str, tuple[str, list[str]]] = {}
         self.users: dict[str, dict[str, Any]] = {}
@@ -77,6 +78,10 @@ class OAuthProvider(LocalServer):
         self.api_log: list[dict[str, Any]] = []
         self._routes: list[tuple[str, re.Pattern, Callable]] = []
         self._oauth_routes()
+
+    def constructor_args(self) -> tuple:
+        # The catalog entry by its key: rebuilt from the catalog, not carried in the pickle.
+        return (self.spec.key,) if type(self) is OAuthProvider else ()
 
     # --- set-up --------------------------------------------------------------------------
     def add_client(self, client_id: str, client_secret: str, redirect_uris: list[str]) -> None:

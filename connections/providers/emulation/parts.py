@@ -1,5 +1,4 @@
-"""The pieces of the generic OAuth emulator (oauth_server.py): the test client's
-credentials, URL templates as paths and patterns, grants and issued tokens, and `Answer`,
+"""The pieces of the generic OAuth emulator (oauth.py): URL templates as paths and patterns, grants and issued tokens, and `Answer`,
 raised by a route to answer with a status."""
 
 from __future__ import annotations
@@ -11,9 +10,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from connections.providers.catalog import Provider, placeholders
-
-CLIENT_ID = "portal-client-id"
-CLIENT_SECRET = "portal-client-secret-4f1a9"
 
 
 def b64url(data: bytes) -> str:

@@ -17,6 +17,7 @@ from core import sandbox
 from core.errors import Invalid
 from portal.apikeys import mint_api_key
 from portal.callers import Caller
+from portal.models import Membership
 from sandbox import worlds
 from sandbox.models import SandboxWorld
 from tests.fixtures import signed_in
@@ -230,3 +231,29 @@ def test_without_a_script_the_sandbox_model_calls_only_what_it_is_told(
     response = owner_client.post(f"/agents/{agent.pk}/", {"prompt": "call monday_list_boards {}"})
     run = AgentRun.objects.get(pk=response["Location"].rstrip("/").split("/")[-1])
     assert run.status == RunStatus.SUCCEEDED and "Leadership" in run.final_text
+
+
+def test_the_tour_seed_is_idempotent_and_puts_the_demo_agent_on_the_sandbox_model(
+    org, owner, settings
+):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    from agents.models import Agent
+
+    settings.OPENAI_API_KEY, settings.OPENAI_BASE_URL = "", ""
+    call_command("seed_demo_agent", "--org", org.slug, stdout=StringIO())
+    for _ in range(2):
+        call_command("seed_sandbox", "--org", org.slug, stdout=StringIO())
+    assert sorted(Connection.objects.filter(organization=org).values_list("name", flat=True)) == [
+        "github-sandbox",
+        "monday-sandbox",
+        "slack-sandbox",
+    ]
+    assert SandboxWorld.objects.filter(organization=org).count() == 3
+    demo = Agent.objects.get(organization=org, name="Assistant")
+    assert demo.sandbox_model and demo.approval_policy == Agent.Approval.ALWAYS
+    assert Membership.objects.filter(
+        organization=org, user__email="member@acme.test", role="member"
+    ).exists()

@@ -64,11 +64,9 @@ class Command(BaseCommand):
         self.stdout.write(
             "Sandbox connections: " + ", ".join(f"{p}-sandbox" for p in TOUR_PROVIDERS)
         )
+        demo = Agent.objects.for_org(organization).filter(name="Assistant")
+        # The tour approves a write: the demo agent asks before each one.
+        demo.update(approval_policy=Agent.Approval.ALWAYS)
         if not settings.OPENAI_API_KEY and not settings.OPENAI_BASE_URL:
-            updated = (
-                Agent.objects.for_org(organization)
-                .filter(name="Assistant")
-                .update(sandbox_model=True)
-            )
-            if updated:
+            if demo.update(sandbox_model=True):
                 self.stdout.write("No model configured: the demo agent uses the sandbox model.")

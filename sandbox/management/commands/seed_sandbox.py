@@ -67,6 +67,6 @@ class Command(BaseCommand):
         demo = Agent.objects.for_org(organization).filter(name="Assistant")
         # The tour approves a write: the demo agent asks before each one.
         demo.update(approval_policy=Agent.Approval.ALWAYS)
-        if not settings.OPENAI_API_KEY and not settings.OPENAI_BASE_URL:
-            if demo.update(sandbox_model=True):
-                self.stdout.write("No model configured: the demo agent uses the sandbox model.")
+        no_model = not settings.OPENAI_API_KEY and not settings.OPENAI_BASE_URL
+        if no_model and demo.update(sandbox_model=True):
+            self.stdout.write("No model configured: the demo agent uses the sandbox model.")

@@ -36,21 +36,13 @@ clients: $(CLIENTS)/node_modules/.installed
 run: install
 	$(PY) -m portal.devenv
 	$(PY) manage.py migrate --no-input
-	$(PY) manage.py bootstrap_org --name Acme --owner-email $(DEMO_EMAIL) --password $(DEMO_PASSWORD)
+	$(PY) manage.py bootstrap_org --name Acme --owner-email $(DEMO_EMAIL) --initial-password $(DEMO_PASSWORD)
 	$(PY) manage.py seed_demo_agent --org acme
 	$(PY) manage.py seed_sandbox --org acme
-	@echo "Sign in at http://127.0.0.1:$(PORT)/ as $(DEMO_EMAIL) / $(DEMO_PASSWORD)"
-	@echo "(the second member, member@acme.test / acme-member-password, sees less of the sandbox)"
-	@echo "MCP clients (Claude, Cursor, VS Code…): http://127.0.0.1:$(PORT)/mcp"
-	@# Agent runs go to a Celery worker next to the server (threads: many runs at once, each
-	@# shown live on its page), with its scheduler for the periodic jobs. The broker is a
-	@# folder (var/broker): nothing to install. Links made outside a request (reconnect
-	@# links in runs) need the portal's own URL.
-	export PORTAL_BASE_URL=$${PORTAL_BASE_URL:-http://127.0.0.1:$(PORT)}; \
-	$(PY) -m celery -A portal worker --beat --loglevel WARNING \
-	  --schedule var/celerybeat-schedule & worker=$$!; \
-	trap 'kill $$worker 2>/dev/null; wait $$worker 2>/dev/null' EXIT INT TERM; \
-	$(PY) -m uvicorn portal.asgi:application --host 127.0.0.1 --port $(PORT) --log-level warning
+	@# The server, a worker started again whenever it exits (runs, webhooks, periodic jobs;
+	@# its broker is a SQLite file under var/broker: nothing to install), and one block
+	@# with the sign-ins, printed once the portal answers.
+	$(PY) -m portal.devserver --port $(PORT) --owner "$(DEMO_EMAIL) / $(DEMO_PASSWORD)"
 
 # Browser tests drive Debian's Chromium; install it when missing and apt can (as root).
 # Without it the browser tests skip, saying why.

@@ -97,7 +97,9 @@ def stalled_run_ids() -> list:
     """Runs to hand out again: running under a lapsed lease, or queued so long ago that
     their message must have been lost."""
     now = timezone.now()
-    stuck_in_queue = now - timedelta(seconds=max(60, 4 * settings.RUN_RESUME_EVERY_SECONDS))
+    stuck_in_queue = now - timedelta(
+        seconds=max(settings.RUN_REQUEUE_AFTER_SECONDS, 4 * settings.RUN_RESUME_EVERY_SECONDS)
+    )
     return list(
         AgentRun.objects.filter(
             Q(status=RunStatus.RUNNING, lease_expires_at__lt=now)

@@ -340,7 +340,11 @@ def pending_invitations_for(user: User):
 
 
 def bootstrap_organization(
-    *, name: str, owner_email: str, password: str | None = None
+    *,
+    name: str,
+    owner_email: str,
+    password: str | None = None,
+    initial_password: str | None = None,
 ) -> tuple[Organization, Membership, bool]:
     """Create (or reuse) an organization and its owner, for scripts and the demo seed.
 
@@ -361,7 +365,7 @@ def bootstrap_organization(
     with transaction.atomic():
         user = User.objects.filter(email__iexact=email).first()
         if user is None:
-            user = User.objects.create_user(email=email, password=password)
+            user = User.objects.create_user(email=email, password=password or initial_password)
         elif password:
             user.set_password(password)
             user.save(update_fields=["password"])

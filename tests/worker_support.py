@@ -31,6 +31,7 @@ from django.conf import settings
 from django.db import connection
 
 from core.models import WorkerHeartbeat
+from portal.settings.background import embedded_broker
 
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/7")
 
@@ -135,7 +136,7 @@ class PrivateRedis:
 
 
 class Workers:
-    """`broker="redis"` as in production; `"filesystem"` as `make run` (a folder)."""
+    """`broker="redis"` as in production; `"embedded"` as `make run` (a SQLite file)."""
 
     def __init__(
         self,
@@ -153,16 +154,10 @@ class Workers:
             broker_env = {"REDIS_URL": redis_url}
         else:
             folder = tmp_path / "broker"
-            for name in ("queue", "processed", "control"):
-                (folder / name).mkdir(parents=True, exist_ok=True)
-            self.producer = Celery("tests", broker="filesystem://localhost/", set_as_current=False)
-            self.producer.conf.broker_transport_options = {
-                "data_folder_in": str(folder / "queue"),
-                "data_folder_out": str(folder / "queue"),
-                "data_folder_processed": str(folder / "processed"),
-                "control_folder": str(folder / "control"),
-            }
-            # make run's settings: DEBUG, no broker configured, the folder broker.
+            url, options = embedded_broker(folder)
+            self.producer = Celery("tests", broker=url, set_as_current=False)
+            self.producer.conf.broker_transport_options = options
+            # make run's settings: DEBUG, no broker configured, the embedded broker.
             broker_env = {
                 "DEBUG": "1",
                 "CELERY_TASK_ALWAYS_EAGER": "0",
@@ -303,10 +298,10 @@ def workers_on_private_redis(transactional_db, tmp_path, private_redis):
 
 @pytest.fixture
 def local_workers(transactional_db, tmp_path):
-    """Workers as `make run` starts them: the folder broker, nothing to install."""
+    """Workers as `make run` starts them: the embedded broker, nothing to install."""
     if connection.vendor != "postgresql":
         _cannot_run("real workers share the test database: PostgreSQL only (.ci/run's 2nd pass)")
-    pool = Workers(tmp_path, broker="filesystem")
+    pool = Workers(tmp_path, broker="embedded")
     yield pool
     pool.stop()
 

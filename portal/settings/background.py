@@ -6,7 +6,7 @@ from pathlib import Path
 from portal.settings.base import BASE_DIR, env_bool, env_list
 
 # --- Background work (Celery) --------------------------------------------------
-# README "Production": Redis in production; the filesystem broker for `make run` (nothing
+# README "Production": Redis in production; the embedded SQLite broker for `make run` (nothing
 # to install; runtime.py); tasks run in-process while testing (test.py), unless a test
 # starts real workers.
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL") or os.environ.get("REDIS_URL", "")
@@ -14,17 +14,11 @@ CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 BROKER_FOLDER = Path(os.environ.get("CELERY_BROKER_FOLDER") or BASE_DIR / "var" / "broker")
 
 
-def folder_broker(folder: Path) -> tuple[str, dict]:
-    """kombu's filesystem transport in `folder`: `make run` needs no broker server."""
-    for name in ("queue", "processed", "control"):
-        (folder / name).mkdir(parents=True, exist_ok=True)
-    return "filesystem://localhost/", {
-        "polling_interval": 0.2,
-        "control_folder": str(folder / "control"),
-        "data_folder_in": str(folder / "queue"),
-        "data_folder_out": str(folder / "queue"),
-        "data_folder_processed": str(folder / "processed"),
-    }
+def embedded_broker(folder: Path) -> tuple[str, dict]:
+    """`make run`'s broker: a SQLite file in `folder` through kombu's SQLAlchemy transport
+    (portal/broker.py says why not the filesystem transport). Nothing to install."""
+    folder.mkdir(parents=True, exist_ok=True)
+    return f"sqla+sqlite:///{folder / 'broker.sqlite3'}", {"polling_interval": 0.2}
 
 
 # One queue per installation by default; tests that start real workers use their own.
@@ -69,6 +63,8 @@ WORKER_BULKHEADS = {
 # a run whose lease lapsed is resumed by another worker (agents/leases.py).
 RUN_LEASE_SECONDS = float(os.environ.get("RUN_LEASE_SECONDS", "30"))
 RUN_RESUME_EVERY_SECONDS = float(os.environ.get("RUN_RESUME_EVERY_SECONDS", "15"))
+# A run still queued after this long lost its message (a killed worker had taken it).
+RUN_REQUEUE_AFTER_SECONDS = float(os.environ.get("RUN_REQUEUE_AFTER_SECONDS", "60"))
 RUN_WALL_CLOCK_LIMIT_SECONDS = float(os.environ.get("RUN_WALL_CLOCK_LIMIT_SECONDS", "1800"))
 
 # Periodic jobs (core.jobs runs each one at a time), interval in seconds.

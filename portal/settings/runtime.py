@@ -27,4 +27,4 @@ if not DEBUG:  # noqa: F405
         )
 SECRET_KEY = SECRET_KEY or "insecure-development-key-do-not-use-in-production"  # noqa: F405
 if not CELERY_BROKER_URL and not CELERY_TASK_ALWAYS_EAGER:  # noqa: F405
-    CELERY_BROKER_URL, CELERY_BROKER_TRANSPORT_OPTIONS = folder_broker(BROKER_FOLDER)  # noqa: F405
+    CELERY_BROKER_URL, CELERY_BROKER_TRANSPORT_OPTIONS = embedded_broker(BROKER_FOLDER)  # noqa: F405

@@ -19,19 +19,21 @@ RUNS = int(os.environ.get("BENCH_RUNS", "1000"))
 
 def main() -> None:
     results = {}
-    for kills in (0, 5):
-        with bench_database():
-            from portal.organizations import bootstrap_organization
-            from tests.soak_support import soak
-            from tests.worker_support import Workers
+    with bench_database():
+        from portal.organizations import bootstrap_organization
+        from tests.soak_support import soak
+        from tests.worker_support import Workers
 
-            org, owner, _ = bootstrap_organization(name="Soak", owner_email="o@soak.test")
+        for kills in (0, 5):
+            org, owner, _ = bootstrap_organization(
+                name=f"Soak {kills}", owner_email=f"o{kills}@soak.test"
+            )
             workers = Workers(Path(tempfile.mkdtemp(prefix="bench-soak-")), broker="embedded")
             try:
                 results[kills] = soak(workers, org, owner, runs=RUNS, kills=kills, kill_every=4)
             finally:
                 workers.stop()
-        print(f"{kills} kills: {results[kills]}")
+            print(f"{kills} kills: {results[kills]}", flush=True)
     base, killed = results[0], results[5]
     print(
         f"{RUNS} runs: {base.seconds:.1f} s without kills, {killed.seconds:.1f} s with 5 "

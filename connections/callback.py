@@ -131,10 +131,12 @@ def complete_authorization(
         )
     if params.get("error"):
         error = params["error"][:64]
+        described = (params.get("error_description") or "")[:200]
         message = (
             "You declined the authorization. Nothing was connected."
             if error == "access_denied"
-            else f"The provider refused the authorization ({error})."
+            else f"The provider refused the authorization ({error})"
+            + (f": {described}" if described else ".")
         )
         raise reject_callback(auth_request, f"provider_{error}", message, request)
     if not params.get("code"):
@@ -183,10 +185,16 @@ def complete_authorization(
             code_verifier=auth_request.get_secret("code_verifier_sealed") or None,
         )
     except (ProviderRejected, ProviderUnavailable, ToolRateLimited) as exc:
+        hint = (
+            " Check the client ID and secret on the connection: an owner or admin can "
+            "correct them on its page."
+            if getattr(exc, "code", "") in CLIENT_REFUSED
+            else ""
+        )
         raise reject_callback(
             auth_request,
             "token_exchange_failed",
-            f"The provider did not issue a token: {exc.message}",
+            f"The provider did not issue a token: {exc.message}.{hint}",
             request,
         ) from None
     identity = identify(connection, response)
@@ -194,6 +202,12 @@ def complete_authorization(
         return _await_customer_verification(auth_request, response, identity, request)
     account = activate(auth_request, response, identity, request=request)
     return CallbackResult(account, reverse("connected_accounts"), activated=True)
+
+
+# The provider did not accept the connection's own credentials (RFC 6749 §5.2; GitHub's name).
+CLIENT_REFUSED = frozenset(
+    {"invalid_client", "unauthorized_client", "incorrect_client_credentials"}
+)
 
 
 def _target_account(

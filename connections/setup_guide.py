@@ -31,6 +31,9 @@ def describe(provider: Provider, *, request: HttpRequest | None = None) -> dict[
         "redirect_uri": provider_redirect_uri(provider.key, request),
         "default_scopes": list(provider.default_scopes),
         "scopes_needed_by_tools": needed_scopes(provider),
+        # What a new connection asks for (its default scopes): what the app must allow.
+        "requested_scopes": sorted(provider.default_scopes),
+        "later_scopes": sorted(set(needed_scopes(provider)) - set(provider.default_scopes)),
         "scopes": [
             {"name": name, "description": description}
             for name, description in provider.oauth.scopes.items()

@@ -222,6 +222,13 @@ class ProviderSerializer(serializers.Serializer):
     redirect_uri = serializers.CharField()
     default_scopes = serializers.ListField(child=serializers.CharField())
     scopes_needed_by_tools = serializers.ListField(child=serializers.CharField())
+    requested_scopes = serializers.ListField(
+        child=serializers.CharField(), help_text="What a new connection asks for."
+    )
+    later_scopes = serializers.ListField(
+        child=serializers.CharField(),
+        help_text="Scopes some tool needs beyond those: asked for when that tool is used.",
+    )
     scopes = ProviderScopeSerializer(many=True)
     settings = ProviderSettingSerializer(many=True)
     refresh = serializers.BooleanField()

@@ -12,6 +12,14 @@ document.addEventListener("click", (event) => {
   }
 });
 
+// Small screens: the main navigation opens from its Menu button.
+document.addEventListener("click", (event) => {
+  const toggle = event.target.closest("button[data-toggle-nav]");
+  if (!toggle) return;
+  const open = toggle.closest(".topbar").classList.toggle("nav-open");
+  toggle.setAttribute("aria-expanded", String(open));
+});
+
 // Destructive forms ask first: <form data-confirm="Delete …?">.
 document.addEventListener("submit", (event) => {
   const message = event.target.dataset.confirm;

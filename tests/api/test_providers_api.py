@@ -55,3 +55,11 @@ def test_a_connection_with_settings_is_created_from_the_page(owner_client):
         {"name": "bad", "client_id": "cid", "setting_tenant": "../../evil"},
     )
     assert refused.status_code == 200 and "is not valid" in refused.content.decode()
+
+
+def test_the_guide_lists_the_scopes_a_new_connection_asks_for(owner_client, api):
+    monday = providers()["monday"]
+    page = owner_client.get("/connections/new/monday/").content.decode()
+    assert " ".join(sorted(monday.default_scopes)) in page  # users:read workspaces:read too
+    listed = {p["key"]: p for p in api.get("/api/v1/providers").json()["results"]}
+    assert listed["monday"]["requested_scopes"] == sorted(monday.default_scopes)

@@ -194,3 +194,23 @@ def test_disabled_connection_cannot_be_connected(member_client, monday_connectio
     monday_connection.enabled = False
     monday_connection.save()
     assert member_client.post("/connected-accounts/monday/connect/").status_code == 404
+
+
+def test_the_error_page_shows_the_providers_description(member_client, monday_connection):
+    member_client.post("/connected-accounts/monday/connect/")
+    state = AuthorizationRequest.objects.get().state
+    response = member_client.get(
+        f"/oauth/callback/monday/?state={state}&error=invalid_scope"
+        "&error_description=The+app+may+not+ask+for+boards%3Awrite"
+    )
+    assert response.status_code == 400
+    assert b"invalid_scope" in response.content
+    assert b"The app may not ask for boards:write" in response.content
+
+
+def test_a_wrong_client_secret_says_where_to_fix_it(member_client, monday, monday_connection):
+    monday_connection.set_secret("client_secret_sealed", "not-the-secret")
+    monday_connection.save()
+    response = connect_via_portal(member_client)
+    assert response.status_code == 400 and b"invalid_client" in response.content
+    assert b"Check the client ID and secret on the connection" in response.content

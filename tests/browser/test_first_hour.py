@@ -1,0 +1,48 @@
+"""The first hour of a new admin (issue 24) in a real browser: the provider set-up guide
+reads top to bottom at desktop and phone widths, with the whole redirect URI and a copy
+button."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.browser.conftest import save_screenshot, sign_in
+from tests.factories import PASSWORD
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.mark.parametrize("width", [1280, 390])
+def test_the_setup_guide_reads_top_to_bottom(page, org, owner, width):
+    page.set_viewport_size({"width": width, "height": 900})
+    sign_in(page, owner.user.email, PASSWORD)
+    page.goto("/connections/new/monday/")
+    guide = page.locator(".setup-guide")
+    guide.get_by_role("heading", name="Set up monday.com").wait_for()
+    guide_width = guide.bounding_box()["width"]
+    steps = guide.locator(".guide-steps > li")
+    assert steps.count() == 4
+    for index in range(steps.count()):
+        box = steps.nth(index).bounding_box()
+        assert box["width"] > guide_width * 0.7, (index, box, guide_width)  # not a column
+    redirect = guide.locator("input[aria-label='Redirect URI']")
+    shown = redirect.bounding_box()["width"]
+    assert shown > 0.5 * guide_width, shown  # the box is not squeezed to `http://12…`
+    assert redirect.input_value().endswith("/oauth/callback/monday/")
+    assert guide.get_by_role("button", name="Copy").is_visible()
+    assert "users:read workspaces:read" in guide.inner_text()
+    save_screenshot(page, f"setup-guide-{width}")
+
+
+def test_on_a_phone_the_navigation_folds_into_a_menu(page, org, owner):
+    page.set_viewport_size({"width": 390, "height": 844})
+    sign_in(page, owner.user.email, PASSWORD)
+    page.goto("/")
+    header = page.locator("header.topbar").bounding_box()
+    assert header["height"] < 80, header  # one row: brand and the menu button
+    nav = page.locator("#mainnav")
+    assert not nav.get_by_role("link", name="Connected accounts").is_visible()
+    page.get_by_role("button", name="Menu").click()
+    nav.get_by_role("link", name="Connected accounts").click()
+    page.wait_for_url("**/connected-accounts/")
+    save_screenshot(page, "dashboard-menu-390")

@@ -12,14 +12,16 @@ from core.filtering import ListFilter, MomentFilter, choice_filter
 class AuditEventFilter(ListFilter):
     error_code = "invalid_filter"
     descriptions = {
-        "action": "exact, or a prefix ending in '.' (tool.)",
+        "action": "a full action (tool.executed) exactly; anything shorter as a prefix "
+        "(tool., agent)",
         "actor": "actor email/label (contains) or id",
         "since": "ISO date or date-time",
         "until": "ISO date or date-time",
         "q": "free text over the target",
     }
 
-    # "tool." matches every tool.* action; anything else matches exactly.
+    # A full action (with a name after its dot) matches exactly; "tool." or "agent" match
+    # every action they start.
     action = django_filters.CharFilter(method="by_action")
     actor = django_filters.CharFilter(method="by_actor")  # label (contains) or id
     identifier = django_filters.CharFilter(field_name="identifier")
@@ -30,7 +32,7 @@ class AuditEventFilter(ListFilter):
     q = django_filters.CharFilter(method="by_target")  # free text over the target
 
     def by_action(self, events: QuerySet, name: str, value: str) -> QuerySet:
-        if value.endswith("."):
+        if "." not in value.rstrip("."):
             return events.filter(action__startswith=value)
         return events.filter(action=value)
 

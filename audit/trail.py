@@ -93,9 +93,17 @@ class Actor:
         return cls.anonymous()
 
 
+COUNT_KEY_PATTERN = re.compile(r"(^|_)(tokens|count|counts)$", re.IGNORECASE)
+
+
 def redact(value: Any, *, key: str = "") -> Any:
     """Remove values under secret-looking keys and cut long strings, recursively."""
     if key and SECRET_KEY_PATTERN.search(key):
+        # A secret is text; a flag (api_key_changed) or a count (tokens) is not.
+        if value is None or isinstance(value, bool):
+            return value
+        if isinstance(value, (int, float)) and COUNT_KEY_PATTERN.search(key):
+            return value
         return REDACTED
     if isinstance(value, Mapping):
         return {storable(str(k)): redact(v, key=str(k)) for k, v in value.items()}

@@ -105,6 +105,7 @@ def test_admins_and_auditors_see_the_organization_members_only_their_own(
     [
         ({"action": "tool.executed"}, {"mine_ok", "mine_failed", "someone_else"}),
         ({"action": "connection."}, {"connection"}),
+        ({"action": "conn"}, {"connection"}),  # a word, as typed: a prefix
         ({"outcome": "failure"}, {"mine_failed"}),
         ({"identifier": "user_someone_else"}, {"someone_else"}),
         ({"connection_name": "monday"}, {"mine_ok", "mine_failed", "connection"}),
@@ -269,3 +270,28 @@ def test_pruning_in_batches_moves_the_checkpoint_each_time(org, monkeypatch):
     report = review.prune_organization(org)
     assert report.deleted == 8 and report.checkpoint_seq == 8
     assert chain.verify_organization(org).ok
+
+
+def test_redaction_hides_secrets_not_flags_or_counts():
+    from audit.trail import REDACTED, redact
+
+    shown = redact(
+        {"api_key_changed": True, "tokens": 1234, "access_token": "at-1", "password": 1234}
+    )
+    assert shown == {
+        "api_key_changed": True,
+        "tokens": 1234,
+        "access_token": REDACTED,
+        "password": REDACTED,
+    }
+
+
+def test_ago_says_just_now_for_the_last_minute():
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from core.templatetags.when import ago
+
+    assert ago(timezone.now()) == "just now"
+    assert ago(timezone.now() - timedelta(minutes=3)) == "3\xa0minutes ago"

@@ -120,7 +120,9 @@ def setup_steps(org, user) -> list[SetupStep]:
                 )
             ),
             has_agent=Exists(Agent.objects.for_org(org)),
-            has_run=Exists(AgentRun.objects.for_org(org)),
+            # A run that reached a model: one refused for want of a model or a
+            # connection does not count as having run it.
+            has_run=Exists(AgentRun.objects.for_org(org).filter(model_calls__gt=0)),
         )
         .values("has_connection", "has_own_account", "has_agent", "has_run")
         .get()
@@ -244,6 +246,9 @@ def sandbox_tour(org, user, *, mcp_url: str, reads_audit: bool) -> list[SetupSte
     ]
 
 
+WAITING = (AccountStatus.PENDING_AUTH, AccountStatus.PENDING_VERIFICATION)
+
+
 def manager_summary(org) -> dict[str, Any]:
     """Owners/admins: accounts by status, what needs attention, tool activity, recent runs."""
     accounts = ConnectedAccount.objects.for_org(org)
@@ -259,7 +264,9 @@ def manager_summary(org) -> dict[str, Any]:
         "accounts_by_status": [
             (status, label, by_status.get(status, 0)) for status, label in AccountStatus.choices
         ],
-        "account_total": sum(by_status.values()),
+        # An authorization nobody finished is not a connected account: shown as waiting.
+        "account_total": sum(n for s, n in by_status.items() if s not in WAITING),
+        "account_waiting": sum(n for s, n in by_status.items() if s in WAITING),
         "attention": attention[:ATTENTION_LIMIT],
         "attention_more": len(attention) > ATTENTION_LIMIT,
         "tool_activity": tool_activity(org),

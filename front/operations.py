@@ -42,25 +42,47 @@ def queue_depth() -> int | None:
         return None
 
 
+UNITS = (("day", 86400), ("hour", 3600), ("minute", 60), ("second", 1))
+
+
+def as_interval(seconds: float) -> str:
+    """'1 day', '15 seconds', '1.5 seconds': how often, in the largest whole unit."""
+    for unit, size in UNITS:
+        if seconds >= size and seconds % size == 0:
+            count = int(seconds // size)
+            return f"{count} {unit}{'' if count == 1 else 's'}"
+    return f"{seconds:g} seconds"
+
+
 @dataclass(frozen=True)
 class JobRow:
     name: str
     every_seconds: float
     job: PeriodicJob | None
+    # Since when a worker (and so a scheduler) has been up: a job is not late before
+    # it was first due.
+    workers_since: datetime | None = None
+
+    @property
+    def every(self) -> str:
+        return as_interval(self.every_seconds)
 
     @property
     def late(self) -> bool:
-        """Not started for three intervals: is a scheduler (beat) running?"""
+        """Not started for three of its own intervals since it was last started — or
+        since the workers came up, for a job that never ran."""
         started = self.job.last_started_at if self.job else None
-        return started is None or timezone.now() - started > timedelta(
-            seconds=3 * self.every_seconds
-        )
+        reference = started or self.workers_since
+        if reference is None:
+            return False  # no worker: the "Background work is stopped" banner says so
+        return timezone.now() - reference > timedelta(seconds=3 * self.every_seconds)
 
 
 def periodic_jobs() -> list[JobRow]:
     known = {job.name: job for job in PeriodicJob.objects.all()}
+    since = WorkerHeartbeat.objects.alive().aggregate(since=Min("started_at"))["since"]
     return [
-        JobRow(name=name, every_seconds=float(seconds), job=known.get(name))
+        JobRow(name=name, every_seconds=float(seconds), job=known.get(name), workers_since=since)
         for name, (_task, seconds) in settings.PERIODIC_JOBS.items()
     ]
 

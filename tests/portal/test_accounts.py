@@ -135,3 +135,22 @@ def test_bootstrap_org_refuses_bad_input_and_changes_nothing(db, args):
     with pytest.raises(CommandError):
         _bootstrap(*args)
     assert not Organization.objects.exists() and not User.objects.exists()
+
+
+def test_a_superuser_made_on_the_command_line_can_sign_in(db, client, settings):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    settings.ACCOUNT_EMAIL_VERIFICATION = "mandatory"
+    call_command("createsuperuser", "--no-input", "--email", "ops@example.test", stdout=StringIO())
+    from portal.models import User
+
+    user = User.objects.get(email="ops@example.test")
+    user.set_password("an-operator-pass-phrase-1")
+    user.save()
+    response = client.post(
+        "/accounts/login/",
+        {"login": "ops@example.test", "password": "an-operator-pass-phrase-1"},
+    )
+    assert response.status_code == 302 and "confirm-email" not in response["Location"]

@@ -146,7 +146,34 @@ def test_a_new_organization_gets_a_checklist_until_every_step_is_done(
     assert "No tool calls in the last 7 days" in page and 'class="chart"' not in page
 
     _account(org, conn, owner)
-    _run(org, agent, owner)
+    refused = _run(org, agent, owner)  # ended before any model call (no model configured)
+    refused.status, refused.model_calls = RunStatus.FAILED, 0
+    refused.save()
+    assert [s.done for s in client.get("/").context["setup_steps"]][-1] is False
+    AgentRun.objects.filter(pk=refused.pk).update(status=RunStatus.SUCCEEDED, model_calls=1)
     response = client.get("/")
     assert response.context["setup_steps"] is None
     assert "Get started" not in response.content.decode()
+
+
+def test_an_unfinished_authorization_is_waiting_not_connected(org, owner, member):
+    conn = create_connection(org=org, name="monday", provider="monday", client_id="c")
+    waiting = _account(org, conn, member)
+    ConnectedAccount.objects.filter(pk=waiting.pk).update(status="PENDING_AUTH")
+    context = signed_in(owner).get("/").context
+    assert context["account_total"] == 0 and context["account_waiting"] == 1
+
+
+def test_a_job_is_not_late_before_it_was_first_due():
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from front.operations import JobRow, as_interval
+
+    just_up = timezone.now() - timedelta(minutes=7)
+    assert not JobRow("prune_audit", 86400, None, workers_since=just_up).late
+    assert JobRow("sequence_audit", 1, None, workers_since=just_up).late
+    assert not JobRow("prune_audit", 86400, None, workers_since=None).late
+    assert as_interval(86400) == "1 day" and as_interval(15) == "15 seconds"
+    assert as_interval(3600 * 2) == "2 hours" and as_interval(1.5) == "1.5 seconds"

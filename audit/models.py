@@ -48,6 +48,7 @@ class AuditEvent(models.Model):
     # How review.label_outcomes shows an event (not stored).
     outcome_class: str = ""
     outcome_label: str = ""
+    person: str = ""  # set by review.label_people: the email behind a portal identifier
 
     class Outcome(models.TextChoices):
         SUCCESS = "success", "Success"

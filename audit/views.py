@@ -39,6 +39,7 @@ def audit_list(request: CallerRequest) -> HttpResponse:
     try:
         page = review.page(filters.narrowed, request.GET.get("before"))
         review.label_outcomes(page.events)
+        review.label_people(page.events)
     except PortalError as exc:
         error = exc.message
     context = {

@@ -295,3 +295,13 @@ def test_ago_says_just_now_for_the_last_minute():
 
     assert ago(timezone.now()) == "just now"
     assert ago(timezone.now() - timedelta(minutes=3)) == "3\xa0minutes ago"
+
+
+def test_pages_show_people_and_the_api_gives_each_members_identifier(org, owner, member, api):
+    trail.record(
+        action="test.acted", organization=org, identifier=member.user.identifier, target_id="x"
+    )
+    page = signed_in(owner).get("/audit/").content.decode()
+    assert f'title="{member.user.identifier}">{member.user.email}<' in page
+    listed = {m["email"]: m["identifier"] for m in api.get("/api/v1/members").json()["results"]}
+    assert listed[member.user.email] == member.user.identifier

@@ -18,6 +18,7 @@ from audit import trail
 from connections.selectors import connection_names
 from core.decorators import org_page
 from core.errors import NotFound, PortalError
+from core.forms import show_error
 from portal.requests import OrgRequest
 from portal.selectors import members_of
 
@@ -59,7 +60,7 @@ def agent_create(request: OrgRequest) -> HttpResponse:
                 **_agent_values(form.cleaned_data),
             )
         except PortalError as exc:
-            form.add_error(None, exc.message)
+            show_error(form, exc)
         else:
             messages.success(request, f"Agent “{agent.name}” created.")
             return redirect("agent_detail", agent_id=agent.pk)
@@ -80,7 +81,7 @@ def agent_edit(request: OrgRequest, agent_id) -> HttpResponse:
                 **_agent_values(form.cleaned_data),
             )
         except PortalError as exc:
-            form.add_error(None, exc.message)
+            show_error(form, exc)
         else:
             messages.success(request, "Agent saved.")
             return redirect("agent_detail", agent_id=agent.pk)

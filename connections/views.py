@@ -29,6 +29,7 @@ from connections.models import AccountStatus, AuthorizationRequest, ConnectedAcc
 from connections.providers import get_provider
 from core.decorators import org_page
 from core.errors import NotFound, PortalError
+from core.forms import show_error
 from portal.requests import OrgRequest
 
 # --- Connections (owners/admins) ------------------------------------------------------
@@ -75,7 +76,7 @@ def connection_new(request: OrgRequest, provider: str) -> HttpResponse:
                 **_connection_values(form),
             )
         except PortalError as exc:
-            form.add_error(None, exc.message)
+            show_error(form, exc)
         else:
             messages.success(request, f"Connection “{connection.name}” created.")
             return redirect("connection_detail", name=connection.name)
@@ -107,7 +108,7 @@ def connection_detail(request: OrgRequest, name: str) -> HttpResponse:
                 **_connection_values(form),
             )
         except PortalError as exc:
-            form.add_error(None, exc.message)
+            show_error(form, exc)
         else:
             messages.success(request, "Connection saved.")
             return redirect("connection_detail", name=connection.name)

@@ -44,12 +44,15 @@ class Unauthenticated(Exception):
 
 
 class Refused(Exception):
-    """403: valid credentials, but the organization does not let this client in."""
+    """Valid credentials, but the call cannot go ahead: 403 when the organization does not
+    let this client in; a refused identifier answers what REST answers for the same
+    mistake (422 missing, 404 not a member)."""
 
-    def __init__(self, message: str, code: str) -> None:
+    def __init__(self, message: str, code: str, status: int = 403) -> None:
         super().__init__(message)
         self.message = message
         self.code = code
+        self.status = status
 
 
 @dataclass(frozen=True)
@@ -86,7 +89,7 @@ def _api_key_principal(raw: str, identifier: str | None) -> Principal:
         message = exc.message
         if exc.code == "identifier_required":
             message = "An API key acts for someone: name them in the X-Portal-Identifier header."
-        raise Refused(message, exc.code) from None
+        raise Refused(message, exc.code, exc.status) from None
     if not policy_of(key.organization).enabled:
         raise Refused("MCP is turned off in this organization.", "mcp_disabled")
     return Principal(caller, f"api-key:{key.prefix}", f"API key {key.name}", ALL_SCOPES)

@@ -137,7 +137,7 @@ class McpGate:
             )
             return
         except access.Refused as exc:
-            await respond(send, 403, exc.code, exc.message, allowed)
+            await respond(send, exc.status, exc.code, exc.message, allowed)
             return
         body = await self._body(receive)
         if body is None:

@@ -11,7 +11,8 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from core.decorators import org_page
-from core.errors import Invalid
+from core.errors import Invalid, PortalError
+from core.forms import show_error
 from portal.requests import OrgRequest
 from webhooks import endpoints, events, selectors
 from webhooks.filters import DeliveryFilter
@@ -31,11 +32,17 @@ def webhook_list(request: OrgRequest) -> HttpResponse:
     form = EndpointForm(request.POST or None)
     new_secret = created = None
     if request.method == "POST" and form.is_valid():
-        created, new_secret = endpoints.create_endpoint(
-            caller=request.caller, request=request, **form.cleaned_data
-        )
-        messages.success(request, "Endpoint added. Copy its signing secret now: it is shown once.")
-        form = EndpointForm()
+        try:
+            created, new_secret = endpoints.create_endpoint(
+                caller=request.caller, request=request, **form.cleaned_data
+            )
+        except PortalError as exc:
+            show_error(form, exc)
+        else:
+            messages.success(
+                request, "Endpoint added. Copy its signing secret now: it is shown once."
+            )
+            form = EndpointForm()
     return _secret_page(
         request,
         "webhooks/endpoint_list.html",

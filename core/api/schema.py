@@ -103,3 +103,31 @@ def open_free_form_objects(result: dict, generator: Any, request: Request, publi
 
     visit(result)
     return result
+
+
+# The API docs group operations by what a developer is doing, in this order.
+TASKS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "Organization": ("The organization and its members (each member's identifier).", ("organization", "members")),
+    "Connections": ("The provider catalog and the organization's OAuth apps.", ("providers", "connections")),
+    "Connected accounts": ("People's accounts: authorization links, verification, defaults.", ("connected-accounts",)),
+    "Tools": ("Tools each identifier may call, calling them, and the proxy.", ("tools", "proxy")),
+    "Agents": ("Agents and starting runs.", ("agents",)),
+    "Runs": ("Runs, their steps and approvals.", ("agent-runs",)),
+    "Audit": ("The audit log.", ("audit-events",)),
+    "Webhooks": ("Endpoints, event types and deliveries.", ("webhook-endpoints", "webhook-event-types", "webhook-deliveries")),
+    "Sandbox": ("Sandbox connections, the sandbox model's scripts, resets (test keys).", ("sandbox",)),
+}  # fmt: skip
+
+
+def group_by_task(result: dict, generator: Any, request: Request, public: Any) -> dict:
+    """Tag each operation with its task (drf-spectacular post-processing hook), so the docs
+    page groups them as a developer looks for them, not under one `v1` heading. MCP is not
+    REST: the description points to it."""
+    tag_of = {segment: task for task, (_, segments) in TASKS.items() for segment in segments}
+    for path, operations in result.get("paths", {}).items():
+        segment = path.strip("/").split("/")[2] if path.count("/") >= 3 else ""
+        for operation in operations.values():
+            if isinstance(operation, dict):
+                operation["tags"] = [tag_of.get(segment, "Organization")]
+    result["tags"] = [{"name": task, "description": text} for task, (text, _) in TASKS.items()]
+    return result

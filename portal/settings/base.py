@@ -305,7 +305,9 @@ SPECTACULAR_SETTINGS = {
     "TITLE": "Agent Portal API",
     "DESCRIPTION": (
         "Connected accounts, tools and agents that act in SaaS tools as the requesting user. "
-        "Authenticate with `Authorization: Bearer ap_<prefix>_<secret>`."
+        "Authenticate with `Authorization: Bearer ap_<prefix>_<secret>` (test keys: "
+        "`ap_test_…`, sandbox connections only). Agents outside the portal use the same "
+        "tools over MCP at `/mcp`. [← Back to the portal](/)"
     ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
@@ -315,6 +317,7 @@ SPECTACULAR_SETTINGS = {
         "drf_spectacular.hooks.postprocess_schema_enums",
         "core.api.schema.add_error_responses",
         "core.api.schema.open_free_form_objects",
+        "core.api.schema.group_by_task",
     ],
     # Swagger UI served from our own static files, never a CDN.
     "SWAGGER_UI_DIST": "SIDECAR",

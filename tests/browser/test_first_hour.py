@@ -46,3 +46,16 @@ def test_on_a_phone_the_navigation_folds_into_a_menu(page, org, owner):
     nav.get_by_role("link", name="Connected accounts").click()
     page.wait_for_url("**/connected-accounts/")
     save_screenshot(page, "dashboard-menu-390")
+
+
+def test_a_refused_url_shows_under_its_field_with_what_was_typed(page, org, owner):
+    sign_in(page, owner.user.email, PASSWORD)
+    page.goto("/webhooks/")
+    page.fill("input[name=url]", "https://10.0.0.7/hooks")
+    page.get_by_role("button", name="Add endpoint").click()
+    field = page.locator("input[name=url]")
+    assert field.input_value() == "https://10.0.0.7/hooks"  # kept
+    error = page.locator(".field.has-error .error-text").first
+    assert error.is_visible() and "private" in error.inner_text().lower()
+    assert not error.inner_text().startswith("url:")
+    save_screenshot(page, "webhook-url-error-1280")

@@ -36,11 +36,19 @@ def test_an_api_key_with_an_identifier_acts_for_that_person(
     boards_seen = as_alice.results[0].structured_content["data"]["boards"]
     assert [b["name"] for b in boards_seen] == ["Marketing"]
 
+    # The same mistake gets the same status on /mcp as on REST (422 missing, 404 not a member).
+    rest = httpx2.Client(base_url=live_portal.origin, headers=bearer(api_key), timeout=10)
     missing = post(live_portal, bearer(api_key))
-    assert missing.status_code == 403
+    rest_missing = rest.post("/api/v1/tools/execute", json={"tool_name": "monday_list_boards"})
+    assert missing.status_code == rest_missing.status_code == 422
+    assert missing.json()["error"]["code"] == rest_missing.json()["error"]["code"]
     assert "X-Portal-Identifier" in missing.json()["error"]["message"]
     stranger = post(live_portal, bearer(api_key, **{"X-Portal-Identifier": "user_" + "0" * 32}))
-    assert stranger.status_code == 403
+    rest_stranger = rest.post(
+        "/api/v1/tools/execute",
+        json={"tool_name": "monday_list_boards", "identifier": "user_" + "0" * 32},
+    )
+    assert stranger.status_code == rest_stranger.status_code == 404
     assert post(live_portal, bearer("ap_nope_nope")).status_code == 401
 
 

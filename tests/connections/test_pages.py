@@ -37,7 +37,9 @@ def test_a_remote_http_endpoint_is_refused_with_a_message(owner_client, org):
             "token_url": "http://auth.example.com/token",
         },
     )
-    assert response.status_code == 200 and b"must use https" in response.content
+    page = response.content.decode()
+    assert response.status_code == 200 and "Must use https" in page  # under its field
+    assert 'value="http://auth.example.com/token"' in page  # what was typed is kept
     assert Connection.objects.count() == 0
 
 

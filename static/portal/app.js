@@ -6,7 +6,7 @@ document.addEventListener("click", (event) => {
   const button = event.target.closest("button[data-copy]");
   if (button) {
     const source = document.getElementById(button.dataset.copy);
-    navigator.clipboard.writeText(source.value).then(() => {
+    navigator.clipboard.writeText(source.value ?? source.textContent.trim()).then(() => {
       button.textContent = "Copied";
     });
   }

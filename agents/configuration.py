@@ -123,16 +123,19 @@ def _require_own_key(agent: Agent) -> None:
         )
 
 
-def known_tool_names(org) -> list[str]:
-    """Tool names of every provider the organization has a connection for."""
+def known_tools_by_provider(org) -> list[tuple[str, list[str]]]:
+    """The same tools, grouped by provider (display name) for the agent form."""
     providers = set(Connection.objects.for_org(org).values_list("provider", flat=True))
-    names = {
-        tool.name
+    return [
+        (spec.display_name, sorted(tool.name for tool in spec.tools))
         for provider in sorted(providers)
         if (spec := get_provider(provider))
-        for tool in spec.tools
-    }
-    return sorted(names)
+    ]
+
+
+def known_tool_names(org) -> list[str]:
+    """Tool names of every provider the organization has a connection for."""
+    return sorted({name for _, names in known_tools_by_provider(org) for name in names})
 
 
 def create_agent(

@@ -24,8 +24,9 @@ class AgentForm(forms.Form):
     )
     allowed_tools = forms.MultipleChoiceField(
         required=False,
-        widget=forms.SelectMultiple(attrs={"size": 8}),
-        help_text="None selected: every tool the user's accounts may call.",
+        # Grouped by provider; static/portal/app.js adds a filter box (76+ tools).
+        widget=forms.CheckboxSelectMultiple(attrs={"data-filterable": "tools"}),
+        help_text="None ticked: every tool the user's accounts may call.",
     )
     approval_policy = forms.ChoiceField(
         choices=Agent.Approval.choices,
@@ -53,9 +54,14 @@ class AgentForm(forms.Form):
     clear_api_key = forms.BooleanField(required=False, label="Remove the stored API key")
 
     def __init__(self, *args, connections=(), tools=(), editing=False, **kwargs) -> None:
+        """`tools`: (provider name, tool names) groups."""
         super().__init__(*args, **kwargs)
-        for field, names in (("allowed_connections", connections), ("allowed_tools", tools)):
-            cast(forms.ChoiceField, self.fields[field]).choices = [(name, name) for name in names]
+        cast(forms.ChoiceField, self.fields["allowed_connections"]).choices = [
+            (name, name) for name in connections
+        ]
+        cast(forms.ChoiceField, self.fields["allowed_tools"]).choices = [
+            (group, [(name, name) for name in names]) for group, names in tools
+        ]
         if not editing:
             del self.fields["clear_api_key"]
 

@@ -38,7 +38,7 @@ def _agent_form(request: OrgRequest, *, initial=None, editing=False) -> AgentFor
         initial=initial,
         editing=editing,
         connections=connection_names(organization=org),
-        tools=configuration.known_tool_names(org),
+        tools=configuration.known_tools_by_provider(org),
     )
 
 

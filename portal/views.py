@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from typing import Any, cast
 
+from allauth.account.adapter import get_adapter
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.views import redirect_to_login
 from django.core.cache import cache
 from django.db import DatabaseError, connection
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
@@ -18,6 +21,7 @@ from core.decorators import org_page
 from core.dependencies import broker_available, cache_failures
 from core.errors import NotFound, PortalError
 from core.models import WorkerHeartbeat
+from core.urls import with_query
 from portal import apikeys, organizations, selectors
 from portal.forms import ApiKeyForm, InviteForm, OrganizationForm, RoleForm
 from portal.middleware import SESSION_ORG_KEY
@@ -77,9 +81,12 @@ def members(request: OrgRequest) -> HttpResponse:
     context = {
         "form": form,
         "members": selectors.members_of(organization=org),
-        "invitations": (
-            selectors.pending_invitations(organization=org) if membership.can_manage else []
-        ),
+        "invitations": [
+            (invitation, organizations.invitation_url(invitation, request))
+            for invitation in (
+                selectors.pending_invitations(organization=org) if membership.can_manage else []
+            )
+        ],
         "roles": cast(forms.ChoiceField, RoleForm.base_fields["role"]).choices,
     }
     return render(request, "portal/members.html", context)
@@ -127,13 +134,32 @@ def revoke_invitation(request: OrgRequest, invitation_id: int) -> HttpResponse:
     return redirect("members")
 
 
-@login_required
 def respond_to_invitation(request: SignedInRequest, token: str) -> HttpResponse:
-    """The page a signed invitation link opens: accept or decline."""
+    """The page a signed invitation link opens. Signed out, it names the organization and
+    the inviter and offers to sign in or sign up with the invited email; the link itself
+    proves that address (it was mailed there), so signing up with it needs no second
+    email, and both come back here to accept."""
     try:
         invitation = organizations.invitation_from_token(token)
     except NotFound as exc:
         return render(request, "portal/invitation.html", {"error": exc.message}, status=404)
+    if not request.user.is_authenticated:
+        if request.method == "POST":
+            return redirect_to_login(request.get_full_path())
+        get_adapter(request).stash_verified_email(request, invitation.email)
+        here = request.path
+        return render(
+            request,
+            "portal/invitation.html",
+            {
+                "invitation": invitation,
+                "signed_out": True,
+                "signup_url": with_query(
+                    reverse("account_signup"), {"next": here, "email": invitation.email}
+                ),
+                "login_url": with_query(reverse("account_login"), {"next": here}),
+            },
+        )
     if request.method == "POST":
         try:
             if request.POST.get("decision") == "decline":

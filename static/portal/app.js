@@ -20,6 +20,28 @@ document.addEventListener("click", (event) => {
   toggle.setAttribute("aria-expanded", String(open));
 });
 
+// Long checkbox lists (an agent's tools) get a filter box.
+const filterables = new Set(
+  [...document.querySelectorAll("input[data-filterable]")].map((input) => input.closest(".field"))
+);
+filterables.forEach((field) => {
+  if (!field) return;
+  const box = document.createElement("input");
+  box.type = "search";
+  box.placeholder = "Filter tools…";
+  box.className = "checkbox-filter";
+  box.setAttribute("aria-label", "Filter tools");
+  field.querySelector("label")?.after(box);
+  field.classList.add("filterable");
+  box.addEventListener("input", () => {
+    const wanted = box.value.trim().toLowerCase();
+    field.querySelectorAll("input[data-filterable]").forEach((input) => {
+      const row = input.closest("label")?.parentElement ?? input;
+      row.hidden = wanted !== "" && !input.value.toLowerCase().includes(wanted);
+    });
+  });
+});
+
 // Destructive forms ask first: <form data-confirm="Delete …?">.
 document.addEventListener("submit", (event) => {
   const message = event.target.dataset.confirm;

@@ -59,3 +59,49 @@ def test_a_refused_url_shows_under_its_field_with_what_was_typed(page, org, owne
     assert error.is_visible() and "private" in error.inner_text().lower()
     assert not error.inner_text().startswith("url:")
     save_screenshot(page, "webhook-url-error-1280")
+
+
+def test_an_invitee_signs_up_from_the_link_and_lands_in_the_organization(
+    page, chromium, live_server, org, owner, settings
+):
+    settings.ACCOUNT_EMAIL_VERIFICATION = "mandatory"
+    sign_in(page, owner.user.email, PASSWORD)
+    page.goto("/members/")
+    page.fill("input[name=email]", "newbie@acme.test")
+    page.get_by_role("button", name="Send invitation").click()
+    link = page.locator("code[id^=invite-link-]").first.text_content().strip()
+    assert "/invitations/" in link
+
+    invitee = chromium.new_context(base_url=live_server.url).new_page()
+    invitee.goto(link)
+    invitee.get_by_role("heading", name=f"Join {org.name}").wait_for()
+    assert owner.user.email in invitee.content()
+    invitee.get_by_role("link", name="Create an account").click()
+    assert invitee.locator("input[name=email]").input_value() == "newbie@acme.test"
+    invitee.fill("input[name=password1]", "a-new-member-pass-phrase-9")
+    invitee.fill("input[name=password2]", "a-new-member-pass-phrase-9")
+    invitee.locator("main form button[type=submit]").first.click()
+    invitee.get_by_role("button", name="Accept").click()  # back on the invitation, signed in
+    invitee.wait_for_url(f"{live_server.url}/")
+    assert org.name in invitee.locator("h1").first.inner_text()
+    save_screenshot(invitee, "invitation-joined-1280")
+
+
+def test_the_tool_picker_groups_by_provider_and_filters(page, org, owner):
+    from connections.configuration import create_connection
+
+    for key in ("monday", "github", "slack"):
+        create_connection(org=org, name=key, provider=key, client_id="c")
+    sign_in(page, owner.user.email, PASSWORD)
+    page.goto("/agents/new/")
+    picker = page.locator(".field.filterable")
+    assert picker.get_by_text("GitHub", exact=True).is_visible()
+    page.fill("input.checkbox-filter", "issue")
+    visible = [
+        name
+        for name in picker.locator("input[data-filterable]").evaluate_all(
+            "inputs => inputs.filter(i => i.offsetParent !== null).map(i => i.value)"
+        )
+    ]
+    assert visible and all("issue" in name for name in visible), visible
+    save_screenshot(page, "tool-picker-1280")

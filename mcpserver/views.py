@@ -54,7 +54,15 @@ class ConsentView(AuthorizationView):
                 user=self.request.user, application=application
             )
             context["redirect_host"] = clients.redirect_host(application)
-            context["asks_write"] = "tools:write" in (kwargs.get("scopes") or [])
+            scopes = list(kwargs.get("scopes") or context.get("scopes") or [])
+            descriptions = list(context.get("scopes_descriptions") or [])
+            context["asks_write"] = "tools:write" in scopes
+            # Write access is asked once, by its checkbox: not also in the list above it.
+            context["read_descriptions"] = [
+                text
+                for scope, text in zip(scopes, descriptions, strict=False)
+                if scope != "tools:write"
+            ]
             context["registration"] = application.get_registration_source_display()
         return context
 

@@ -71,6 +71,8 @@ def test_a_client_registers_signs_alice_in_and_uses_her_tools(alice, boards, liv
     page = consent.pages[0]
     assert "Test Agent" in page and "127.0.0.1" in page and 'class="redirect-host"' in page
     assert "Acme" in page
+    # Write access is asked once (its checkbox), not also listed among what the app may do.
+    assert page.count("create, change or delete things") == 1
     assert outcome.protocol_version == "2026-07-28"
     assert {"monday_list_boards", "monday_create_item"} <= outcome.names
     annotations = {t.name: t.annotations for t in outcome.tools}

@@ -4,6 +4,8 @@ button."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from tests.browser.conftest import save_screenshot, sign_in
@@ -105,3 +107,52 @@ def test_the_tool_picker_groups_by_provider_and_filters(page, org, owner):
     ]
     assert visible and all("issue" in name for name in visible), visible
     save_screenshot(page, "tool-picker-1280")
+
+
+def test_stopped_background_work_is_said_on_the_pages_and_a_run_is_refused(
+    page, org, owner, settings
+):
+    from agents import configuration as agents_configuration
+
+    settings.CELERY_TASK_ALWAYS_EAGER = False  # as make run: a worker must report
+    agent = agents_configuration.create_agent(org=org, name="Assistant", sandbox_model=True)
+    sign_in(page, owner.user.email, PASSWORD)
+    for path in ("/", "/runs/", f"/agents/{agent.pk}/", "/webhooks/"):
+        page.goto(path)
+        assert page.locator(".background-stopped").is_visible(), path
+    page.goto(f"/agents/{agent.pk}/")
+    page.fill("textarea[name=prompt]", "hello")
+    page.get_by_role("button", name=re.compile("Run as")).click()
+    assert page.get_by_text("Background work is stopped").first.is_visible()
+    from agents.models import AgentRun
+
+    assert not AgentRun.objects.exists()  # refused, not queued into nothing
+    save_screenshot(page, "background-stopped-1280")
+
+
+def test_the_checklist_counts_a_run_only_once_it_reached_a_model(page, org, owner, settings):
+    from agents import configuration as agents_configuration
+    from connections.configuration import create_connection
+
+    settings.OPENAI_API_KEY, settings.OPENAI_BASE_URL = "", ""
+    create_connection(org=org, name="monday", provider="monday", client_id="c")
+    from agents.models import AgentRun, RunStatus
+
+    agent = agents_configuration.create_agent(org=org, name="Assistant")  # no model configured
+    sign_in(page, owner.user.email, PASSWORD)
+    page.goto(f"/agents/{agent.pk}/")
+    # No model: the page says why and offers no run button…
+    assert page.get_by_role("button", name=re.compile("Run as")).is_disabled()
+    # …and a run that ended before any model call (the API, say) does not tick "Run it".
+    AgentRun.objects.create(
+        organization=org,
+        agent=agent,
+        user=owner.user,
+        identifier=owner.user.identifier,
+        prompt="hello",
+        status=RunStatus.FAILED,
+    )
+    page.goto("/")
+    run_it = page.locator(".setup .steps li", has_text="Run it")
+    assert run_it.is_visible() and "done" not in (run_it.get_attribute("class") or "")
+    save_screenshot(page, "dashboard-checklist-1280")

@@ -31,6 +31,7 @@ EDITABLE_FIELDS = (
     "approval_policy",
     "base_url",
     "sandbox_model",
+    "tool_mode",
 )
 MAX_INSTRUCTIONS = 20_000
 MAX_STEPS_LIMIT = 50
@@ -95,6 +96,14 @@ def clean(org, values: dict[str, Any]) -> dict[str, Any]:
         if len(url) > 500:
             raise Invalid("base_url is longer than 500 characters.", code="invalid_url")
         cleaned["base_url"] = egress.check_url(url, field="base_url") if url else ""
+    if "tool_mode" in values:
+        if values["tool_mode"] not in Agent.ToolMode.values:
+            raise Invalid(
+                f"tool_mode must be one of {', '.join(Agent.ToolMode.values)}.",
+                code="invalid_tool_mode",
+                details={"field": "tool_mode"},
+            )
+        cleaned["tool_mode"] = values["tool_mode"]
     if "sandbox_model" in values:
         cleaned["sandbox_model"] = values["sandbox_model"] in (True, "true", "on", "1", 1)
     if "allowed_connections" in values:

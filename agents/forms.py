@@ -33,6 +33,13 @@ class AgentForm(forms.Form):
         initial=Agent.Approval.NEVER,
         label="Approve write tools",
     )
+    tool_mode = forms.ChoiceField(
+        choices=Agent.ToolMode.choices,
+        initial=Agent.ToolMode.AUTO,
+        label="Tools offered to the model",
+        help_text="Discovery offers three meta-tools (search, describe, call) instead of "
+        "every definition: fewer tokens, better choices with many tools.",
+    )
     sandbox_model = forms.BooleanField(
         required=False,
         label="Use the sandbox model",

@@ -17,6 +17,11 @@ class Agent(SealedFieldsMixin, OrgOwned):
         NEVER = "never", "Never ask"
         ALWAYS = "always", "Ask before every write"
 
+    class ToolMode(models.TextChoices):
+        AUTO = "auto", "Discovery when the user has more than 30 tools"
+        ALL = "all", "Every tool, always"
+        DISCOVERY = "discovery", "Search, describe and call (three meta-tools)"
+
     sealed_fields = ("api_key_sealed",)
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
@@ -36,6 +41,8 @@ class Agent(SealedFieldsMixin, OrgOwned):
         max_length=10, choices=Approval.choices, default=Approval.NEVER
     )
     base_url = models.URLField(max_length=500, blank=True)
+    # What the model is offered: every tool definition, or the discovery surface.
+    tool_mode = models.CharField(max_length=10, choices=ToolMode.choices, default=ToolMode.AUTO)
     # The sandbox model (sandbox/model.py) instead of a language model.
     sandbox_model = models.BooleanField(default=False)
     api_key_sealed = models.TextField(blank=True, default="")

@@ -27,7 +27,7 @@ from agents.models import Agent, AgentRun, AgentStep, RunStatus
 from agents.pending import PendingCall, calls_of
 from agents.runs import enqueue, finish, record_run_event
 from audit import trail
-from connections import tools
+from connections import discovery, tools
 from connections.errors import NeedsReauthorization
 from core.db import release_connection
 from core.errors import PortalError
@@ -157,7 +157,10 @@ class Loop:
         if run.pending_tool_calls and not self._tool_calls(calls_of(run)):
             return
         client = llm.client_for(self.agent)
-        specs = [toolbox.model_tool(entry) for entry in self.available.values()]
+        if discovery.uses_discovery(self.agent.tool_mode, len(self.available)):
+            specs = discovery.DISCOVERY_TOOLS
+        else:
+            specs = [toolbox.model_tool(entry) for entry in self.available.values()]
         while run.model_calls < self.agent.max_steps:
             self._check_deadline()
             started = time.perf_counter()
@@ -167,7 +170,9 @@ class Loop:
             run.prompt_tokens += reply.prompt_tokens
             run.completion_tokens += reply.completion_tokens
             run.messages.append(reply.message)
-            run.pending_tool_calls = reply.tool_calls
+            # A discovery `call_tool` is stored as the call of the tool it names: approvals,
+            # checks and the run's record see the real tool (connections/discovery.py).
+            run.pending_tool_calls = [discovery.unwrap(call) for call in reply.tool_calls]
             # The step, the conversation it extends and the calls it asks for are stored
             # together (one commit): a worker that dies after it resumes from here.
             with transaction.atomic():
@@ -208,7 +213,9 @@ class Loop:
             remaining = calls[position + 1 :]
             entry = self.available.get(call.name)
             arguments = call.arguments
-            if entry is None:
+            if call.name in discovery.META_TOOLS and entry is None:
+                self._tool_result(call, self._discover(call.name, arguments or {}), remaining)
+            elif entry is None:
                 # Never offered, never executed (§7 rule 14), whatever the model asks for.
                 message = f"{call.name} is not available to this agent."
                 self._tool_result(call, Answer.refused("tool_not_available", message), remaining)
@@ -228,6 +235,22 @@ class Loop:
             elif not self._execute(call, entry, arguments, remaining):
                 return False
         return True
+
+    def _discover(self, name: str, arguments: dict[str, Any]) -> Answer:
+        """search_tools and describe_tool: answered from the run's own tools, no provider
+        call (call_tool never reaches here: it was unwrapped into the tool it names)."""
+        if name == discovery.SEARCH:
+            return Answer(
+                data=discovery.search(
+                    self.available, arguments.get("query"), arguments.get("limit", 5)
+                )
+            )
+        if name == discovery.DESCRIBE:
+            found = discovery.describe(self.available, arguments.get("name"))
+            if found is not None:
+                return Answer(data=found)
+            return Answer.refused("tool_not_available", "No tool of yours has that name.")
+        return Answer.refused("invalid_arguments", "call_tool needs a name and JSON arguments.")
 
     def _needs_approval(self, entry: tools.AvailableTool, call: PendingCall) -> bool:
         always = self.agent.approval_policy == Agent.Approval.ALWAYS

@@ -24,6 +24,11 @@ class AgentSerializer(serializers.ModelSerializer):
     max_steps = serializers.IntegerField(required=False)
     approval_policy = serializers.CharField(required=False)
     base_url = serializers.CharField(required=False, allow_blank=True)
+    tool_mode = serializers.CharField(
+        required=False,
+        help_text="auto (discovery above 30 tools), all, or discovery (search, describe "
+        "and call meta-tools).",
+    )
     sandbox_model = serializers.BooleanField(
         required=False,
         help_text="Use the portal's sandbox model (scripts and explicit calls), no key needed.",

@@ -234,3 +234,11 @@ class ProviderSerializer(serializers.Serializer):
     refresh = serializers.BooleanField()
     revoke = serializers.BooleanField()
     tools = ProviderToolSerializer(many=True)
+
+
+class ToolSearchResultSerializer(serializers.Serializer):
+    name = serializers.CharField(help_text="The name to call it by.")
+    provider = serializers.CharField()
+    description = serializers.CharField()
+    write = serializers.BooleanField(help_text="It creates, changes or deletes something.")
+    score = serializers.FloatField(help_text="Relevance: higher is better; ranked best first.")

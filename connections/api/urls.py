@@ -7,6 +7,7 @@ urlpatterns = [
     path("proxy", views.ProxyView.as_view(), name="api_proxy"),
     path("tools", views.ToolListView.as_view(), name="api_tools"),
     path("tools/execute", views.ToolExecuteView.as_view(), name="api_tools_execute"),
+    path("tools/search", views.ToolSearchView.as_view(), name="api_tools_search"),
     path("connections", views.ConnectionListView.as_view(), name="api_connections"),
     path("connections/<slug:name>", views.ConnectionDetailView.as_view(), name="api_connection"),
     path(

@@ -18,6 +18,7 @@ from connections import (
     accounts,
     authorization,
     configuration,
+    discovery,
     proxy,
     selectors,
     setup_guide,
@@ -30,7 +31,7 @@ from connections.models import AuthorizationRequest, ConnectedAccount
 from core.api.lists import ListOfItems
 from core.api.pagination import CursorPagination
 from core.api.permissions import IsApiKeyCaller, IsOrganizationManager
-from core.errors import NotFound
+from core.errors import Invalid, NotFound
 from portal.requests import api_caller
 
 
@@ -261,6 +262,50 @@ class ToolListView(ListOfItems):
     @extend_schema(
         summary="Tools the identifier's connected accounts may call",
         parameters=[OpenApiParameter("identifier", str), OpenApiParameter("connection_name", str)],
+    )
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return super().get(request, *args, **kwargs)
+
+
+class ToolSearchView(ListOfItems):
+    serializer_class = s.ToolSearchResultSerializer
+
+    def items(self) -> list:
+        params = self.request.query_params
+        query = (params.get("q") or "").strip()
+        if not query:
+            raise Invalid(
+                "Say what you want to do in q, e.g. q=create an issue.", code="q_required"
+            )
+        try:
+            limit = max(1, min(50, int(params.get("limit") or 10)))
+        except ValueError:
+            raise Invalid("limit is a number from 1 to 50.", code="invalid_limit") from None
+        caller = api_caller(self.request)
+        if params.get("scope") == "catalog":
+            caller.require_manager()
+            return discovery.search_catalog(query, limit)
+        if params.get("scope") not in (None, "", "available"):
+            raise Invalid("scope is available (default) or catalog.", code="invalid_scope")
+        caller = caller.acting_as(params.get("identifier"))
+        available = {entry.name: entry for entry in tools.list_tools(caller=caller)}
+        found = discovery.search(available, query, limit=min(limit, 10))["results"]
+        return [{k: v for k, v in item.items() if k != "input_schema"} for item in found]
+
+    @extend_schema(
+        summary="Find tools by what you want to do, best first",
+        parameters=[
+            OpenApiParameter("q", str, required=True, description="What you want to do."),
+            OpenApiParameter("limit", int, description="1 to 50 (available: at most 10)."),
+            OpenApiParameter(
+                "scope",
+                str,
+                enum=["available", "catalog"],
+                description="available: the identifier's tools (default); catalog: every "
+                "tool, connected or not (owners, admins and API keys).",
+            ),
+            OpenApiParameter("identifier", str),
+        ],
     )
     def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         return super().get(request, *args, **kwargs)

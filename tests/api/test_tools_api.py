@@ -93,3 +93,23 @@ def test_a_session_user_may_not_name_an_identifier(member_client, alice, bob):
 def test_another_organizations_key_cannot_use_this_identifier(other_api, alice):
     response = execute(other_api, tool_name="monday_get_me", identifier=alice.user.identifier)
     assert response.status_code == 404
+
+
+def test_search_ranks_the_identifiers_own_tools_best_first(api, alice):
+    found = api.get(
+        "/api/v1/tools/search",
+        {"q": "add an item to a board", "identifier": alice.user.identifier},
+    )
+    assert found.status_code == 200
+    results = found.json()["results"]
+    assert results[0]["name"] == "monday_create_item" and results[0]["write"] is True
+    assert [r["score"] for r in results] == sorted((r["score"] for r in results), reverse=True)
+    assert {r["provider"] for r in results} == {"monday"}  # only tools she may call
+
+
+def test_catalog_search_is_for_admins_and_keys(api, member_client, alice):
+    catalog = api.get("/api/v1/tools/search", {"q": "create a jira ticket", "scope": "catalog"})
+    assert catalog.json()["results"][0]["name"] == "jira_create_issue"  # not connected
+    refused = member_client.get("/api/v1/tools/search", {"q": "jira", "scope": "catalog"})
+    assert refused.status_code == 403
+    assert api.get("/api/v1/tools/search", {"scope": "catalog"}).status_code == 422

@@ -156,7 +156,7 @@ def test_postgresql_away_answers_503_within_5_seconds(web, database_proxy, owner
     ):
         answer, took = _timed(method, web.origin + path, **kwargs)
         assert answer.status_code == 503, (path, answer.status_code, answer.text[:300])
-        assert took < 5.5, (path, took)
+        assert took < 5.0, (path, took)
         if path.startswith("/api/"):
             assert answer.json()["error"]["code"] == "database_unavailable"
             assert answer.headers["retry-after"]

@@ -97,6 +97,7 @@ def clean(org, values: dict[str, Any]) -> dict[str, Any]:
             raise Invalid("base_url is longer than 500 characters.", code="invalid_url")
         cleaned["base_url"] = egress.check_url(url, field="base_url") if url else ""
     if "tool_mode" in values:
+        values = {**values, "tool_mode": values["tool_mode"] or Agent.ToolMode.AUTO}
         if values["tool_mode"] not in Agent.ToolMode.values:
             raise Invalid(
                 f"tool_mode must be one of {', '.join(Agent.ToolMode.values)}.",

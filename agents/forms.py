@@ -34,6 +34,7 @@ class AgentForm(forms.Form):
         label="Approve write tools",
     )
     tool_mode = forms.ChoiceField(
+        required=False,
         choices=Agent.ToolMode.choices,
         initial=Agent.ToolMode.AUTO,
         label="Tools offered to the model",

@@ -98,7 +98,7 @@ def _summary(entry: AvailableTool, *, schema: bool = True) -> dict[str, Any]:
 def search(available: dict[str, AvailableTool], query: Any, limit: Any = 5) -> dict[str, Any]:
     """The caller's best-matching tools (only tools they may call)."""
     try:
-        count = max(1, min(10, int(limit)))
+        count = max(1, min(50, int(limit)))
     except (TypeError, ValueError):
         count = 5
     by_tool: dict[str, AvailableTool] = {}

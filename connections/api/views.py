@@ -267,6 +267,10 @@ class ToolListView(ListOfItems):
         return super().get(request, *args, **kwargs)
 
 
+# How many matches a search ranks; `limit` (the page size) takes the best of them.
+SEARCH_DEPTH = 50
+
+
 class ToolSearchView(ListOfItems):
     serializer_class = s.ToolSearchResultSerializer
 
@@ -277,26 +281,21 @@ class ToolSearchView(ListOfItems):
             raise Invalid(
                 "Say what you want to do in q, e.g. q=create an issue.", code="q_required"
             )
-        try:
-            limit = max(1, min(50, int(params.get("limit") or 10)))
-        except ValueError:
-            raise Invalid("limit is a number from 1 to 50.", code="invalid_limit") from None
         caller = api_caller(self.request)
         if params.get("scope") == "catalog":
             caller.require_manager()
-            return discovery.search_catalog(query, limit)
+            return discovery.search_catalog(query, SEARCH_DEPTH)
         if params.get("scope") not in (None, "", "available"):
             raise Invalid("scope is available (default) or catalog.", code="invalid_scope")
         caller = caller.acting_as(params.get("identifier"))
         available = {entry.name: entry for entry in tools.list_tools(caller=caller)}
-        found = discovery.search(available, query, limit=min(limit, 10))["results"]
+        found = discovery.search(available, query, limit=SEARCH_DEPTH)["results"]
         return [{k: v for k, v in item.items() if k != "input_schema"} for item in found]
 
     @extend_schema(
         summary="Find tools by what you want to do, best first",
         parameters=[
             OpenApiParameter("q", str, required=True, description="What you want to do."),
-            OpenApiParameter("limit", int, description="1 to 50 (available: at most 10)."),
             OpenApiParameter(
                 "scope",
                 str,

@@ -123,8 +123,14 @@ def typescript_calls() -> str:
             for p in operation.get("parameters", [])
             if p["in"] == "path"
         }
-        if path_params:
-            options["params"] = {"path": path_params}
+        query_params = {
+            p["name"]: sample(p["schema"])
+            for p in operation.get("parameters", [])
+            if p["in"] == "query" and p.get("required")
+        }
+        params = {"path": path_params, "query": query_params}
+        if path_params or query_params:
+            options["params"] = {k: v for k, v in params.items() if v}
         body = operation.get("requestBody", {}).get("content", {}).get("application/json")
         if body:
             options["body"] = sample(body["schema"])
@@ -247,7 +253,10 @@ def test_every_list_answers_results_and_next_cursor(path, operation):
 
 @pytest.mark.parametrize(("path", "operation"), LIST_OPERATIONS, ids=lambda v: str(v)[:40])
 def test_every_list_pages_through_with_its_cursor(path, operation, api, alice, bob, org, agent):
-    identifier = f"identifier={alice.user.identifier}&" if path == "/api/v1/tools" else ""
+    identifier = {
+        "/api/v1/tools": f"identifier={alice.user.identifier}&",
+        "/api/v1/tools/search": f"identifier={alice.user.identifier}&q=board&",
+    }.get(path, "")
     seen, cursor, pages = [], None, 0
     while True:
         query = identifier + "limit=1" + (f"&cursor={cursor}" if cursor else "")

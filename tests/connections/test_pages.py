@@ -11,7 +11,7 @@ from tests.factories import MembershipFactory
 def test_an_admin_adds_a_connection_and_sees_the_redirect_uri(owner_client, org):
     # Shown before the app exists too: it must be registered at monday.com first.
     blank_form = owner_client.get("/connections/").content.decode()
-    assert 'value="http://testserver/oauth/callback/monday/"' in blank_form
+    assert ">http://testserver/oauth/callback/monday/</code>" in blank_form
     response = owner_client.post(
         "/connections/new/monday/",
         {

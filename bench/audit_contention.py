@@ -22,8 +22,14 @@ import time
 
 import httpx
 
-from bench.common import bench_database, database_vendor
-from bench.execute_overhead import ROOT, _database_url, _wait_for
+from bench.common import (
+    ROOT,
+    bench_database,
+    connected_tenant,
+    database_url,
+    database_vendor,
+    wait_until_up,
+)
 
 SECONDS = float(os.environ.get("BENCH_SECONDS", "8"))
 ORGS = 10
@@ -33,32 +39,11 @@ DIRECT_CLIENTS = 16
 
 def setup(emulator):
     """ORGS organizations, each with a monday connection and one connected person."""
-    from django.test import Client
-
-    from connections.configuration import create_connection
-    from portal.apikeys import mint_api_key
-    from portal.callers import Caller
-    from portal.organizations import bootstrap_organization
-    from tests.monday_support import callback_path, emulator_overrides, follow_to_provider
-
     tenants = []
     for n in range(ORGS):
-        org, owner, _ = bootstrap_organization(
-            name=f"Bench {n}", owner_email=f"owner{n}@bench.test"
+        _, owner, key = connected_tenant(
+            emulator, name=f"Bench {n}", owner_email=f"owner{n}@bench.test"
         )
-        create_connection(
-            org=org,
-            name="monday",
-            provider="monday",
-            client_id="bench",
-            client_secret="bench-secret",
-            **emulator_overrides(emulator),
-        )
-        browser = Client()
-        browser.force_login(owner.user)
-        start = browser.post("/connected-accounts/monday/connect/")
-        browser.get(callback_path(follow_to_provider(start["Location"])))
-        _, key = mint_api_key(caller=Caller.of_member(owner), name="bench")
         tenants.append((key, owner.user.identifier))
     return tenants
 
@@ -109,7 +94,7 @@ def main() -> None:
 
         env = {
             **os.environ,
-            "DATABASE_URL": _database_url(connection.settings_dict),
+            "DATABASE_URL": database_url(connection.settings_dict),
             "API_RATE_LIMIT": "100000000/min",
             "ALLOWED_HOSTS": "127.0.0.1",
             "DEBUG": "0",
@@ -146,7 +131,7 @@ def main() -> None:
         }
         at16 = {}
         try:
-            _wait_for(f"http://127.0.0.1:{port}/healthz")
+            wait_until_up(f"http://127.0.0.1:{port}/healthz")
             print(f"database: {database_vendor()}, {SECONDS:.0f} s per load, gunicorn -w 4")
             for label, call in calls.items():
                 requests = [

@@ -75,3 +75,58 @@ def database_vendor() -> str:
     from django.db import connection
 
     return connection.vendor
+
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def database_url(settings_dict: dict) -> str:
+    """The DATABASE_URL of the bench's database, for the servers a bench starts."""
+    if settings_dict["ENGINE"].endswith("sqlite3"):
+        return f"sqlite:///{settings_dict['NAME']}"
+    user = settings_dict.get("USER") or "postgres"
+    host = settings_dict.get("HOST") or "127.0.0.1"
+    port = settings_dict.get("PORT") or 5432
+    return f"postgres://{user}@{host}:{port}/{settings_dict['NAME']}"
+
+
+def wait_until_up(url: str) -> None:
+    """Poll a server a bench started until it answers (below 500), or fail after ~20 s."""
+    import httpx
+
+    for _ in range(100):
+        try:
+            if httpx.get(url, timeout=1).status_code < 500:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.2)
+    raise RuntimeError(f"{url} did not come up")
+
+
+def connected_tenant(emulator, *, name: str, owner_email: str):
+    """An organization with a monday connection on the emulator (client `bench`), its owner
+    connected through the portal's own flow, and an API key: (org, owner, key)."""
+    from django.test import Client
+
+    from connections.configuration import create_connection
+    from portal.apikeys import mint_api_key
+    from portal.callers import Caller
+    from portal.organizations import bootstrap_organization
+    from tests.monday_support import callback_path, emulator_overrides, follow_to_provider
+
+    org, owner, _ = bootstrap_organization(name=name, owner_email=owner_email)
+    create_connection(
+        org=org,
+        name="monday",
+        provider="monday",
+        client_id="bench",
+        client_secret="bench-secret",
+        **emulator_overrides(emulator),
+    )
+    browser = Client()
+    browser.force_login(owner.user)
+    start = browser.post("/connected-accounts/monday/connect/")
+    browser.get(callback_path(follow_to_provider(start["Location"])))
+    _, key = mint_api_key(caller=Caller.of_member(owner), name="bench")
+    return org, owner, key

@@ -15,29 +15,30 @@ import subprocess
 import sys
 import threading
 import time
-from pathlib import Path
 
 import httpx
 
-from bench.common import bench_database, database_vendor, median_ms, p95_ms, timed
+from bench.common import (
+    ROOT,
+    bench_database,
+    connected_tenant,
+    database_url,
+    database_vendor,
+    median_ms,
+    p95_ms,
+    timed,
+    wait_until_up,
+)
 
 N = int(os.environ.get("BENCH_N", "2000"))
 CONCURRENCY = int(os.environ.get("BENCH_CONCURRENCY", "16"))
 DURATION = float(os.environ.get("BENCH_SECONDS", "8"))
-ROOT = Path(__file__).resolve().parent.parent
 
 
 def setup_world():
     """Org, owner, API key, monday connection on the emulator, Alice connected."""
-    from django.test import Client
-
-    from connections.configuration import create_connection
     from connections.providers.monday.emulator import MondayEmulator
     from connections.providers.monday.emulator_api import MondayApi
-    from portal.apikeys import mint_api_key
-    from portal.callers import Caller
-    from portal.organizations import bootstrap_organization
-    from tests.monday_support import callback_path, emulator_overrides, follow_to_provider
 
     emulator = MondayEmulator().start()
     emulator.add_client("bench", "bench-secret", ["http://testserver/oauth/callback/monday/"])
@@ -45,20 +46,7 @@ def setup_world():
     emulator.login_as(101)
     api = MondayApi(emulator)
     api.add_board(1001, "Marketing", members=[101])
-    org, owner, _ = bootstrap_organization(name="Bench", owner_email="owner@bench.test")
-    create_connection(
-        org=org,
-        name="monday",
-        provider="monday",
-        client_id="bench",
-        client_secret="bench-secret",
-        **emulator_overrides(emulator),
-    )
-    browser = Client()
-    browser.force_login(owner.user)
-    start = browser.post("/connected-accounts/monday/connect/")
-    browser.get(callback_path(follow_to_provider(start["Location"])))
-    _, key = mint_api_key(caller=Caller.of_member(owner), name="bench")
+    org, owner, key = connected_tenant(emulator, name="Bench", owner_email="owner@bench.test")
     return emulator, org, owner.user.identifier, key
 
 
@@ -123,7 +111,7 @@ def main() -> None:
         settings_dict = connection.settings_dict
         env = {
             **os.environ,
-            "DATABASE_URL": _database_url(settings_dict),
+            "DATABASE_URL": database_url(settings_dict),
             "API_RATE_LIMIT": "1000000/min",
             "ALLOWED_HOSTS": "127.0.0.1",
             "DEBUG": "0",
@@ -150,7 +138,7 @@ def main() -> None:
             env=env,
         )
         try:
-            _wait_for(f"http://127.0.0.1:{port}/api/schema/")
+            wait_until_up(f"http://127.0.0.1:{port}/api/schema/")
             body = {"tool_name": "monday_get_me", "identifier": identifier, "params": {}}
             portal_rps = load(
                 f"http://127.0.0.1:{port}/api/v1/tools/execute",
@@ -173,26 +161,6 @@ def main() -> None:
         print(f"(b) emulator direct: {direct_rps:,.0f} req/s")
         print(f"(b) POST /api/v1/tools/execute (gunicorn -w 4): {portal_rps:,.0f} req/s")
         print(f"(b) ratio portal / direct: {portal_rps / direct_rps:.2f}")
-
-
-def _database_url(settings_dict: dict) -> str:
-    if settings_dict["ENGINE"].endswith("sqlite3"):
-        return f"sqlite:///{settings_dict['NAME']}"
-    user = settings_dict.get("USER") or "postgres"
-    host = settings_dict.get("HOST") or "127.0.0.1"
-    port = settings_dict.get("PORT") or 5432
-    return f"postgres://{user}@{host}:{port}/{settings_dict['NAME']}"
-
-
-def _wait_for(url: str) -> None:
-    for _ in range(100):
-        try:
-            if httpx.get(url, timeout=1).status_code < 500:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.2)
-    raise RuntimeError(f"{url} did not come up")
 
 
 if __name__ == "__main__":

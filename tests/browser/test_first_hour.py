@@ -156,3 +156,30 @@ def test_the_checklist_counts_a_run_only_once_it_reached_a_model(page, org, owne
     run_it = page.locator(".setup .steps li", has_text="Run it")
     assert run_it.is_visible() and "done" not in (run_it.get_attribute("class") or "")
     save_screenshot(page, "dashboard-checklist-1280")
+
+
+@pytest.mark.parametrize("width", [1280, 390])
+def test_the_dashboard_and_a_run_page_fit_the_screen(page, org, owner, width):
+    from agents import configuration as agents_configuration
+    from agents.models import AgentRun, RunStatus
+
+    agent = agents_configuration.create_agent(org=org, name="Assistant", sandbox_model=True)
+    run = AgentRun.objects.create(
+        organization=org,
+        agent=agent,
+        user=owner.user,
+        identifier=owner.user.identifier,
+        prompt="List my boards and tell me which ones have overdue items, with a long prompt "
+        "that has to wrap on a phone instead of pushing the page sideways.",
+        status=RunStatus.SUCCEEDED,
+        final_text="You have two boards: Launch plan and Leadership.",
+        model_calls=1,
+    )
+    page.set_viewport_size({"width": width, "height": 900})
+    sign_in(page, owner.user.email, PASSWORD)
+    for name, path in (("dashboard", "/"), ("run", f"/runs/{run.pk}/")):
+        page.goto(path)
+        # Nothing wider than the screen: no sideways scrolling at either width.
+        overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+        assert overflow <= 0, (name, width, overflow)
+        save_screenshot(page, f"{name}-{width}")

@@ -3,6 +3,7 @@
 
 pytest_plugins = [
     "tests.fixtures",
+    "tests.sandboxed",
     "tests.monday_support",
     "tests.agent_support",
     "tests.provider_support",

@@ -39,7 +39,8 @@ def answer(request: httpx2.Request) -> httpx2.Response:
     if found:
         query = request.url.query.decode() if isinstance(request.url.query, bytes) else ""
         target = path + (f"?{query}" if query else "")
-        headers = dict(request.headers)
+        # As sent on the wire (the names' own case), as a socket-served emulator sees them.
+        headers = {name.decode(): value.decode() for name, value in request.headers.raw}
 
         def act(world: Any, emulator: Any) -> Any:
             return emulator.answer(request.method, target, headers, body)

@@ -59,7 +59,47 @@ def add_sandbox_connection(
         raise Conflict(f"The {name} connection exists already.", code="duplicate_name")
     world_id = uuid.uuid4()
     client_id, client_secret = "sandbox-" + secrets.token_hex(8), secrets.token_urlsafe(32)
-    endpoints = overrides_for(spec, sandbox.world_origin(world_id))
+    emulator = worlds.new_world_emulator(
+        provider=spec.key,
+        origin=sandbox.world_origin(world_id),
+        client_id=client_id,
+        client_secret=client_secret,
+        people=people_of_organization(organization),
+    )
+    return open_world(
+        organization=organization,
+        world_id=world_id,
+        name=name,
+        provider=spec.key,
+        client_id=client_id,
+        client_secret=client_secret,
+        emulator=emulator,
+        caller=caller,
+        request=request,
+    )
+
+
+def open_world(
+    *,
+    organization: Any,
+    world_id: uuid.UUID,
+    name: str,
+    provider: str,
+    client_id: str,
+    client_secret: str,
+    emulator: Any,
+    settings: dict[str, str] | None = None,
+    caller: Caller | None = None,
+    request: HttpRequest | None = None,
+) -> Connection:
+    """A sandbox connection whose world is `emulator` (answering at the world's origin):
+    one click's worth for add_sandbox_connection, and any prepared emulator for the
+    provider tests that run against the sandbox."""
+    spec = get_provider(provider)
+    if spec is None:
+        raise NotFound(f"Unknown provider {provider!r}.", code="unknown_provider")
+    emulator.public_origin = sandbox.world_origin(world_id)
+    endpoints = overrides_for(spec, emulator.public_origin)
     # A path on the portal itself: the browser stays on whichever host it came by.
     endpoints["authorization_url"] = (
         f"/sandbox/w/{world_id}{template_path(spec.oauth.authorize_url)}"
@@ -70,17 +110,11 @@ def add_sandbox_connection(
         provider=spec.key,
         client_id=client_id,
         scopes=list(spec.default_scopes),
+        settings=settings or {},
         sandbox=True,
         **endpoints,
     )
     connection.set_secret("client_secret_sealed", client_secret)
-    emulator = worlds.new_world_emulator(
-        provider=spec.key,
-        origin=sandbox.world_origin(world_id),
-        client_id=client_id,
-        client_secret=client_secret,
-        people=people_of_organization(organization),
-    )
     with transaction.atomic():
         connection.save(force_insert=True)
         SandboxWorld.objects.create(

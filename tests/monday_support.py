@@ -10,6 +10,7 @@ import pytest
 from connections.configuration import create_connection
 from connections.providers.monday.emulator import MondayEmulator
 from connections.providers.monday.emulator_api import MondayApi
+from tests.sandboxed import InWorld, into_sandbox
 
 CLIENT_ID = "portal-client-id"
 CLIENT_SECRET = "portal-client-secret-4f1a9"
@@ -19,13 +20,27 @@ MONDAY_BOB = 102
 
 
 @pytest.fixture
-def monday():
-    with MondayEmulator() as emulator:
-        emulator.add_client(CLIENT_ID, CLIENT_SECRET, [REDIRECT_URI])
-        emulator.add_user(MONDAY_ALICE, "Alice", "alice@acme.test")
-        emulator.add_user(MONDAY_BOB, "Bob", "bob@acme.test")
-        emulator.login_as(MONDAY_ALICE)
-        MondayApi(emulator)
+def monday(request, provider_backend):
+    """monday.com's emulator with Alice and Bob: on a socket, or (provider_backend
+    "sandbox") in a sandbox world of the organization, its connection made with it."""
+    emulator = MondayEmulator()
+    emulator.add_client(CLIENT_ID, CLIENT_SECRET, [REDIRECT_URI])
+    emulator.add_user(MONDAY_ALICE, "Alice", "alice@acme.test")
+    emulator.add_user(MONDAY_BOB, "Bob", "bob@acme.test")
+    emulator.login_as(MONDAY_ALICE)
+    MondayApi(emulator)
+    if provider_backend == "sandbox":
+        _, in_world = into_sandbox(
+            org=request.getfixturevalue("org"),
+            emulator=emulator,
+            name="monday",
+            provider="monday",
+            client_id=CLIENT_ID,
+            client_secret=CLIENT_SECRET,
+        )
+        yield in_world
+        return
+    with emulator:
         yield emulator
 
 
@@ -40,6 +55,8 @@ def emulator_overrides(emulator: MondayEmulator) -> dict[str, str]:
 
 def emulated_connection(org, emulator):
     """The organization's `monday` connection, pointed at the emulator."""
+    if isinstance(emulator, InWorld):  # made with its sandbox world
+        return emulator.connection
     return create_connection(
         org=org,
         name="monday",

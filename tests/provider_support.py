@@ -17,12 +17,13 @@ from tests.factories import active_account
 from tests.fakes.catalog import emulator_class
 from tests.fakes.credentials import CLIENT_ID, CLIENT_SECRET
 from tests.fixtures import signed_in
-from tests.monday_support import connect_via_portal
+from tests.monday_support import callback_path, follow_to_provider
+from tests.sandboxed import InWorld, into_sandbox
 
 
 @dataclass
 class World:
-    emulator: OAuthProvider
+    emulator: Any  # the emulator, or its stand-in in a sandbox world (tests/sandboxed.py)
     connection: Any
     org: Any
     alice: Any  # the member
@@ -38,30 +39,52 @@ class World:
         }
 
     def connect(self, who, user_id: str):
-        return connect_via_portal(signed_in(who), user_id, name=self.connection.name)
+        client = signed_in(who)
+        start = client.post(f"/connected-accounts/{self.connection.name}/connect/")
+        assert start.status_code == 302, start.content.decode()[:500]
+        return client.get(self.authorized(start["Location"], user_id))
+
+    def authorized(self, location: str, user_id: str) -> str:
+        """The portal's callback path the provider sends the user back to, once they
+        signed in as `user_id` and consented."""
+        if isinstance(self.emulator, InWorld):  # past the sandbox's consent page
+            return callback_path(self.emulator.authorize(location, user_id))
+        return callback_path(follow_to_provider(location, user_id))
 
 
 @pytest.fixture
-def provider_world(org, owner, member):
+def provider_world(org, owner, member, provider_backend):
     started: list[OAuthProvider] = []
 
     def make(key: str, *, connect: bool = True, prepare=None, **settings: str) -> World:
-        emulator = emulator_class(key)().start()
-        started.append(emulator)
+        emulator = emulator_class(key)()
+        if provider_backend == "emulator":
+            started.append(emulator.start())
         emulator.add_client(CLIENT_ID, CLIENT_SECRET, [f"http://testserver/oauth/callback/{key}/"])
         emulator.add_user("u-1", "Alice Martin", "alice@acme.test")
         emulator.add_user("u-2", "Bob Stone", "bob@acme.test")
         if prepare is not None:
             prepare(emulator)
-        connection = create_connection(
-            org=org,
-            name=key,
-            provider=key,
-            client_id=CLIENT_ID,
-            client_secret=CLIENT_SECRET,
-            settings=settings,
-            **emulator.overrides,
-        )
+        if provider_backend == "sandbox":
+            connection, emulator = into_sandbox(
+                org=org,
+                emulator=emulator,
+                name=key,
+                provider=key,
+                client_id=CLIENT_ID,
+                client_secret=CLIENT_SECRET,
+                settings=settings,
+            )
+        else:
+            connection = create_connection(
+                org=org,
+                name=key,
+                provider=key,
+                client_id=CLIENT_ID,
+                client_secret=CLIENT_SECRET,
+                settings=settings,
+                **emulator.overrides,
+            )
         world = World(emulator, connection, org, member, owner)
         if connect:
             for who, user_id in ((member, "u-1"), (owner, "u-2")):

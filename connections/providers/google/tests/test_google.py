@@ -106,9 +106,7 @@ def test_tools_follow_the_scopes_granted_and_ask_for_the_missing_ones(provider_w
     # Re-authorizing through that link (granting everything this time) adds the tool.
     world.emulator.grant_only(None)
     client = signed_in(world.alice)
-    from tests.monday_support import callback_path, follow_to_provider
-
     start = client.get(link.removeprefix("http://testserver"))
     assert DRIVE_READ.replace("/", "%2F").replace(":", "%3A") in start["Location"]
-    client.get(callback_path(follow_to_provider(start["Location"], "u-1")))
+    client.get(world.authorized(start["Location"], "u-1"))
     assert "gdrive_search_files" in world.names(world.alice)

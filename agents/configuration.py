@@ -14,7 +14,8 @@ from django.http import HttpRequest
 
 from agents.models import Agent
 from audit import trail
-from connections.models import Connection
+from connections import results
+from connections.models import Connection, Toolset
 from connections.providers import get_provider
 from core import egress
 from core.errors import Conflict, Invalid, NotFound
@@ -32,6 +33,8 @@ EDITABLE_FIELDS = (
     "base_url",
     "sandbox_model",
     "tool_mode",
+    "toolset",
+    "result_limit",
 )
 MAX_INSTRUCTIONS = 20_000
 MAX_STEPS_LIMIT = 50
@@ -105,6 +108,24 @@ def clean(org, values: dict[str, Any]) -> dict[str, Any]:
                 details={"field": "tool_mode"},
             )
         cleaned["tool_mode"] = values["tool_mode"]
+    if "toolset" in values:
+        name = values["toolset"]
+        name = name.name if isinstance(name, Toolset) else str(name or "").strip()
+        toolset = Toolset.objects.for_org(org).filter(name=name).first() if name else None
+        if name and toolset is None:
+            raise Invalid(
+                f"No toolset named {name!r} in this organization.",
+                code="unknown_toolset",
+                details={"field": "toolset"},
+            )
+        cleaned["toolset"] = toolset
+    if "result_limit" in values:
+        limit = values["result_limit"]
+        cleaned["result_limit"] = (
+            results.DEFAULT_LIMIT
+            if limit in (None, "")
+            else _number(limit, "result_limit", int, results.MIN_LIMIT, results.MAX_LIMIT)
+        )
     if "sandbox_model" in values:
         cleaned["sandbox_model"] = values["sandbox_model"] in (True, "true", "on", "1", 1)
     if "allowed_connections" in values:

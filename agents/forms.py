@@ -41,6 +41,21 @@ class AgentForm(forms.Form):
         help_text="Discovery offers three meta-tools (search, describe, call) instead of "
         "every definition: fewer tokens, better choices with many tools.",
     )
+    toolset = forms.ChoiceField(
+        required=False,
+        label="Toolset",
+        help_text="Limit the agent to one of the organization's toolsets (on top of the lists "
+        "above).",
+    )
+    result_limit = forms.IntegerField(
+        required=False,
+        min_value=1024,
+        max_value=1024 * 1024,
+        initial=16 * 1024,
+        label="Largest tool result given whole (characters)",
+        help_text="A larger result is stored with the run; the model gets its first part and "
+        "reads more when it needs to.",
+    )
     sandbox_model = forms.BooleanField(
         required=False,
         label="Use the sandbox model",
@@ -61,9 +76,14 @@ class AgentForm(forms.Form):
     )
     clear_api_key = forms.BooleanField(required=False, label="Remove the stored API key")
 
-    def __init__(self, *args, connections=(), tools=(), editing=False, **kwargs) -> None:
+    def __init__(
+        self, *args, connections=(), tools=(), toolsets=(), editing=False, **kwargs
+    ) -> None:
         """`tools`: (provider name, tool names) groups."""
         super().__init__(*args, **kwargs)
+        cast(forms.ChoiceField, self.fields["toolset"]).choices = [("", "None")] + [
+            (name, name) for name in toolsets
+        ]
         cast(forms.ChoiceField, self.fields["allowed_connections"]).choices = [
             (name, name) for name in connections
         ]

@@ -43,6 +43,14 @@ class Agent(SealedFieldsMixin, OrgOwned):
     base_url = models.URLField(max_length=500, blank=True)
     # What the model is offered: every tool definition, or the discovery surface.
     tool_mode = models.CharField(max_length=10, choices=ToolMode.choices, default=ToolMode.AUTO)
+    # A toolset (connections/toolsets.py) the agent's tools are limited to, besides the lists.
+    toolset = models.ForeignKey(
+        "connections.Toolset", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    # Characters of one tool result the model gets whole; above it, a part and a handle.
+    result_limit = models.PositiveIntegerField(
+        default=16 * 1024, validators=[MinValueValidator(1024), MaxValueValidator(1024 * 1024)]
+    )
     # The sandbox model (sandbox/model.py) instead of a language model.
     sandbox_model = models.BooleanField(default=False)
     api_key_sealed = models.TextField(blank=True, default="")
@@ -152,6 +160,14 @@ class AgentStep(OrgOwned):
     summary = StorableTextField(blank=True)
     error_code = models.CharField(max_length=64, blank=True)
     execution_id = models.CharField(max_length=32, blank=True)
+    # The whole result, when it was too large for the model (connections/results.py).
+    result = models.ForeignKey(
+        "connections.StoredResult",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
     latency_ms = models.FloatField(default=0)
     prompt_tokens = models.PositiveIntegerField(default=0)
     completion_tokens = models.PositiveIntegerField(default=0)

@@ -27,14 +27,12 @@ from agents.models import Agent, AgentRun, AgentStep, RunStatus
 from agents.pending import PendingCall, calls_of
 from agents.runs import enqueue, finish, record_run_event
 from audit import trail
-from connections import discovery, tools
+from connections import discovery, results, tools
 from connections.errors import NeedsReauthorization
 from core.db import release_connection
 from core.errors import PortalError
 
 logger = logging.getLogger(__name__)
-
-RESULT_BUDGET = 6000  # characters of tool output handed back to the model
 
 
 class RunDeadline(Exception):
@@ -105,10 +103,8 @@ class Answer:
         """The `role: tool` message's content."""
         if self.error_code:
             return json.dumps({"error": {"code": self.error_code, "message": self.error_message}})
-        content = json.dumps(self.data, default=str)
-        if len(content) > RESULT_BUDGET:
-            content = content[:RESULT_BUDGET] + " …(truncated)"
-        return content
+        # Whole: a result above the agent's limit is cut by connections/results.py.
+        return json.dumps(self.data, default=str)
 
 
 class Loop:
@@ -127,6 +123,8 @@ class Loop:
             for step in run.steps.filter(kind=AgentStep.Kind.TOOL).exclude(tool_call_id="")
         }
         self.next_index = (run.steps.aggregate(top=Max("index"))["top"] or 0) + 1
+        # A result was too large for the model: it is offered read_result from then on.
+        self.results_stored = any(step.result_id for step in self.tool_steps.values())
         started = run.started_at or timezone.now()  # claim() sets it
         self.deadline = started + timedelta(seconds=settings.RUN_WALL_CLOCK_LIMIT_SECONDS)
         if run.user_id:
@@ -165,7 +163,8 @@ class Loop:
             self._check_deadline()
             started = time.perf_counter()
             release_connection()  # no connection held while the model thinks
-            reply = llm.complete(client, self.agent, run.messages, specs)
+            offered = [*specs, results.READ_RESULT_TOOL] if self.results_stored else specs
+            reply = llm.complete(client, self.agent, run.messages, offered)
             run.model_calls += 1
             run.prompt_tokens += reply.prompt_tokens
             run.completion_tokens += reply.completion_tokens
@@ -213,7 +212,7 @@ class Loop:
             remaining = calls[position + 1 :]
             entry = self.available.get(call.name)
             arguments = call.arguments
-            if call.name in discovery.META_TOOLS and entry is None:
+            if call.name in {*discovery.META_TOOLS, results.READ_RESULT} and entry is None:
                 self._tool_result(call, self._discover(call.name, arguments or {}), remaining)
             elif entry is None:
                 # Never offered, never executed (§7 rule 14), whatever the model asks for.
@@ -237,7 +236,7 @@ class Loop:
         return True
 
     def _discover(self, name: str, arguments: dict[str, Any]) -> Answer:
-        """search_tools and describe_tool: answered from the run's own tools, no provider
+        """search_tools, describe_tool and read_result: answered from the run's own tools, no provider
         call (call_tool never reaches here: it was unwrapped into the tool it names)."""
         if name == discovery.SEARCH:
             return Answer(
@@ -245,6 +244,17 @@ class Loop:
                     self.available, arguments.get("query"), arguments.get("limit", 5)
                 )
             )
+        if name == results.READ_RESULT:
+            found = results.read(
+                organization=self.org,
+                identifier=self.run.identifier,
+                handle=arguments.get("handle"),
+                offset=arguments.get("offset", 0),
+                length=self.agent.result_limit,
+            )
+            if found is not None:
+                return Answer(data=found)
+            return Answer.refused("result_not_found", "No result of this run has that handle.")
         if name == discovery.DESCRIBE:
             found = discovery.describe(self.available, arguments.get("name"))
             if found is not None:
@@ -370,22 +380,33 @@ class Loop:
         arguments: dict[str, Any] | None = None,
     ) -> None:
         """Append the `role: tool` message and record (or complete) the tool step, with the
-        calls still to run, in one commit."""
-        content = answer.content()
-        self.run.messages.append({"role": "tool", "tool_call_id": call.id, "content": content})
-        self.run.pending_tool_calls = [pending.raw for pending in remaining]
-        fields = {
-            "kind": AgentStep.Kind.TOOL,
-            "tool_name": call.name[:64],
-            "tool_call_id": call.step_key,
-            "arguments": trail.redact(arguments or {}),
-            "outcome": answer.step_outcome,
-            "summary": (answer.error_message or content)[:2000],
-            "error_code": answer.error_code,
-            "execution_id": answer.execution_id,
-            "latency_ms": round(answer.latency * 1000, 1),
-        }
+        calls still to run (and the whole result, when too large for the model), in one
+        commit."""
         with transaction.atomic():
+            content, stored = answer.content(), None
+            if not answer.error_code and call.name != results.READ_RESULT:
+                content, stored = results.bounded(
+                    text=content,
+                    limit=self.agent.result_limit,
+                    organization=self.org,
+                    identifier=self.run.identifier,
+                    execution_id=answer.execution_id,
+                )
+                self.results_stored = self.results_stored or stored is not None
+            self.run.messages.append({"role": "tool", "tool_call_id": call.id, "content": content})
+            self.run.pending_tool_calls = [pending.raw for pending in remaining]
+            fields = {
+                "kind": AgentStep.Kind.TOOL,
+                "tool_name": call.name[:64],
+                "tool_call_id": call.step_key,
+                "arguments": trail.redact(arguments or {}),
+                "outcome": answer.step_outcome,
+                "summary": (answer.error_message or content)[:2000],
+                "error_code": answer.error_code,
+                "execution_id": answer.execution_id,
+                "latency_ms": round(answer.latency * 1000, 1),
+                "result": stored,
+            }
             existing = self.tool_steps.get(call.step_key)
             if existing is not None:  # written ahead, or waiting for approval: completed now
                 for key, value in fields.items():

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from agents.models import Agent, AgentRun
-from connections import accounts, authorization, tools
+from connections import accounts, authorization, tools, toolsets
 from connections.models import AccountStatus, ConnectedAccount, Connection
 from portal.callers import Caller
 
@@ -19,10 +19,11 @@ def run_caller(run: AgentRun) -> Caller:
 
 
 def agent_tools(agent: Agent, caller: Caller) -> dict[str, tools.AvailableTool]:
-    """The caller's tools ∩ the agent's allow-lists (empty list = no restriction), by the
-    name the model sees (qualified when the user has two connections of a provider)."""
+    """The caller's tools ∩ the agent's allow-lists (empty list = no restriction) ∩ its
+    toolset, by the name the model sees (qualified when the user has two connections of a
+    provider)."""
     available = {}
-    for entry in tools.list_tools(caller=caller):
+    for entry in toolsets.narrowed(tools.list_tools(caller=caller), [agent.toolset]):
         if agent.allowed_connections and entry.connection_name not in agent.allowed_connections:
             continue
         if agent.allowed_tools and entry.tool.name not in agent.allowed_tools:

@@ -10,6 +10,11 @@ urlpatterns = [
     path("agents/<uuid:agent_id>/delete/", views.agent_delete, name="agent_delete"),
     path("runs/", views.run_list, name="agent_runs"),
     path("runs/<uuid:run_id>/", views.run_detail, name="agent_run_detail"),
+    path(
+        "runs/<uuid:run_id>/steps/<int:index>/result/",
+        views.step_result,
+        name="agent_step_result",
+    ),
     path("runs/<uuid:run_id>/progress/", views.run_progress, name="agent_run_progress"),
     path(
         "runs/<uuid:run_id>/approve/",

@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
+import json
+
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.db.models import Q
 from django.http import HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from agents import configuration, llm, runs, selectors, toolbox
 from agents.filters import RunFilter
 from agents.forms import AgentForm, RunForm
-from agents.models import RunStatus
+from agents.models import AgentStep, RunStatus
 from agents.pending import pending_call
 from audit import trail
+from connections import toolsets
 from connections.selectors import connection_names
 from core.decorators import org_page
 from core.errors import NotFound, PortalError
@@ -39,6 +42,7 @@ def _agent_form(request: OrgRequest, *, initial=None, editing=False) -> AgentFor
         editing=editing,
         connections=connection_names(organization=org),
         tools=configuration.known_tools_by_provider(org),
+        toolsets=toolsets.toolsets_of(organization=org).values_list("name", flat=True),
     )
 
 
@@ -71,6 +75,7 @@ def agent_create(request: OrgRequest) -> HttpResponse:
 def agent_edit(request: OrgRequest, agent_id) -> HttpResponse:
     agent = configuration.get_agent(request.organization, agent_id)
     initial = {field: getattr(agent, field) for field in configuration.EDITABLE_FIELDS}
+    initial["toolset"] = agent.toolset.name if agent.toolset else ""
     form = _agent_form(request, initial=initial, editing=True)
     if request.method == "POST" and form.is_valid():
         try:
@@ -158,7 +163,8 @@ def run_list(request: OrgRequest) -> HttpResponse:
 def _run_context(request: OrgRequest, run) -> dict:
     return {
         "run": run,
-        "steps": run.steps.all(),
+        # The size of a stored result, not its content (it may be megabytes).
+        "steps": run.steps.select_related("result").defer("result__content"),
         "may_decide": run.status == RunStatus.AWAITING_APPROVAL
         and runs.may_decide(run, caller=request.caller),
         "pending": pending_call(run),
@@ -169,6 +175,40 @@ def _run_context(request: OrgRequest, run) -> dict:
 def run_detail(request: OrgRequest, run_id) -> HttpResponse:
     run = _run(request, run_id)
     return render(request, "agents/run_detail.html", _run_context(request, run))
+
+
+@org_page()
+def step_result(request: OrgRequest, run_id, index: int) -> HttpResponse:
+    """A tool step's whole result: stored when too large for the model, else the tool
+    message the model was given."""
+    run = _run(request, run_id)
+    step = get_object_or_404(
+        run.steps.select_related("result"), index=index, kind=AgentStep.Kind.TOOL
+    )
+    if step.result is not None:
+        text = step.result.content
+    else:
+        text = next(
+            (
+                m.get("content", "")
+                for m in run.messages
+                if m.get("role") == "tool" and m.get("tool_call_id") == step.tool_call_id
+            ),
+            step.summary,
+        )
+    return render(
+        request,
+        "agents/step_result.html",
+        {"run": run, "step": step, "text": _indented(text), "size": len(text)},
+    )
+
+
+def _indented(text: str) -> str:
+    """JSON laid out to read; anything else as it is."""
+    try:
+        return json.dumps(json.loads(text), indent=2, ensure_ascii=False)
+    except ValueError:
+        return text
 
 
 @org_page()

@@ -1,7 +1,9 @@
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 
+from connections.models import ToolAccess
+from connections.providers import providers
 from connections.providers.catalog import Provider
 from connections.providers.schema import CONNECTION_NAME_LIMIT
 
@@ -55,3 +57,28 @@ class ConnectionForm(forms.Form):
         return {
             s.name: self.cleaned_data.get(f"setting_{s.name}", "") for s in self.provider.settings
         }
+
+
+class ToolsetForm(forms.Form):
+    name = forms.SlugField(max_length=64, help_text="Lowercase letters, digits, '-' and '_'.")
+    description = forms.CharField(max_length=500, required=False)
+    providers = forms.MultipleChoiceField(
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="Every tool of these providers.",
+    )
+    tools = forms.CharField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="And these tools, by name (spaces, commas or new lines between them). "
+        "Neither providers nor tools: every tool.",
+    )
+    access = forms.ChoiceField(
+        choices=ToolAccess.choices, widget=forms.RadioSelect, initial=ToolAccess.READ
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        cast(forms.ChoiceField, self.fields["providers"]).choices = [
+            (key, spec.display_name) for key, spec in sorted(providers().items())
+        ]

@@ -221,3 +221,59 @@ class AuthorizationRequest(SealedFieldsMixin, OrgOwned):
     @property
     def is_expired(self) -> bool:
         return self.expires_at <= timezone.now()
+
+
+class ToolAccess(models.TextChoices):
+    READ = "read", "Reads only"
+    WRITE = "write", "Reads and writes"
+
+
+class Toolset(OrgOwned):
+    """A named part of the catalog (connections/toolsets.py): tools of some providers, or
+    named tools, reads only or reads and writes. Agents and MCP grants may be limited to
+    one; MCP clients address one at /mcp/t/<name>."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    name = models.SlugField(max_length=64)
+    description = models.CharField(max_length=500, blank=True)
+    # Empty providers and tools: every provider's tools.
+    providers = models.JSONField(default=list, blank=True)
+    tools = models.JSONField(default=list, blank=True)
+    access = models.CharField(max_length=5, choices=ToolAccess.choices, default=ToolAccess.READ)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "name"], name="toolset_name_unique")
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def includes(self, tool: Any) -> bool:
+        """Whether a catalog tool is part of this toolset."""
+        if tool.write and self.access != ToolAccess.WRITE:
+            return False
+        if not self.providers and not self.tools:
+            return True
+        return tool.provider in self.providers or tool.name in self.tools
+
+
+class StoredResult(OrgOwned):
+    """A tool result too large to hand a model or MCP client whole (connections/results.py):
+    kept for whoever called, read a page at a time by its id (the handle)."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    identifier = models.CharField(max_length=255)
+    execution_id = models.CharField(max_length=32, blank=True)
+    content = models.TextField()
+    size = models.PositiveIntegerField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["organization", "created_at"], name="stored_result_org")]
+
+    def __str__(self) -> str:
+        return f"result {self.pk} ({self.size} characters)"

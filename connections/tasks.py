@@ -17,7 +17,7 @@ from celery import shared_task
 from django.conf import settings
 from django.utils.dateparse import parse_datetime
 
-from connections import cleanup, upkeep
+from connections import cleanup, results, upkeep
 from core import bulkheads
 from core.jobs import exclusive
 
@@ -102,3 +102,8 @@ def refresh_accounts(
 @shared_task
 def prune_authorization_requests() -> dict:
     return exclusive("prune_authorizations", cleanup.prune_authorization_requests)
+
+
+@shared_task
+def prune_stored_results() -> dict:
+    return exclusive("prune_stored_results", lambda: {"deleted": results.forget_old()})

@@ -344,11 +344,13 @@ def execute_tool(
     request: HttpRequest | None = None,
     audit_context: dict[str, str] | None = None,
     write_gate: Callable[[Tool, dict[str, Any]], None] | None = None,
+    within: Callable[[Tool], bool] | None = None,
 ) -> dict[str, Any]:
     """Run one tool as the caller's connected account → {"data", "execution_id"}.
     `audit_context` joins the audit metadata (e.g. the MCP client's id); `write_gate` is
     asked before a write is sent, once the call is resolved and valid, and may refuse it
-    with a PortalError (MCP's approvals)."""
+    with a PortalError (MCP's approvals); `within` limits the call to some tools (a
+    toolset): any other is refused as not allowed, before anything is sent."""
     execution_id = uuid.uuid4().hex
     started = time.perf_counter()
     actor = actor or trail.Actor.of(caller)
@@ -366,6 +368,12 @@ def execute_tool(
     data, error = None, None
     try:
         tool, connection_name = resolve_tool(str(tool_name), connection_name)
+        if within is not None and not within(tool):
+            raise ToolForbidden(
+                f"{tool.name} is not in the toolset this caller is limited to.",
+                code="tool_not_allowed",
+                details={"missing_scopes": []},
+            )
         account = resolve_account(
             caller=caller,
             provider=tool.provider,

@@ -15,8 +15,9 @@ tokens come from the vault when a tool runs. Grants and their tokens: mcpserver/
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
+from typing import Any
 
 from django.conf import settings
 from django.utils import timezone
@@ -61,9 +62,17 @@ class Principal:
     client_id: str
     client_name: str
     scopes: frozenset[str]
+    # "auto", "all" or "discovery" (connections/discovery.py): chosen at consent.
+    tool_mode: str = "auto"
+    # Toolsets the caller is limited to: the grant's, and the one the URL names
+    # (/mcp/t/<name>); a tool must be in every one of them.
+    toolsets: tuple[Any, ...] = ()
 
     def may(self, scope: str) -> bool:
         return scope in self.scopes
+
+    def limited_to(self, toolset: Any) -> Principal:
+        return replace(self, toolsets=(*self.toolsets, toolset))
 
 
 def authenticate(*, authorization: str, identifier: str | None) -> Principal:
@@ -132,6 +141,8 @@ def _token_principal(raw: str) -> Principal:
         application.name or application.client_id,
         # What the token was issued with, narrowed by what the grant allows now.
         frozenset(token.scope.split()) & frozenset(connection.scopes) & ALL_SCOPES,
+        tool_mode=connection.tool_mode,
+        toolsets=(connection.toolset,) if connection.toolset_id else (),
     )
 
 

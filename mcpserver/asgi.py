@@ -4,15 +4,18 @@ session manager's lifespan, so this dispatcher sits on top and runs it."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from django.conf import settings
 from mcp.server.transport_security import TransportSecuritySettings
 
 from mcpserver import server
-from mcpserver.gate import McpGate
+from mcpserver.gate import TOOLSET, McpGate
 
 MCP_PATHS = ("/mcp", "/mcp/")
+# /mcp/t/<toolset>: the same server, limited to one of the organization's toolsets.
+TOOLSET_PATH = re.compile(r"^/mcp/t/(?P<name>[^/]{1,100})/?$")
 
 
 def with_mcp(django_app: Any) -> Any:
@@ -37,6 +40,9 @@ def with_mcp(django_app: Any) -> Any:
             await send({"type": "lifespan.shutdown.complete"})
         elif scope["type"] == "http" and scope["path"] in MCP_PATHS:
             await gate(scope, receive, send)
+        elif scope["type"] == "http" and (found := TOOLSET_PATH.match(scope["path"])):
+            limited = {**scope, "path": "/mcp", "raw_path": b"/mcp", TOOLSET: found["name"]}
+            await gate(limited, receive, send)
         elif scope["type"] == "http":
             await django_app(scope, receive, send)
         else:  # websockets: nothing here speaks them

@@ -3,6 +3,12 @@ from oauth2_provider.forms import AllowForm
 
 from mcpserver.models import McpPolicy
 
+TOOL_MODES = [
+    ("auto", "Search-then-call when I have more than 30 tools"),
+    ("all", "Every tool"),
+    ("discovery", "Search-then-call (three meta-tools)"),
+]
+
 
 class ConsentForm(AllowForm):
     """django-oauth-toolkit's consent form, plus the organization the app acts in and
@@ -10,6 +16,10 @@ class ConsentForm(AllowForm):
 
     organization = forms.CharField(required=False, max_length=100)
     write = forms.BooleanField(required=False)
+    # What the app is shown: every tool, or search-then-call (connections/discovery.py).
+    tool_mode = forms.ChoiceField(choices=TOOL_MODES, required=False)
+    # One of the organization's toolsets, to limit the app to ("" for no limit).
+    toolset = forms.CharField(required=False, max_length=64)
 
 
 class PolicyForm(forms.Form):

@@ -35,8 +35,9 @@ from mcp_types.version import (
 )
 from pydantic import ValidationError
 
-from connections import tools
+from connections import discovery, tools, toolsets
 from core.dependencies import RETRY_AFTER_SECONDS, outage_of
+from core.errors import NotFound
 from mcpserver import access, cors, sessions
 from mcpserver.server import PRINCIPAL, in_thread
 
@@ -45,6 +46,7 @@ Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
 Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
 
 MAX_BODY = 4 * 1024 * 1024
+TOOLSET = "portal.toolset"  # the ASGI scope key: the toolset /mcp/t/<name> names
 
 
 def resource_metadata_url() -> str:
@@ -139,6 +141,17 @@ class McpGate:
         except access.Refused as exc:
             await respond(send, exc.status, exc.code, exc.message, allowed)
             return
+        if TOOLSET in scope:
+            try:
+                toolset = await in_thread(
+                    toolsets.get_toolset,
+                    organization=principal.caller.organization,
+                    name=scope[TOOLSET],
+                )
+            except NotFound as exc:
+                await respond(send, 404, exc.code, exc.message, allowed)
+                return
+            principal = principal.limited_to(toolset)
         body = await self._body(receive)
         if body is None:
             await respond(send, 413, "too_large", "The request body is too large.", allowed)
@@ -328,7 +341,13 @@ def _calls_a_write(*, principal: access.Principal, message: JSONRPCMessage) -> b
     """Whether the message calls a tool that changes data."""
     if not isinstance(message, JSONRPCRequest) or message.method != "tools/call":
         return False
-    name = (message.params or {}).get("name")
+    params = message.params or {}
+    name = params.get("name")
+    if name == discovery.CALL:  # what call_tool runs is the tool it names
+        inner = params.get("arguments")
+        name = inner.get("name") if isinstance(inner, dict) else None
+        if name == discovery.CALL:
+            return True  # refused as such by the server; never let through unscoped
     if not isinstance(name, str):
         return False  # the SDK refuses it: not a call of anything
     return any(

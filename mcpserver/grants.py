@@ -42,6 +42,8 @@ def record_authorization(
     membership: Membership,
     application: Application,
     scopes: list[str],
+    tool_mode: str = "auto",
+    toolset: Any = None,
     request: HttpRequest | None = None,
 ) -> McpConnection:
     """The person allowed the client in `membership`'s organization (the consent page).
@@ -55,6 +57,8 @@ def record_authorization(
             application=application,
             defaults={
                 "scopes": sorted(scopes),
+                "tool_mode": tool_mode,
+                "toolset": toolset,
                 "authorized_at": timezone.now(),
                 "revoked_at": None,
             },
@@ -71,6 +75,8 @@ def record_authorization(
                 "client": application.name,
                 "redirect_host": redirect_host(application),
                 "scopes": sorted(scopes),
+                "tool_mode": tool_mode,
+                "toolset": toolset.name if toolset is not None else None,
             },
         )
     return connection
@@ -136,7 +142,7 @@ def grant_of(token: AccessToken) -> McpConnection | None:
         Q(access_token_id=token.pk) | Q(pk=token.source_refresh_token_id)
     ).values("token_family")
     binding = (
-        McpTokenFamily.objects.select_related("connection__organization")
+        McpTokenFamily.objects.select_related("connection__organization", "connection__toolset")
         .filter(family__in=families, connection__revoked_at__isnull=True)
         .first()
     )
@@ -172,7 +178,7 @@ def revoke_replayed_code(code_hash: str) -> None:
 def connections_visible_to(caller: Caller):
     """A member sees the apps they let in; owners and admins see all of the organization's."""
     connections = McpConnection.objects.for_org(caller.organization).select_related(
-        "application", "user"
+        "application", "user", "toolset"
     )
     if caller.can_manage:
         return connections
@@ -231,7 +237,7 @@ def connection_of_token(raw: str) -> McpConnection | None:
     if refresh is None:
         return None
     binding = (
-        McpTokenFamily.objects.select_related("connection__organization")
+        McpTokenFamily.objects.select_related("connection__organization", "connection__toolset")
         .filter(family=refresh.token_family)
         .first()
     )

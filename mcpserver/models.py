@@ -55,6 +55,13 @@ class McpConnection(OrgOwned):
         "oauth2_provider.Application", on_delete=models.CASCADE, related_name="+"
     )
     scopes = models.JSONField(default=list)
+    # What the client is shown (connections/discovery.py): every tool, or the meta-tools.
+    tool_mode = models.CharField(max_length=10, default="auto")
+    # The toolset the person limited this client to at consent, if any (never widened
+    # by deleting it: a toolset in use cannot be deleted).
+    toolset = models.ForeignKey(
+        "connections.Toolset", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     authorized_at = models.DateTimeField()
     last_used_at = models.DateTimeField(null=True, blank=True)

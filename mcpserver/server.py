@@ -16,10 +16,11 @@ from typing import Any, TypeVar
 
 import mcp_types as types
 from asgiref.sync import sync_to_async
+from django.conf import settings
 from django.db import close_old_connections
 from mcp.server.lowlevel.server import Server
 
-from connections import tools
+from connections import discovery, results, tools, toolsets
 from core.errors import Conflict, PortalError
 from mcpserver import approvals
 from mcpserver.access import Principal
@@ -66,8 +67,69 @@ def mcp_tool(entry: tools.AvailableTool) -> types.Tool:
     )
 
 
+def meta_tool(name: str, description: str, schema: dict[str, Any]) -> types.Tool:
+    return types.Tool(
+        name=name,
+        title=name.replace("_", " "),
+        description=description,
+        input_schema=schema,
+        # What it does depends on the tool it names: call_tool may change data.
+        annotations=types.ToolAnnotations(
+            read_only_hint=name != discovery.CALL, destructive_hint=name == discovery.CALL
+        ),
+    )
+
+
+def _discovery_tools() -> list[types.Tool]:
+    listed = []
+    for spec in discovery.DISCOVERY_TOOLS:
+        function = spec["function"]
+        schema = function["parameters"]
+        if function["name"] == discovery.CALL:
+            # MCP clients send objects as they are; a JSON string is taken too.
+            schema = {
+                **schema,
+                "properties": {
+                    **schema["properties"],
+                    "arguments": {
+                        "type": "object",
+                        "description": "The tool's arguments, matching its input schema "
+                        "(a JSON string of them is taken too).",
+                    },
+                },
+            }
+        listed.append(meta_tool(function["name"], function["description"], schema))
+    return listed
+
+
+DISCOVERY = _discovery_tools()
+READ_RESULT = meta_tool(
+    results.READ_RESULT, results.READ_RESULT_DESCRIPTION, results.READ_RESULT_SCHEMA
+)
+
+
+def available_for(principal: Principal) -> dict[str, tools.AvailableTool]:
+    """The caller's tools within the toolsets they are limited to, by the name shown."""
+    entries = tools.list_tools(caller=principal.caller)
+    return {entry.name: entry for entry in toolsets.narrowed(entries, principal.toolsets)}
+
+
 def list_for(principal: Principal) -> list[types.Tool]:
-    return [mcp_tool(entry) for entry in tools.list_tools(caller=principal.caller)]
+    available = available_for(principal)
+    if not available:
+        return []  # no tools, nothing to discover or read
+    if discovery.uses_discovery(principal.tool_mode, len(available)):
+        return [*DISCOVERY, READ_RESULT]
+    return [*(mcp_tool(entry) for entry in available.values()), READ_RESULT]
+
+
+def data_result(payload: dict[str, Any]) -> types.CallToolResult:
+    text = json.dumps(payload, default=str)
+    return types.CallToolResult(
+        content=[types.TextContent(type="text", text=text)],
+        structured_content=json.loads(text),
+        is_error=False,
+    )
 
 
 def error_result(code: str, message: str, **details: Any) -> types.CallToolResult:
@@ -89,8 +151,50 @@ class ApprovalRequired(Conflict):
 
 
 def call(*, principal: Principal, name: str, arguments: dict[str, Any]) -> types.CallToolResult:
-    """tools/call: the same path as the REST API (resolution, validation, scopes, audit —
-    each once), via "mcp"; a write first passes the organization's approvals."""
+    """tools/call: the meta-tools (discovery, read_result) answered here; any tool — named
+    directly or through call_tool — on the same path as the REST API (resolution,
+    validation, scopes, audit — each once), via "mcp", within the caller's toolsets; a
+    write first passes the organization's approvals."""
+    if name == discovery.CALL:
+        unwrapped = discovery.unwrap(
+            {"function": {"name": name, "arguments": json.dumps(arguments, default=str)}}
+        )["function"]
+        try:
+            inner = json.loads(unwrapped["arguments"])
+        except ValueError:
+            inner = None
+        if unwrapped["name"] in discovery.META_TOOLS or not isinstance(inner, dict):
+            return error_result(
+                "invalid_arguments", "call_tool needs a tool's name and its arguments as an object."
+            )
+        return call_tool(principal=principal, name=unwrapped["name"], arguments=inner)
+    if name == discovery.SEARCH:
+        found = discovery.search(
+            available_for(principal), arguments.get("query"), arguments.get("limit", 5)
+        )
+        return data_result(found)
+    if name == discovery.DESCRIBE:
+        described = discovery.describe(available_for(principal), arguments.get("name"))
+        if described is None:
+            return error_result("tool_not_available", "No tool of yours has that name.")
+        return data_result(described)
+    if name == results.READ_RESULT:
+        page = results.read(
+            organization=principal.caller.organization,
+            identifier=principal.caller.identifier,
+            handle=arguments.get("handle"),
+            offset=arguments.get("offset", 0),
+            length=settings.MCP_RESULT_LIMIT,
+        )
+        if page is None:
+            return error_result("result_not_found", "No result of yours has that handle.")
+        return data_result(page)
+    return call_tool(principal=principal, name=name, arguments=arguments)
+
+
+def call_tool(
+    *, principal: Principal, name: str, arguments: dict[str, Any]
+) -> types.CallToolResult:
     caller = principal.caller
 
     def approved_first(tool: Any, params: dict[str, Any]) -> None:
@@ -113,15 +217,25 @@ def call(*, principal: Principal, name: str, arguments: dict[str, Any]) -> types
             via="mcp",
             audit_context={"client_id": principal.client_id[:255]},
             write_gate=approved_first,
+            within=toolsets.within(principal.toolsets),
         )
     except PortalError as exc:
         if exc.code in NOT_OFFERED:
             return error_result("tool_not_available", f"{name} is not one of your tools.")
         details = exc.details if isinstance(exc.details, dict) else {}
         return error_result(exc.code, exc.message, **details)
-    payload = {"data": result["data"], "execution_id": result["execution_id"]}
+    text, stored = results.bounded(
+        text=json.dumps(result["data"], default=str),
+        limit=settings.MCP_RESULT_LIMIT,
+        organization=caller.organization,
+        identifier=caller.identifier,
+        execution_id=result["execution_id"],
+    )
+    # Too large: the first part, the size and a handle for read_result, in both forms.
+    shown = json.loads(text) if stored is not None else result["data"]
+    payload = {"data": shown, "execution_id": result["execution_id"]}
     return types.CallToolResult(
-        content=[types.TextContent(type="text", text=json.dumps(result["data"], default=str))],
+        content=[types.TextContent(type="text", text=text)],
         structured_content=json.loads(json.dumps(payload, default=str)),
         is_error=False,
     )

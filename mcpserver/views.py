@@ -19,11 +19,12 @@ from oauth2_provider.views import (
 )
 
 from audit import trail
+from connections import toolsets
 from core.api.parsers import bounded_json
 from core.decorators import org_page
 from core.errors import Conflict
 from mcpserver import access, approvals, clients, grants
-from mcpserver.forms import ClientForm, ConsentForm, PolicyForm
+from mcpserver.forms import TOOL_MODES, ClientForm, ConsentForm, PolicyForm
 from portal.requests import OrgRequest
 
 
@@ -64,6 +65,11 @@ class ConsentView(AuthorizationView):
                 if scope != "tools:write"
             ]
             context["registration"] = application.get_registration_source_display()
+            context["tool_modes"] = TOOL_MODES
+            context["toolsets_by_org"] = [
+                (m.organization, list(toolsets.toolsets_of(organization=m.organization)))
+                for m in context["memberships"]
+            ]
         return context
 
     def form_valid(self, form: ConsentForm) -> HttpResponse:
@@ -89,6 +95,15 @@ class ConsentView(AuthorizationView):
             if not data.get("write"):
                 scopes = [s for s in scopes if s != "tools:write"]
             data["scope"] = " ".join(scopes or ["tools:read"])
+            toolset = None
+            if data.get("toolset"):
+                toolset = (
+                    toolsets.toolsets_of(organization=membership.organization)
+                    .filter(name=data["toolset"])
+                    .first()
+                )
+                if toolset is None:
+                    return self._refuse("Choose a toolset of the organization you chose.")
         with transaction.atomic():
             # The grant exists before its code does: the code carries the grant's id, and
             # the tokens it is exchanged for are bound to that grant (one organization).
@@ -99,6 +114,8 @@ class ConsentView(AuthorizationView):
                     membership=membership,
                     application=application,
                     scopes=data["scope"].split(),
+                    tool_mode=data.get("tool_mode") or "auto",
+                    toolset=toolset,
                     request=self.request,
                 )
             response = super().form_valid(form)

@@ -159,6 +159,18 @@ def _model_script(org):
     return ModelScript.objects.create(organization=org, match="hello", final="hi")
 
 
+def _toolset(org):
+    from connections.models import Toolset
+
+    return Toolset.objects.get_or_create(organization=org, name="only-in-a")[0]
+
+
+def _tool_step(org):
+    """A tool step of A's latest run (the run_id in the same path)."""
+    run = AgentRun.objects.filter(organization=org).latest("created_at")
+    return run.steps.create(organization=org, index=1, kind="tool", tool_name="monday_get_me")
+
+
 # kwarg name → function(org A, owner of A) returning the path value of one of A's objects.
 OBJECTS_OF_ORG_A: dict[str, Callable] = {
     "slug": lambda org, owner: org.slug,
@@ -178,6 +190,8 @@ OBJECTS_OF_ORG_A: dict[str, Callable] = {
     "rest": lambda org, owner: "oauth2/authorize",  # the sandbox consent page's path
     "provider": lambda org, owner: "monday",
     "script_id": lambda org, owner: _model_script(org).pk,
+    "toolset": lambda org, owner: _toolset(org).name,
+    "index": lambda org, owner: _tool_step(org).index,
 }
 
 

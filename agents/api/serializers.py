@@ -29,6 +29,17 @@ class AgentSerializer(serializers.ModelSerializer):
         help_text="auto (discovery above 30 tools), all, or discovery (search, describe "
         "and call meta-tools).",
     )
+    toolset = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        allow_null=True,
+        help_text="The name of a toolset the agent's tools are limited to (null: none).",
+    )
+    result_limit = serializers.IntegerField(
+        required=False,
+        help_text="Characters of one tool result the model gets whole (1,024 to 1,048,576; "
+        "default 16,384); a larger result is stored and the model reads it a page at a time.",
+    )
     sandbox_model = serializers.BooleanField(
         required=False,
         help_text="Use the portal's sandbox model (scripts and explicit calls), no key needed.",

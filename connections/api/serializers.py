@@ -1,8 +1,8 @@
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from connections import authorization
-from connections.models import ConnectedAccount, Connection
+from connections import authorization, toolsets
+from connections.models import ConnectedAccount, Connection, Toolset
 from connections.providers.schema import CONNECTION_NAME_LIMIT
 
 
@@ -242,3 +242,33 @@ class ToolSearchResultSerializer(serializers.Serializer):
     description = serializers.CharField()
     write = serializers.BooleanField(help_text="It creates, changes or deletes something.")
     score = serializers.FloatField(help_text="Relevance: higher is better; ranked best first.")
+
+
+class ToolsetSerializer(serializers.ModelSerializer):
+    """A toolset; `tool_names` lists the catalog tools it includes (read-only)."""
+
+    providers = serializers.ListField(child=serializers.CharField(), required=False)
+    tools = serializers.ListField(child=serializers.CharField(), required=False)
+    # Choice and name checks live in connections.toolsets, shared with the pages.
+    access = serializers.CharField(
+        required=False, help_text="read (reads only, the default) or write (reads and writes)."
+    )
+    name = serializers.CharField(max_length=64)
+    tool_names = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Toolset
+        fields = [
+            "name",
+            "description",
+            "providers",
+            "tools",
+            "access",
+            "tool_names",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = ["created_at", "updated_at"]
+
+    def get_tool_names(self, toolset: Toolset) -> list[str]:
+        return [tool.name for tool in toolsets.catalog_of(toolset)]

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from connections.api import views
+from connections.api import toolsets, views
 
 urlpatterns = [
     path("providers", views.ProviderListView.as_view(), name="api_providers"),
@@ -8,6 +8,8 @@ urlpatterns = [
     path("tools", views.ToolListView.as_view(), name="api_tools"),
     path("tools/execute", views.ToolExecuteView.as_view(), name="api_tools_execute"),
     path("tools/search", views.ToolSearchView.as_view(), name="api_tools_search"),
+    path("toolsets", toolsets.ToolsetListView.as_view(), name="api_toolsets"),
+    path("toolsets/<slug:toolset>", toolsets.ToolsetDetailView.as_view(), name="api_toolset"),
     path("connections", views.ConnectionListView.as_view(), name="api_connections"),
     path("connections/<slug:name>", views.ConnectionDetailView.as_view(), name="api_connection"),
     path(

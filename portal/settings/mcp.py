@@ -94,3 +94,7 @@ def mcp_resource(base_url: str) -> tuple[str, dict]:
 
 # See OAUTH2_PROVIDER above: plain-http redirects are refused except to loopback.
 SILENCED_SYSTEM_CHECKS = ["oauth2_provider.W008"]
+
+# Characters of one tool result an MCP client gets whole; above it, the first part and a
+# handle to read the rest with read_result (connections/results.py).
+MCP_RESULT_LIMIT = int(os.environ.get("MCP_RESULT_LIMIT", str(16 * 1024)))

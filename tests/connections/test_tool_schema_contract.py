@@ -28,8 +28,10 @@ from connections.providers.schema import (
 )
 from connections.tooling import Tool
 from connections.tools import QUALIFIER, tool_registry
+from mcpserver import server as mcp_server
 
 TOOLS = sorted(tool_registry().values(), key=lambda tool: tool.name)
+META_TOOLS = [*mcp_server.DISCOVERY, mcp_server.READ_RESULT]
 # OpenAI and Anthropic: ^[a-zA-Z0-9_-]{1,64}$; Gemini: a letter or _ first, at most 64.
 MODEL_API_NAME = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_-]{0,63}$")
 LONGEST_CONNECTION = "c" * CONNECTION_NAME_LIMIT
@@ -64,6 +66,15 @@ def test_every_tool_schema_keeps_to_the_portable_subset(tool: Tool):
     Draft202012Validator.check_schema(exposed)  # Anthropic: draft 2020-12
     assert exposed["type"] == "object" and exposed["additionalProperties"] is False
     assert not {"anyOf", "oneOf", "allOf", "$ref", "not"} & set(exposed)
+
+
+@pytest.mark.parametrize("tool", META_TOOLS, ids=lambda tool: tool.name)
+def test_the_meta_tools_keep_to_the_portable_subset(tool):
+    """search_tools, describe_tool, call_tool and read_result, as MCP lists them."""
+    schema = tool.input_schema
+    assert keywords(schema) <= PORTABLE_KEYWORDS, keywords(schema) - PORTABLE_KEYWORDS
+    Draft202012Validator.check_schema(schema)
+    assert schema["type"] == "object" and schema["additionalProperties"] is False
 
 
 @pytest.mark.parametrize("tool", TOOLS, ids=lambda tool: tool.name)
@@ -157,7 +168,13 @@ def test_every_surface_offers_the_portable_schema(
         live_portal.mcp_url,
         headers=bearer(api_key, **{"X-Portal-Identifier": alice.user.identifier}),
     ).tools
-    assert all(t.input_schema == by_name[t.name].model_schema for t in mcp_tools)
+    meta = {t.name: t for t in META_TOOLS}
+    assert {"read_result"} <= {t.name for t in mcp_tools}
+    assert all(
+        t.input_schema
+        == (meta[t.name].input_schema if t.name in meta else by_name[t.name].model_schema)
+        for t in mcp_tools
+    )
     model.queue(reply("Nothing to do."))
     run_from_page(signed_in(alice), agent, prompt="Hello")
     offered = model.requests[0]["tools"]

@@ -136,7 +136,13 @@ class ToolIndex:
     """BM25 over each tool's fields, weighted by how much they say about the tool."""
 
     K1, B = 1.2, 0.75
-    WEIGHTS = (("name", 3.0), ("provider", 2.0), ("description", 1.0), ("parameters", 0.4))
+    WEIGHTS = (
+        ("name", 3.0),
+        ("provider", 2.0),
+        ("description", 1.0),
+        ("examples", 1.0),
+        ("parameters", 0.4),
+    )
 
     def __init__(self, tools: Iterable[Tool], provider_names: dict[str, str]) -> None:
         self.tools = list(tools)
@@ -147,6 +153,7 @@ class ToolIndex:
                 "provider": f"{tool.provider} {provider_names.get(tool.provider, '')}",
                 "description": tool.description,
                 "parameters": _schema_text(tool.input_schema),
+                "examples": " ".join(tool.examples),
             }
             counts: dict[str, float] = defaultdict(float)
             for field, weight in self.WEIGHTS:

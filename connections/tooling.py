@@ -60,6 +60,8 @@ class Tool:
     write: bool
     handler: Callable[[ToolContext, dict[str, Any]], Any]
     provider: str = ""
+    # How people ask for it ("who is on the launch board"), for tool search only.
+    examples: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         check_portable(self.name, self.input_schema)  # a broken tool stops the catalog
@@ -100,9 +102,11 @@ class Toolset:
         schema: dict[str, Any],
         *,
         scopes: tuple[str, ...] | None = None,
+        examples: tuple[str, ...] = (),
     ) -> Callable[[Handler], Handler]:
-        """Declare a tool that changes nothing at the provider."""
-        return self._declare(name, description, schema, scopes, write=False)
+        """Declare a tool that changes nothing at the provider. `examples`: phrasings
+        people use for it, which tool search also matches."""
+        return self._declare(name, description, schema, scopes, examples, write=False)
 
     def write(
         self,
@@ -111,9 +115,10 @@ class Toolset:
         schema: dict[str, Any],
         *,
         scopes: tuple[str, ...] | None = None,
+        examples: tuple[str, ...] = (),
     ) -> Callable[[Handler], Handler]:
         """Declare a tool that creates, changes or deletes something (approvals ask first)."""
-        return self._declare(name, description, schema, scopes, write=True)
+        return self._declare(name, description, schema, scopes, examples, write=True)
 
     def _declare(
         self,
@@ -121,6 +126,7 @@ class Toolset:
         description: str,
         schema: dict[str, Any],
         scopes: tuple[str, ...] | None,
+        examples: tuple[str, ...],
         *,
         write: bool,
     ) -> Callable[[Handler], Handler]:
@@ -133,6 +139,7 @@ class Toolset:
                     required_scopes=self.scopes if scopes is None else scopes,
                     write=write,
                     handler=handler,
+                    examples=examples,
                 )
             )
             return handler

@@ -119,6 +119,8 @@ class Consent:
     organization: str | None = None
     write: bool = True
     allow: bool = True
+    # More of the form, as the person chose it (tool_mode, toolset).
+    choices: dict[str, str] = field(default_factory=dict)
     pages: list[str] = field(default_factory=list)
     redirects: list[str] = field(default_factory=list)
 
@@ -135,6 +137,7 @@ class Consent:
             form["organization"] = self.organization
         if self.write:
             form["write"] = "on"
+        form.update(self.choices)
         answer = self.browser.post(
             urlsplit(authorization_url).path,
             data=form,

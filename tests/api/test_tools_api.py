@@ -113,3 +113,17 @@ def test_catalog_search_is_for_admins_and_keys(api, member_client, alice):
     refused = member_client.get("/api/v1/tools/search", {"q": "jira", "scope": "catalog"})
     assert refused.status_code == 403
     assert api.get("/api/v1/tools/search", {"scope": "catalog"}).status_code == 422
+
+
+def test_search_matches_the_phrasings_a_tool_declares(api, alice):
+    """monday_list_boards declares "which projects am I on": none of those words is in its
+    name, description or parameters, yet the request finds it."""
+    from connections.tools import tool_registry
+
+    tool = tool_registry()["monday_list_boards"]
+    assert "projects" not in f"{tool.name} {tool.description}".lower()
+    found = api.get(
+        "/api/v1/tools/search",
+        {"q": "which projects am I on", "identifier": alice.user.identifier, "limit": 3},
+    ).json()["results"]
+    assert found[0]["name"] == "monday_list_boards"

@@ -46,6 +46,7 @@ def get_me(ctx: ToolContext, params: dict) -> dict:
         }
     ),
     scopes=("boards:read",),
+    examples=("which projects am I on", "what workspaces and plans do we track"),
 )
 def list_boards(ctx: ToolContext, params: dict) -> dict:
     variables: dict[str, Any] = {"limit": params.get("limit", 25)}

@@ -180,3 +180,23 @@ def test_a_large_result_comes_in_parts_over_mcp(alice, boards, api_key, live_por
         calls=(("read_result", {"handle": part["handle"], "offset": 0}),),
     ).results[0]
     assert refused.is_error and refused.structured_content["error"]["code"] == "result_not_found"
+
+
+def test_a_write_found_by_search_waits_for_the_same_approval(
+    alice, owner, boards, api_key, live_portal
+):
+    from mcpserver import clients
+
+    clients.update_policy(
+        caller=as_member(owner), enabled=True, allowed_client_ids=[], approval_policy="always"
+    )
+    create = {
+        "name": "monday_create_item",
+        "arguments": {"board_id": "1001", "item_name": "Found, then approved"},
+    }
+    first = use_tools(
+        live_portal.mcp_url, headers=key_headers(api_key, alice), calls=(("call_tool", create),)
+    ).results[0]
+    assert first.is_error
+    assert first.structured_content["error"]["code"] == "approval_required"
+    assert not [i for i in boards.items.values() if i["name"] == "Found, then approved"]

@@ -342,6 +342,7 @@ class Loop:
                 actor=self.actor,
                 run_id=str(self.run.pk),
                 via="agent",
+                agent=self.agent.name,
             )
         except PortalError as exc:
             details = exc.details if isinstance(exc.details, dict) else {}

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from agents.models import Agent, AgentRun
-from connections import accounts, authorization, tools, toolsets
+from connections import accounts, authorization, policy, tools, toolsets
 from connections.models import AccountStatus, ConnectedAccount, Connection
 from portal.callers import Caller
 
@@ -23,7 +23,9 @@ def agent_tools(agent: Agent, caller: Caller) -> dict[str, tools.AvailableTool]:
     toolset, by the name the model sees (qualified when the user has two connections of a
     provider)."""
     available = {}
-    for entry in toolsets.narrowed(tools.list_tools(caller=caller), [agent.toolset]):
+    context = policy.Context(caller=caller, via="agent", agent=agent.name)
+    listed = tools.list_tools(caller=caller, context=context)
+    for entry in toolsets.narrowed(listed, [agent.toolset]):
         if agent.allowed_connections and entry.connection_name not in agent.allowed_connections:
             continue
         if agent.allowed_tools and entry.tool.name not in agent.allowed_tools:

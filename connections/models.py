@@ -277,3 +277,44 @@ class StoredResult(OrgOwned):
 
     def __str__(self) -> str:
         return f"result {self.pk} ({self.size} characters)"
+
+
+class PolicyEffect(models.TextChoices):
+    ALLOW = "allow", "Allow"
+    DENY = "deny", "Deny"
+    LIMIT = "limit", "Limit the rate"
+
+
+class PolicyRule(OrgOwned):
+    """One rule of the organization's tool-call policy (connections/policy.py): what it
+    matches — empty lists match anything — and its effect. Rules apply in `position`
+    order; the first that matches decides."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    position = models.PositiveIntegerField(default=0)
+    name = models.CharField(max_length=100)
+    message = models.CharField(max_length=500, blank=True)
+    enabled = models.BooleanField(default=True)
+    version = models.PositiveIntegerField(default=1)
+    providers = models.JSONField(default=list, blank=True)
+    tools = models.JSONField(default=list, blank=True)  # names or globs (monday_*)
+    access = models.CharField(max_length=5, default="any")  # any, read, write
+    roles = models.JSONField(default=list, blank=True)
+    identifiers = models.JSONField(default=list, blank=True)
+    vias = models.JSONField(default=list, blank=True)  # api, proxy, agent, mcp
+    agents = models.JSONField(default=list, blank=True)  # agent names
+    clients = models.JSONField(default=list, blank=True)  # MCP client ids
+    conditions = models.JSONField(default=list, blank=True)  # [{path, op, value}]
+    effect = models.CharField(max_length=5, choices=PolicyEffect.choices)
+    limit_count = models.PositiveIntegerField(null=True, blank=True)
+    limit_window_seconds = models.PositiveIntegerField(null=True, blank=True)
+    limit_per = models.CharField(max_length=12, default="member")  # member, organization
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["position", "created_at"]
+        indexes = [models.Index(fields=["organization", "position"], name="policy_rule_order")]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.effect})"

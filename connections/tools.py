@@ -32,7 +32,7 @@ from jsonschema import Draft202012Validator
 
 from audit import trail
 from audit.models import AuditEvent
-from connections import accounts, authorization, tokens
+from connections import accounts, authorization, policy, tokens
 from connections.errors import (
     NeedsReauthorization,
     TokenRejected,
@@ -95,8 +95,14 @@ def missing_scopes(tool: Tool, account: ConnectedAccount) -> list[str]:
     return sorted(set(tool.required_scopes) - set(account.scopes))
 
 
-def list_tools(*, caller: Caller, connection_name: str | None = None) -> list[AvailableTool]:
-    """One query, whatever the number of tools or accounts."""
+def list_tools(
+    *,
+    caller: Caller,
+    connection_name: str | None = None,
+    context: policy.Context | None = None,
+) -> list[AvailableTool]:
+    """One query, whatever the number of tools or accounts. Tools the organization's
+    policy denies outright in this `context` (by default: the API) are left out."""
     active = (
         ConnectedAccount.objects.for_org(caller.organization)
         .filter(identifier=caller.identifier, status=AccountStatus.ACTIVE, connection__enabled=True)
@@ -122,7 +128,7 @@ def list_tools(*, caller: Caller, connection_name: str | None = None) -> list[Av
             if any(_allowed(tool, account) for account in connection_accounts):
                 shown = f"{name}{QUALIFIER}{tool.name}" if qualify else tool.name
                 available.append(AvailableTool(tool, name, shown))
-    return available
+    return policy.visible(available, context or policy.Context(caller=caller))
 
 
 def coerce_to_schema(tool: Tool, params: Any) -> Any:
@@ -345,6 +351,7 @@ def execute_tool(
     audit_context: dict[str, str] | None = None,
     write_gate: Callable[[Tool, dict[str, Any]], None] | None = None,
     within: Callable[[Tool], bool] | None = None,
+    agent: str = "",
 ) -> dict[str, Any]:
     """Run one tool as the caller's connected account → {"data", "execution_id"}.
     `audit_context` joins the audit metadata (e.g. the MCP client's id); `write_gate` is
@@ -382,6 +389,15 @@ def execute_tool(
         )
         _check_allowed(tool, account, request)
         params = validate_params(tool, params)  # still before any network call
+        context = policy.Context(
+            caller=caller,
+            via=via,
+            agent=agent,
+            client_id=(audit_context or {}).get("client_id", ""),
+        )
+        decided_by = policy.enforce(tool, params, context)
+        if decided_by is not None:
+            base["policy_rule"] = str(decided_by.pk)
         base |= {
             "tool": tool.name,
             "connection": account.connection.name,
@@ -408,6 +424,8 @@ def execute_tool(
         _touch(account)
     except PortalError as exc:
         error = exc
+    if error is not None and isinstance(error.details, dict) and error.details.get("rule_id"):
+        base["policy_rule"] = error.details["rule_id"]  # the rule that refused it
     metadata = {
         **base,
         "status": error.status if error else 200,

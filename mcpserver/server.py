@@ -20,7 +20,7 @@ from django.conf import settings
 from django.db import close_old_connections
 from mcp.server.lowlevel.server import Server
 
-from connections import discovery, results, tools, toolsets
+from connections import discovery, policy, results, tools, toolsets
 from core.errors import Conflict, PortalError
 from mcpserver import approvals
 from mcpserver.access import Principal
@@ -110,7 +110,8 @@ READ_RESULT = meta_tool(
 
 def available_for(principal: Principal) -> dict[str, tools.AvailableTool]:
     """The caller's tools within the toolsets they are limited to, by the name shown."""
-    entries = tools.list_tools(caller=principal.caller)
+    context = policy.Context(caller=principal.caller, via="mcp", client_id=principal.client_id)
+    entries = tools.list_tools(caller=principal.caller, context=context)
     return {entry.name: entry for entry in toolsets.narrowed(entries, principal.toolsets)}
 
 

@@ -75,6 +75,9 @@ class Organization(models.Model):
     name = models.CharField(max_length=100)
     slug = models.SlugField(max_length=60, unique=True)
     audit_retention_days = models.PositiveIntegerField(default=365)
+    # Bumped by every change to the organization's policy rules (connections/policy.py):
+    # processes keep the rules while the organization they load says the same version.
+    policy_version = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

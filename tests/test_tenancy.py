@@ -165,6 +165,12 @@ def _toolset(org):
     return Toolset.objects.get_or_create(organization=org, name="only-in-a")[0]
 
 
+def _policy_rule(owner):
+    from connections import policy
+
+    return policy.create_rule(caller=Caller.of_member(owner), name="A's rule", effect="allow")
+
+
 def _tool_step(org):
     """A tool step of A's latest run (the run_id in the same path)."""
     run = AgentRun.objects.filter(organization=org).latest("created_at")
@@ -192,6 +198,7 @@ OBJECTS_OF_ORG_A: dict[str, Callable] = {
     "script_id": lambda org, owner: _model_script(org).pk,
     "toolset": lambda org, owner: _toolset(org).name,
     "index": lambda org, owner: _tool_step(org).index,
+    "rule_id": lambda org, owner: _policy_rule(owner).pk,
 }
 
 

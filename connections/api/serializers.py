@@ -2,7 +2,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from connections import authorization, toolsets
-from connections.models import ConnectedAccount, Connection, Toolset
+from connections.models import ConnectedAccount, Connection, PolicyRule, Toolset
 from connections.providers.schema import CONNECTION_NAME_LIMIT
 
 
@@ -272,3 +272,65 @@ class ToolsetSerializer(serializers.ModelSerializer):
 
     def get_tool_names(self, toolset: Toolset) -> list[str]:
         return [tool.name for tool in toolsets.catalog_of(toolset)]
+
+
+class PolicyConditionSerializer(serializers.Serializer):
+    path = serializers.CharField(help_text="The argument, e.g. $.channel or $.board_id.")
+    op = serializers.CharField(
+        help_text="equals, not_equals, in, not_in, regex, missing or present."
+    )
+    value = serializers.JSONField(required=False)
+
+
+class PolicyRuleSerializer(serializers.ModelSerializer):
+    """A policy rule; empty lists match anything. Checks live in connections.policy."""
+
+    providers = serializers.ListField(child=serializers.CharField(), required=False)
+    tools = serializers.ListField(
+        child=serializers.CharField(), required=False, help_text="Names or globs (monday_*)."
+    )
+    roles = serializers.ListField(child=serializers.CharField(), required=False)
+    identifiers = serializers.ListField(child=serializers.CharField(), required=False)
+    vias = serializers.ListField(
+        child=serializers.CharField(), required=False, help_text="api, proxy, agent or mcp."
+    )
+    agents = serializers.ListField(
+        child=serializers.CharField(), required=False, help_text="Agents' names."
+    )
+    clients = serializers.ListField(
+        child=serializers.CharField(), required=False, help_text="MCP clients' ids."
+    )
+    conditions = PolicyConditionSerializer(many=True, required=False)
+    access = serializers.CharField(required=False, help_text="any, read or write.")
+    effect = serializers.CharField(help_text="allow, deny or limit.")
+    limit_per = serializers.CharField(required=False, help_text="member or organization.")
+    limit_count = serializers.IntegerField(required=False, allow_null=True)
+    limit_window_seconds = serializers.IntegerField(required=False, allow_null=True)
+    position = serializers.IntegerField(required=False)
+
+    class Meta:
+        model = PolicyRule
+        fields = [
+            "id",
+            "position",
+            "name",
+            "message",
+            "enabled",
+            "version",
+            "providers",
+            "tools",
+            "access",
+            "roles",
+            "identifiers",
+            "vias",
+            "agents",
+            "clients",
+            "conditions",
+            "effect",
+            "limit_count",
+            "limit_window_seconds",
+            "limit_per",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = ["id", "version", "created_at", "updated_at"]

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from connections.api import toolsets, views
+from connections.api import policy, toolsets, views
 
 urlpatterns = [
     path("providers", views.ProviderListView.as_view(), name="api_providers"),
@@ -8,6 +8,12 @@ urlpatterns = [
     path("tools", views.ToolListView.as_view(), name="api_tools"),
     path("tools/execute", views.ToolExecuteView.as_view(), name="api_tools_execute"),
     path("tools/search", views.ToolSearchView.as_view(), name="api_tools_search"),
+    path("policy-rules", policy.PolicyRuleListView.as_view(), name="api_policy_rules"),
+    path(
+        "policy-rules/<uuid:rule_id>",
+        policy.PolicyRuleDetailView.as_view(),
+        name="api_policy_rule",
+    ),
     path("toolsets", toolsets.ToolsetListView.as_view(), name="api_toolsets"),
     path("toolsets/<slug:toolset>", toolsets.ToolsetDetailView.as_view(), name="api_toolset"),
     path("connections", views.ConnectionListView.as_view(), name="api_connections"),

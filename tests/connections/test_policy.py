@@ -1,0 +1,206 @@
+"""The organization's tool-call policy (issue 26, part): rules decided before the provider
+is called, on every path that runs a tool — REST execute, agent runs, MCP and the
+discovery meta-tools — audited with the rule that decided."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from audit.models import AuditEvent
+from connections import policy, tools
+from tests.callers import as_identifier, as_member
+from tests.fakes.openai_server import call, reply
+from tests.mcp_support import bearer, use_tools
+
+
+def rule(api, **fields) -> dict:
+    made = api.post("/api/v1/policy-rules", fields, format="json")
+    assert made.status_code == 201, made.content
+    return made.json()
+
+
+def execute(api, who, name: str, **params):
+    return api.post(
+        "/api/v1/tools/execute",
+        {"identifier": who.user.identifier, "tool_name": name, "params": params},
+        format="json",
+    )
+
+
+def listed(api, who) -> set[str]:
+    answer = api.get("/api/v1/tools", {"identifier": who.user.identifier})
+    return {t["name"] for t in answer.json()["results"]}
+
+
+def test_a_deny_rule_refuses_the_call_hides_the_tool_and_is_audited(api, alice, boards):
+    made = rule(
+        api,
+        name="No new items",
+        tools=["monday_create_*"],
+        effect="deny",
+        message="Items are created by the PMO.",
+    )
+    refused = execute(api, alice, "monday_create_item", board_id="1001", item_name="Nope")
+    assert refused.status_code == 403
+    error = refused.json()["error"]
+    assert error["code"] == "policy_denied" and error["message"] == "Items are created by the PMO."
+    assert error["details"]["rule_id"] == made["id"]
+    assert not [i for i in boards.items.values() if i["name"] == "Nope"]
+    event = AuditEvent.objects.filter(action="tool.executed").latest("created_at")
+    assert (
+        event.metadata["policy_rule"] == made["id"] and event.metadata["error"] == "policy_denied"
+    )
+    assert "monday_create_item" not in listed(api, alice) and "monday_list_boards" in listed(
+        api, alice
+    )
+
+
+def test_conditions_on_arguments_decide_per_call_and_first_match_wins(api, alice, boards):
+    rule(
+        api,
+        name="Nothing secret",
+        position=1,
+        tools=["monday_create_item"],
+        conditions=[{"path": "$.item_name", "op": "regex", "value": "(?i)secret"}],
+        effect="deny",
+    )
+    rule(api, name="Allow the rest", position=2, providers=["monday"], effect="allow")
+    rule(api, name="Never reached", position=3, providers=["monday"], effect="deny")
+    assert "monday_create_item" in listed(api, alice)  # some calls of it are allowed
+    assert (
+        execute(
+            api, alice, "monday_create_item", board_id="1001", item_name="Top SECRET plan"
+        ).status_code
+        == 403
+    )
+    fine = execute(api, alice, "monday_create_item", board_id="1001", item_name="Launch plan v2")
+    assert fine.status_code == 200, fine.content
+    event = AuditEvent.objects.filter(action="tool.executed", outcome="success").latest(
+        "created_at"
+    )
+    assert (
+        event.metadata["policy_rule"] == api.get("/api/v1/policy-rules").json()["results"][1]["id"]
+    )
+
+
+def test_a_limit_rule_answers_429_with_retry_after(api, alice, boards):
+    rule(
+        api,
+        name="Two a minute",
+        tools=["monday_get_me"],
+        effect="limit",
+        limit_count=2,
+        limit_window_seconds=60,
+    )
+    assert [execute(api, alice, "monday_get_me").status_code for _ in range(2)] == [200, 200]
+    third = execute(api, alice, "monday_get_me")
+    assert third.status_code == 429 and third.json()["error"]["code"] == "policy_limited"
+    assert 1 <= int(third["Retry-After"]) <= 60
+
+
+@pytest.mark.django_db(transaction=True)
+def test_agent_runs_follow_the_rules_for_agents(
+    api, org, alice, boards, model, member_client, agent
+):
+    from tests.agents.test_runs import run_from_page, tool_messages
+
+    rule(api, name="Agents read only", vias=["agent"], access="write", effect="deny")
+    rule(
+        api,
+        name="Not that board",
+        vias=["agent"],
+        tools=["monday_list_items"],
+        conditions=[{"path": "$.board_id", "op": "in", "value": ["1001"]}],
+        effect="deny",
+    )
+    model.queue(call("monday_list_items", board_id="1001"), reply("Could not."))
+    run = run_from_page(member_client, agent, prompt="List Marketing's items")
+    offered = {t["function"]["name"] for t in model.requests[0]["tools"]}
+    assert "monday_create_item" not in offered and "monday_list_items" in offered
+    answer = json.loads(tool_messages(model.requests[1])[-1]["content"])
+    assert answer["error"]["code"] == "policy_denied"
+    assert run.steps.filter(error_code="policy_denied").exists()
+    # The REST API is not an agent: the same person may still create items there.
+    assert (
+        execute(api, alice, "monday_create_item", board_id="1001", item_name="By hand").status_code
+        == 200
+    )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_mcp_and_its_meta_tools_follow_the_rules_for_mcp(api, alice, boards, api_key, live_portal):
+    rule(api, name="MCP reads only", vias=["mcp"], access="write", effect="deny")
+    rule(
+        api,
+        name="Not Marketing over MCP",
+        vias=["mcp"],
+        tools=["monday_list_items"],
+        conditions=[{"path": "$.board_id", "op": "equals", "value": "1001"}],
+        effect="deny",
+    )
+    headers = bearer(api_key, **{"X-Portal-Identifier": alice.user.identifier})
+    outcome = use_tools(
+        live_portal.mcp_url,
+        headers=headers,
+        calls=(
+            ("monday_list_items", {"board_id": "1001"}),
+            ("call_tool", {"name": "monday_list_items", "arguments": {"board_id": "1001"}}),
+            ("monday_create_item", {"board_id": "1001", "item_name": "Over MCP"}),
+            ("search_tools", {"query": "create an item", "limit": 5}),
+        ),
+    )
+    assert "monday_create_item" not in outcome.names and "monday_list_items" in outcome.names
+    direct, meta, write, search = outcome.results
+    assert direct.structured_content["error"]["code"] == "policy_denied"
+    assert meta.structured_content["error"]["code"] == "policy_denied"
+    assert write.is_error and not [i for i in boards.items.values() if i["name"] == "Over MCP"]
+    assert "monday_create_item" not in {r["name"] for r in search.structured_content["results"]}
+
+
+def test_rules_are_checked_versioned_and_audited(api):
+    bad = [
+        {"name": "x", "effect": "maybe"},
+        {"name": "x", "effect": "deny", "tools": ["no_such_tool*"]},
+        {
+            "name": "x",
+            "effect": "deny",
+            "conditions": [{"path": "$.a", "op": "regex", "value": "("}],
+        },
+        {"name": "x", "effect": "deny", "conditions": [{"path": "$.a", "op": "in", "value": "x"}]},
+        {"name": "x", "effect": "limit"},
+        {"name": "x", "effect": "deny", "vias": ["email"]},
+    ]
+    for body in bad:
+        answer = api.post("/api/v1/policy-rules", body, format="json")
+        assert answer.status_code in (400, 422), body
+        assert answer.json()["error"]["code"] == "invalid_rule", answer.json()
+    assert api.get("/api/v1/policy-rules").json()["results"] == []
+    made = rule(api, name="Deny Slack", providers=["slack"], effect="deny")
+    changed = api.patch(f"/api/v1/policy-rules/{made['id']}", {"enabled": False}, format="json")
+    assert changed.status_code == 200 and changed.json()["version"] == 2
+    assert api.delete(f"/api/v1/policy-rules/{made['id']}").status_code == 204
+    actions = list(
+        AuditEvent.objects.filter(target_type="policy_rule")
+        .order_by("created_at")
+        .values_list("action", flat=True)
+    )
+    assert actions == ["policy_rule.created", "policy_rule.updated", "policy_rule.deleted"]
+
+
+def test_members_cannot_manage_rules(member_client):
+    assert member_client.get("/api/v1/policy-rules").status_code == 403
+
+
+def test_loaded_rules_cost_no_statement_per_call(
+    org, owner, alice, boards, django_assert_max_num_queries
+):
+    caller = as_member(owner)
+    for n in range(200):
+        policy.create_rule(caller=caller, name=f"rule {n}", tools=["slack_*"], effect="deny")
+    org.refresh_from_db()
+    who = as_identifier(org, alice.user.identifier)
+    tools.execute_tool(caller=who, tool_name="monday_get_me", params={})  # loads the rules once
+    with django_assert_max_num_queries(3):  # as with no rule at all
+        tools.execute_tool(caller=who, tool_name="monday_get_me", params={})

@@ -2,7 +2,8 @@ from typing import Any, cast
 
 from django import forms
 
-from connections.models import ToolAccess
+from connections.models import PolicyEffect, ToolAccess
+from connections.policy import OPS as POLICY_OPS
 from connections.providers import providers
 from connections.providers.catalog import Provider
 from connections.providers.schema import CONNECTION_NAME_LIMIT
@@ -82,3 +83,123 @@ class ToolsetForm(forms.Form):
         cast(forms.ChoiceField, self.fields["providers"]).choices = [
             (key, spec.display_name) for key, spec in sorted(providers().items())
         ]
+
+
+def _words(text: str) -> list[str]:
+    return [w for w in text.replace(",", " ").split() if w]
+
+
+class PolicyRuleForm(forms.Form):
+    """A policy rule on a page (connections/policy.py checks it, as for the API). The page
+    edits one condition on arguments; the API takes up to 20."""
+
+    name = forms.CharField(max_length=100)
+    effect = forms.ChoiceField(choices=PolicyEffect.choices, widget=forms.RadioSelect)
+    message = forms.CharField(
+        max_length=500, required=False, help_text="What a refused caller is told."
+    )
+    position = forms.IntegerField(
+        min_value=0,
+        initial=100,
+        help_text="Rules are asked in this order; the first match decides.",
+    )
+    providers = forms.MultipleChoiceField(required=False, widget=forms.CheckboxSelectMultiple)
+    tools = forms.CharField(
+        required=False, help_text="Tool names or globs, e.g. monday_create_* (spaces between)."
+    )
+    access = forms.ChoiceField(
+        choices=[("any", "Reads and writes"), ("read", "Reads only"), ("write", "Writes only")]
+    )
+    vias = forms.MultipleChoiceField(
+        required=False,
+        label="Through",
+        widget=forms.CheckboxSelectMultiple,
+        choices=[("api", "REST API"), ("agent", "Agent runs"), ("mcp", "MCP clients")],
+    )
+    roles = forms.MultipleChoiceField(
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        choices=[(r, r.title()) for r in ("owner", "admin", "member", "auditor")],
+    )
+    identifiers = forms.CharField(required=False, help_text="Only these identifiers.")
+    agents = forms.CharField(required=False, help_text="Only these agents, by name.")
+    clients = forms.CharField(required=False, help_text="Only these MCP client ids.")
+    condition_path = forms.CharField(
+        required=False, label="When the argument", help_text="e.g. $.channel or $.board_id"
+    )
+    condition_op = forms.ChoiceField(
+        required=False,
+        label="is",
+        choices=[("", "—")] + [(op, op.replace("_", " ")) for op in POLICY_OPS],
+    )
+    condition_value = forms.CharField(
+        required=False, label="Value", help_text="For in / not in: values separated by commas."
+    )
+    limit_count = forms.IntegerField(required=False, min_value=1, label="At most (calls)")
+    limit_window_seconds = forms.IntegerField(required=False, min_value=1, label="Per (seconds)")
+    limit_per = forms.ChoiceField(
+        choices=[("member", "Each member"), ("organization", "The whole organization")]
+    )
+    enabled = forms.BooleanField(required=False, initial=True)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        cast(forms.ChoiceField, self.fields["providers"]).choices = [
+            (key, spec.display_name) for key, spec in sorted(providers().items())
+        ]
+
+    def values(self) -> dict[str, Any]:
+        """What connections.policy takes."""
+        data = self.cleaned_data
+        conditions = []
+        if data["condition_path"] and data["condition_op"]:
+            op, raw = data["condition_op"], data["condition_value"]
+            value: Any = (
+                [v.strip() for v in raw.split(",") if v.strip()] if op in ("in", "not_in") else raw
+            )
+            conditions.append({"path": data["condition_path"], "op": op, "value": value})
+        return {
+            "name": data["name"],
+            "effect": data["effect"],
+            "message": data["message"],
+            "position": data["position"],
+            "providers": list(data["providers"]),
+            "tools": _words(data["tools"]),
+            "access": data["access"],
+            "vias": list(data["vias"]),
+            "roles": list(data["roles"]),
+            "identifiers": _words(data["identifiers"]),
+            "agents": [a.strip() for a in data["agents"].split(",") if a.strip()],
+            "clients": _words(data["clients"]),
+            "conditions": conditions,
+            "limit_count": data["limit_count"],
+            "limit_window_seconds": data["limit_window_seconds"],
+            "limit_per": data["limit_per"],
+            "enabled": data["enabled"],
+        }
+
+    @staticmethod
+    def initial_of(rule: Any) -> dict[str, Any]:
+        first = (rule.conditions or [{}])[0]
+        value = first.get("value", "")
+        return {
+            "name": rule.name,
+            "effect": rule.effect,
+            "message": rule.message,
+            "position": rule.position,
+            "providers": rule.providers,
+            "tools": " ".join(rule.tools),
+            "access": rule.access,
+            "vias": rule.vias,
+            "roles": rule.roles,
+            "identifiers": " ".join(rule.identifiers),
+            "agents": ", ".join(rule.agents),
+            "clients": " ".join(rule.clients),
+            "condition_path": first.get("path", ""),
+            "condition_op": first.get("op", ""),
+            "condition_value": ", ".join(value) if isinstance(value, list) else value,
+            "limit_count": rule.limit_count,
+            "limit_window_seconds": rule.limit_window_seconds,
+            "limit_per": rule.limit_per,
+            "enabled": rule.enabled,
+        }

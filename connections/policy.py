@@ -397,7 +397,7 @@ def clean(values: dict[str, Any]) -> dict[str, Any]:
     return cleaned
 
 
-def _check_whole(rule: PolicyRule) -> None:
+def check_whole(rule: PolicyRule) -> None:
     if rule.effect == PolicyEffect.LIMIT and not (rule.limit_count and rule.limit_window_seconds):
         raise Invalid(
             "A limit rule needs limit_count and limit_window_seconds.", code="invalid_rule"
@@ -440,7 +440,7 @@ def create_rule(*, caller: Caller, request: HttpRequest | None = None, **values:
     if PolicyRule.objects.for_org(organization).count() >= MAX_RULES:
         raise Invalid(f"An organization has {MAX_RULES} rules at most.", code="too_many_rules")
     rule = PolicyRule(organization=organization, **cleaned)
-    _check_whole(rule)
+    check_whole(rule)
     with transaction.atomic():
         rule.save(force_insert=True)
         _changed(rule, "policy_rule.created", caller, request)
@@ -453,7 +453,7 @@ def update_rule(
     caller.require_manager()
     for field, value in clean({k: v for k, v in values.items() if k in FIELDS}).items():
         setattr(rule, field, value)
-    _check_whole(rule)
+    check_whole(rule)
     rule.version += 1
     with transaction.atomic():
         rule.save()

@@ -368,6 +368,7 @@ def execute_tool(
         "params": params if isinstance(params, dict) else str(params)[:200],
         "run_id": run_id,
         "via": via,
+        **({"agent": agent[:100]} if agent else {}),
         **(audit_context or {}),
     }
     calling: AccountCall | None = None

@@ -1,10 +1,13 @@
 from django.urls import path
 
-from front import toolsets, views
+from front import policy, toolsets, views
 
 urlpatterns = [
     path("", views.home, name="home"),
     path("ops/", views.operations_page, name="operations"),
+    path("policy/", policy.policy_page, name="policy"),
+    path("policy/<uuid:rule_id>/", policy.rule_page, name="policy_rule"),
+    path("policy/<uuid:rule_id>/delete/", policy.rule_delete, name="policy_rule_delete"),
     path("toolsets/", toolsets.toolset_list, name="toolsets"),
     path("toolsets/<slug:toolset>/", toolsets.toolset_detail, name="toolset_detail"),
     path("toolsets/<slug:toolset>/delete/", toolsets.toolset_delete, name="toolset_delete"),

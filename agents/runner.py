@@ -27,7 +27,7 @@ from agents.models import Agent, AgentRun, AgentStep, RunStatus
 from agents.pending import PendingCall, calls_of
 from agents.runs import enqueue, finish, record_run_event
 from audit import trail
-from connections import discovery, results, tools
+from connections import discovery, policy, results, tools
 from connections.errors import NeedsReauthorization
 from core.db import release_connection
 from core.errors import PortalError
@@ -228,7 +228,7 @@ class Loop:
                     outcome=AgentStep.Outcome.DECLINED,
                 )
                 self._tool_result(call, declined, remaining, arguments=arguments)
-            elif self._needs_approval(entry, call):
+            elif self._needs_approval(entry, call, arguments):
                 self._await_approval(call, arguments, calls[position:])
                 return False
             elif not self._execute(call, entry, arguments, remaining):
@@ -262,9 +262,16 @@ class Loop:
             return Answer.refused("tool_not_available", "No tool of yours has that name.")
         return Answer.refused("invalid_arguments", "call_tool needs a name and JSON arguments.")
 
-    def _needs_approval(self, entry: tools.AvailableTool, call: PendingCall) -> bool:
-        always = self.agent.approval_policy == Agent.Approval.ALWAYS
-        return entry.tool.write and always and call.decision != "approved"
+    def _needs_approval(
+        self, entry: tools.AvailableTool, call: PendingCall, arguments: dict[str, Any]
+    ) -> bool:
+        """Writes under "ask before writes", and any call a policy rule wants approved."""
+        if call.decision == "approved":
+            return False
+        if entry.tool.write and self.agent.approval_policy == Agent.Approval.ALWAYS:
+            return True
+        context = policy.Context(caller=self.caller, via="agent", agent=self.agent.name)
+        return policy.needs_approval(policy.decide(entry.tool, arguments, context))
 
     def _await_approval(
         self, call: PendingCall, arguments: dict[str, Any], waiting: list[PendingCall]
@@ -343,6 +350,7 @@ class Loop:
                 run_id=str(self.run.pk),
                 via="agent",
                 agent=self.agent.name,
+                approved=call.decision == "approved",
             )
         except PortalError as exc:
             details = exc.details if isinstance(exc.details, dict) else {}

@@ -282,6 +282,7 @@ class StoredResult(OrgOwned):
 class PolicyEffect(models.TextChoices):
     ALLOW = "allow", "Allow"
     DENY = "deny", "Deny"
+    APPROVE = "approve", "Needs a person's approval"
     LIMIT = "limit", "Limit the rate"
 
 
@@ -305,7 +306,7 @@ class PolicyRule(OrgOwned):
     agents = models.JSONField(default=list, blank=True)  # agent names
     clients = models.JSONField(default=list, blank=True)  # MCP client ids
     conditions = models.JSONField(default=list, blank=True)  # [{path, op, value}]
-    effect = models.CharField(max_length=5, choices=PolicyEffect.choices)
+    effect = models.CharField(max_length=10, choices=PolicyEffect.choices)
     limit_count = models.PositiveIntegerField(null=True, blank=True)
     limit_window_seconds = models.PositiveIntegerField(null=True, blank=True)
     limit_per = models.CharField(max_length=12, default="member")  # member, organization

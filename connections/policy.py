@@ -5,6 +5,10 @@ is resolved and its arguments valid. The first enabled rule that matches decides
 
 * `allow` — the call goes ahead (later rules are not asked);
 * `deny` — 403 `policy_denied`, with the rule's message and id;
+* `approve` — the call waits for a person's approval where the path has approvals (an
+  agent run pauses as for "ask before writes"; an MCP client gets `approval_required`
+  with the approval page's link); the REST API, which has no one to ask, answers 409
+  `approval_required`;
 * `limit` — at most `limit_count` calls per `limit_window_seconds`, per member or per
   organization; beyond it 429 `policy_limited` with Retry-After.
 
@@ -201,9 +205,10 @@ class PolicyLimited(ToolRateLimited):
 
 
 def enforce(tool: Tool, params: dict[str, Any], context: Context) -> PolicyRule | None:
-    """Decide the call; raise when a rule refuses it. Returns the rule that decided."""
+    """Decide the call; raise when a rule refuses it. Returns the rule that decided (an
+    `approve` rule is for the caller to act on: see `needs_approval`)."""
     rule = decide(tool, params, context)
-    if rule is None or rule.effect == PolicyEffect.ALLOW:
+    if rule is None or rule.effect in (PolicyEffect.ALLOW, PolicyEffect.APPROVE):
         return rule
     details = {"rule_id": str(rule.pk), "rule": rule.name}
     if rule.effect == PolicyEffect.DENY:
@@ -213,6 +218,10 @@ def enforce(tool: Tool, params: dict[str, Any], context: Context) -> PolicyRule 
         )
     _count_against_limit(rule, tool, context, details)
     return rule
+
+
+def needs_approval(rule: PolicyRule | None) -> bool:
+    return rule is not None and rule.effect == PolicyEffect.APPROVE
 
 
 def _count_against_limit(

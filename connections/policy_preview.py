@@ -29,7 +29,7 @@ EXAMPLES = 5
 @dataclass
 class Preview:
     calls: int = 0
-    outcomes: Counter = field(default_factory=Counter)  # allowed, denied, limited
+    outcomes: Counter = field(default_factory=Counter)  # allowed, denied, approval, limited
     changed: int = 0  # calls whose outcome this rule changes
     examples: list[dict[str, Any]] = field(default_factory=list)
 
@@ -132,6 +132,8 @@ def _outcome(
         rule = compiled.rule
         if rule.effect == PolicyEffect.DENY:
             return "denied"
+        if rule.effect == PolicyEffect.APPROVE:
+            return "approval"
         if rule.effect == PolicyEffect.LIMIT:
             window = max(1, rule.limit_window_seconds or 60)
             who = context.caller.identifier if rule.limit_per == "member" else ""

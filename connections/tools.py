@@ -349,14 +349,16 @@ def execute_tool(
     actor: trail.Actor | None = None,
     request: HttpRequest | None = None,
     audit_context: dict[str, str] | None = None,
-    write_gate: Callable[[Tool, dict[str, Any]], None] | None = None,
+    write_gate: Callable[[Tool, dict[str, Any], bool], None] | None = None,
     within: Callable[[Tool], bool] | None = None,
     agent: str = "",
+    approved: bool = False,
 ) -> dict[str, Any]:
     """Run one tool as the caller's connected account → {"data", "execution_id"}.
     `audit_context` joins the audit metadata (e.g. the MCP client's id); `write_gate` is
-    asked before a write is sent, once the call is resolved and valid, and may refuse it
-    with a PortalError (MCP's approvals); `within` limits the call to some tools (a
+    asked before a write — or a call a policy rule wants approved — is sent, once the call
+    is resolved and valid, and may refuse it with a PortalError (MCP's approvals); a
+    caller that already had the call approved (an agent run) says `approved`; `within` limits the call to some tools (a
     toolset): any other is refused as not allowed, before anything is sent."""
     execution_id = uuid.uuid4().hex
     started = time.perf_counter()
@@ -404,8 +406,17 @@ def execute_tool(
             "connection": account.connection.name,
             "account": str(account.pk),
         }
-        if tool.write and write_gate is not None:
-            write_gate(tool, params)
+        wants_approval = policy.needs_approval(decided_by) and not approved
+        if (tool.write or wants_approval) and write_gate is not None:
+            write_gate(tool, params, wants_approval)
+        elif wants_approval:
+            raise Conflict(
+                f"The organization's policy wants a person to approve {tool.name} first; "
+                "the API has no one to ask. Run it through an agent or an MCP client, "
+                "where approvals happen.",
+                code="approval_required",
+                details={"rule_id": str(decided_by.pk) if decided_by else ""},
+            )
         if tool.write:
             # Written ahead (its own commit): a side effect never goes without its event.
             # A read changes nothing at the provider: its one event comes after the call.

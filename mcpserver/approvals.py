@@ -38,12 +38,19 @@ def call_fingerprint(*, identifier: str, client_id: str, tool_name: str, argumen
 
 
 def gate(
-    *, caller: Caller, client_id: str, tool_name: str, arguments: dict[str, Any]
+    *,
+    caller: Caller,
+    client_id: str,
+    tool_name: str,
+    arguments: dict[str, Any],
+    required: bool = False,
 ) -> McpApproval | None:
-    """None when the write may run now (no policy, or an approval just consumed);
-    else the approval it waits for."""
+    """None when the call may run now (no approval asked, or one just consumed); else the
+    approval it waits for. Asked for every write under the MCP "always" setting, and for
+    any call a policy rule wants approved (`required`)."""
     organization = caller.organization
-    if policy_of(organization).approval_policy != McpPolicy.Approval.ALWAYS:
+    always = policy_of(organization).approval_policy == McpPolicy.Approval.ALWAYS
+    if not (always or required):
         return None
     mark = call_fingerprint(
         identifier=caller.identifier, client_id=client_id, tool_name=tool_name, arguments=arguments

@@ -198,9 +198,13 @@ def call_tool(
 ) -> types.CallToolResult:
     caller = principal.caller
 
-    def approved_first(tool: Any, params: dict[str, Any]) -> None:
+    def approved_first(tool: Any, params: dict[str, Any], required: bool) -> None:
         waiting = approvals.gate(
-            caller=caller, client_id=principal.client_id, tool_name=name, arguments=arguments
+            caller=caller,
+            client_id=principal.client_id,
+            tool_name=name,
+            arguments=arguments,
+            required=required,
         )
         if waiting is not None:
             url = approvals.link(waiting)

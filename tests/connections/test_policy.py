@@ -204,3 +204,45 @@ def test_loaded_rules_cost_no_statement_per_call(
     tools.execute_tool(caller=who, tool_name="monday_get_me", params={})  # loads the rules once
     with django_assert_max_num_queries(3):  # as with no rule at all
         tools.execute_tool(caller=who, tool_name="monday_get_me", params={})
+
+
+def test_an_approve_rule_is_409_on_the_api_which_has_no_one_to_ask(api, alice, boards):
+    made = rule(api, name="Ask first", tools=["monday_create_item"], effect="approve")
+    answer = execute(api, alice, "monday_create_item", board_id="1001", item_name="Ask")
+    assert answer.status_code == 409 and answer.json()["error"]["code"] == "approval_required"
+    assert answer.json()["error"]["details"]["rule_id"] == made["id"]
+    assert not [i for i in boards.items.values() if i["name"] == "Ask"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_approve_rule_pauses_an_agent_run_even_for_a_read(
+    api, alice, boards, model, member_client, agent
+):
+    from agents.models import RunStatus
+    from tests.agent_support import decision
+    from tests.agents.test_runs import run_from_page
+
+    rule(api, name="Ask before reading items", tools=["monday_list_items"], effect="approve")
+    assert agent.approval_policy == "never"
+    model.queue(call("monday_list_items", board_id="1001"), reply("Listed."))
+    run = run_from_page(member_client, agent, prompt="List Marketing's items")
+    run.refresh_from_db()
+    assert run.status == RunStatus.AWAITING_APPROVAL
+    assert len(model.requests) == 1  # nothing more until a person decides
+    member_client.post(f"/runs/{run.pk}/approve/", decision(run))
+    run.refresh_from_db()
+    assert run.status == RunStatus.SUCCEEDED, run.status_reason
+    assert run.steps.get(tool_name="monday_list_items").outcome == "ok"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_approve_rule_sends_an_mcp_client_to_the_approval_page(
+    api, alice, boards, api_key, live_portal
+):
+    rule(api, name="Ask over MCP", vias=["mcp"], tools=["monday_list_items"], effect="approve")
+    headers = bearer(api_key, **{"X-Portal-Identifier": alice.user.identifier})
+    asked = use_tools(
+        live_portal.mcp_url, headers=headers, calls=(("monday_list_items", {"board_id": "1001"}),)
+    ).results[0]
+    assert asked.is_error and asked.structured_content["error"]["code"] == "approval_required"
+    assert "/apps/approvals/" in asked.structured_content["error"]["details"]["approval_url"]

@@ -43,7 +43,7 @@ def seed_history(org, alice) -> None:
 def counts(page: str) -> dict[str, int]:
     return {
         kind: int(re.search(rf'class="preview-{kind}">(\d+)', page).group(1))
-        for kind in ("allowed", "denied", "limited", "changed")
+        for kind in ("allowed", "denied", "approval", "limited", "changed")
     }
 
 
@@ -52,14 +52,16 @@ def test_the_dry_run_shows_what_a_rule_would_have_done_and_saves_nothing(
 ):
     seed_history(org, alice)
     page = owner_client.post("/policy/", {**FORM, "action": "preview"}).content.decode()
-    assert counts(page) == {"allowed": 5, "denied": 3, "limited": 0, "changed": 3}
+    assert counts(page) == {"allowed": 5, "denied": 3, "approval": 0, "limited": 0, "changed": 3}
     assert "monday_create_item" in page and "Nothing was saved" in page
     assert not PolicyRule.objects.exists()
 
     limit = {**FORM, "name": "Two reads a minute", "effect": "limit", "tools": "monday_get_me"}
     limit |= {"limit_count": "2", "limit_window_seconds": "3600", "action": "preview"}
     page = owner_client.post("/policy/", limit).content.decode()
-    assert counts(page) == {"allowed": 5, "denied": 0, "limited": 3, "changed": 3}
+    assert counts(page) == {"allowed": 5, "denied": 0, "approval": 0, "limited": 3, "changed": 3}
+    approve = {**FORM, "effect": "approve", "action": "preview"}
+    assert counts(owner_client.post("/policy/", approve).content.decode())["approval"] == 3
 
     conditional = {**FORM, "condition_path": "$.item_name", "condition_op": "in"}
     conditional |= {"condition_value": "Item 0, Item 2", "action": "preview"}

@@ -32,7 +32,7 @@ from jsonschema import Draft202012Validator
 
 from audit import trail
 from audit.models import AuditEvent
-from connections import accounts, authorization, policy, tokens
+from connections import accounts, authorization, dlp, policy, tokens
 from connections.errors import (
     NeedsReauthorization,
     TokenRejected,
@@ -362,12 +362,16 @@ def execute_tool(
     toolset): any other is refused as not allowed, before anything is sent."""
     execution_id = uuid.uuid4().hex
     started = time.perf_counter()
+    protection = caller.organization.data_protection
     actor = actor or trail.Actor.of(caller)
     base = {
         "tool": str(tool_name)[:100],
         "connection": connection_name,
         "execution_id": execution_id,
-        "params": params if isinstance(params, dict) else str(params)[:200],
+        # As recorded: what data protection would redact or block is redacted here.
+        "params": dlp.protect(params, settings=protection, blocking=False)[0]
+        if isinstance(params, dict)
+        else str(params)[:200],
         "run_id": run_id,
         "via": via,
         **({"agent": agent[:100]} if agent else {}),
@@ -401,6 +405,10 @@ def execute_tool(
         decided_by = policy.enforce(tool, params, context)
         if decided_by is not None:
             base["policy_rule"] = str(decided_by.pk)
+        base["params"], _ = dlp.protect(params, settings=protection, blocking=False)
+        params, found = dlp.protect(params, settings=protection, direction="arguments")
+        if found:
+            base["dlp_arguments"] = found  # counts by detector, never a value
         base |= {
             "tool": tool.name,
             "connection": account.connection.name,
@@ -434,6 +442,9 @@ def execute_tool(
         calling = AccountCall(account)
         data = calling.run(lambda ctx: tool.handler(ctx, params), request=request)
         _touch(account)
+        data, found = dlp.shielded(data, protection)
+        if found:
+            base["dlp_results"] = found
     except PortalError as exc:
         error = exc
     if error is not None and isinstance(error.details, dict) and error.details.get("rule_id"):

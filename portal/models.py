@@ -78,6 +78,9 @@ class Organization(models.Model):
     # Bumped by every change to the organization's policy rules (connections/policy.py):
     # processes keep the rules while the organization they load says the same version.
     policy_version = models.PositiveIntegerField(default=0)
+    # Data-loss protection: which detectors redact or block, per direction
+    # (connections/dlp.py); empty: everything allowed.
+    data_protection = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -11,8 +11,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from connections import policy
-from connections.api.serializers import PolicyRuleSerializer
+from connections import data_protection, policy
+from connections.api.serializers import DataProtectionSerializer, PolicyRuleSerializer
 from core.api.pagination import CursorPagination
 from core.api.permissions import IsOrganizationManager
 from portal.requests import api_caller
@@ -81,3 +81,29 @@ class PolicyRuleDetailView(APIView):
             caller=api_caller(request), rule=self._rule(request, rule_id), request=request
         )
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class DataProtectionView(APIView):
+    """The organization's data-loss protection settings (connections/dlp.py)."""
+
+    permission_classes = [IsOrganizationManager]
+
+    @extend_schema(
+        summary="Data protection: detectors and their actions", responses=DataProtectionSerializer
+    )
+    def get(self, request: Request) -> Response:
+        organization = api_caller(request).organization
+        return Response(data_protection.settings_of(organization))
+
+    @extend_schema(
+        summary="Set data protection (allow, redact or block, per detector and direction)",
+        request=DataProtectionSerializer,
+        responses=DataProtectionSerializer,
+    )
+    def put(self, request: Request) -> Response:
+        serializer = DataProtectionSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        saved = data_protection.set_settings(
+            caller=api_caller(request), value=dict(serializer.validated_data), request=request
+        )
+        return Response(saved)

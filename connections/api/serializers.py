@@ -334,3 +334,12 @@ class PolicyRuleSerializer(serializers.ModelSerializer):
             "updated_at",
         ]
         read_only_fields = ["id", "version", "created_at", "updated_at"]
+
+
+class DataProtectionSerializer(serializers.Serializer):
+    """{"detectors": {"email": {"arguments": "allow", "results": "redact"}, …}, "custom":
+    [{"name": "ticket", "pattern": "TCK-\\\\d+"}]}; `available` lists the detectors."""
+
+    detectors = serializers.DictField(child=serializers.DictField(child=serializers.CharField()))
+    custom = serializers.ListField(child=serializers.DictField(child=serializers.CharField()))
+    available = serializers.ListField(child=serializers.CharField(), read_only=True)

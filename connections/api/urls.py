@@ -9,6 +9,7 @@ urlpatterns = [
     path("tools/execute", views.ToolExecuteView.as_view(), name="api_tools_execute"),
     path("tools/search", views.ToolSearchView.as_view(), name="api_tools_search"),
     path("policy-rules", policy.PolicyRuleListView.as_view(), name="api_policy_rules"),
+    path("data-protection", policy.DataProtectionView.as_view(), name="api_data_protection"),
     path(
         "policy-rules/<uuid:rule_id>",
         policy.PolicyRuleDetailView.as_view(),

@@ -112,7 +112,7 @@ TASKS: dict[str, tuple[str, tuple[str, ...]]] = {
     "Connected accounts": ("People's accounts: authorization links, verification, defaults.", ("connected-accounts",)),
     "Tools": ("Tools each identifier may call, calling them, and the proxy.", ("tools", "proxy")),
     "Toolsets": ("Named parts of the catalog that agents and MCP apps are limited to.", ("toolsets",)),
-    "Policy": ("Rules every tool call is decided by: allow, deny, limit.", ("policy-rules",)),
+    "Policy": ("Rules every tool call is decided by: allow, deny, limit.", ("policy-rules", "data-protection")),
     "Agents": ("Agents and starting runs.", ("agents",)),
     "Runs": ("Runs, their steps and approvals.", ("agent-runs",)),
     "Audit": ("The audit log.", ("audit-events",)),

@@ -14,12 +14,8 @@ from portal.models import Organization
 
 
 def settings_of(organization: Organization) -> dict[str, Any]:
-    stored = organization.data_protection or {}
-    return {
-        "detectors": stored.get("detectors", {}),
-        "custom": stored.get("custom", []),
-        "available": sorted(dlp.DETECTORS),
-    }
+    """Every detector with its actions (allow where none was set), custom ones included."""
+    return dlp.clean_settings(organization.data_protection or {})
 
 
 def set_settings(
@@ -40,7 +36,7 @@ def set_settings(
             target_id=organization.slug,
             metadata={
                 "detectors": cleaned["detectors"],
-                "custom": [c["name"] for c in cleaned["custom"]],
+                "custom": sorted(cleaned["custom"]),
             },
         )
     return settings_of(organization)

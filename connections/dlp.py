@@ -113,28 +113,24 @@ class DataBlocked(ToolForbidden):
 
 
 def clean_settings(value: Any) -> dict[str, Any]:
-    """{"detectors": {name: {"arguments": action, "results": action}}, "custom":
-    [{"name", "pattern"}]} — checked, with every detector named."""
+    """{"detectors": {name: {"arguments": action, "results": action}}, "custom": {name:
+    regex}} — checked; every detector named, custom ones included."""
     if not isinstance(value, dict):
         raise Invalid("Data protection settings are an object.", code="invalid_data_protection")
     detectors = value.get("detectors") or {}
-    custom = value.get("custom") or []
-    if not isinstance(detectors, dict) or not isinstance(custom, list) or len(custom) > 20:
+    custom = value.get("custom") or {}
+    if not isinstance(detectors, dict) or not isinstance(custom, dict) or len(custom) > 20:
         raise Invalid(
-            "detectors is an object; custom a list of 20 patterns at most.",
+            "detectors is an object; custom an object of 20 named patterns at most.",
             code="invalid_data_protection",
         )
-    names = set(DETECTORS)
-    cleaned_custom = []
-    for entry in custom:
-        name, pattern = (entry or {}).get("name"), (entry or {}).get("pattern")
-        if not (isinstance(name, str) and re.fullmatch(r"[a-z][a-z0-9_]{0,39}", name)):
+    for name, pattern in custom.items():
+        if not re.fullmatch(r"[a-z][a-z0-9_]{0,39}", name) or name in DETECTORS:
             raise Invalid(
-                "A custom detector's name is lowercase letters, digits and _.",
+                f"{name!r}: a custom detector is named with lowercase letters, digits and _, "
+                "and not as a built-in one.",
                 code="invalid_data_protection",
             )
-        if name in names:
-            raise Invalid(f"Two detectors are named {name}.", code="invalid_data_protection")
         if not isinstance(pattern, str) or not pattern or len(pattern) > 200:
             raise Invalid(
                 "A custom pattern is a regex of 200 characters at most.",
@@ -146,26 +142,28 @@ def clean_settings(value: Any) -> dict[str, Any]:
             raise Invalid(
                 f"The pattern of {name} does not compile: {exc}.", code="invalid_data_protection"
             ) from None
-        names.add(name)
-        cleaned_custom.append({"name": name, "pattern": pattern})
-    cleaned_detectors = {}
-    for name, actions in detectors.items():
-        if name not in names or not isinstance(actions, dict):
-            raise Invalid(f"Unknown detector {name!r}.", code="invalid_data_protection")
+    cleaned = {}
+    for name in [*DETECTORS, *custom]:
+        actions = detectors.get(name) or {}
+        if not isinstance(actions, dict):
+            raise Invalid(f"{name}: actions are an object.", code="invalid_data_protection")
         for direction, action in actions.items():
             if direction not in DIRECTIONS or action not in ACTIONS:
                 raise Invalid(
                     f"{name}: each of {', '.join(DIRECTIONS)} is one of {', '.join(ACTIONS)}.",
                     code="invalid_data_protection",
                 )
-        cleaned_detectors[name] = {d: actions.get(d, "allow") for d in DIRECTIONS}
-    return {"detectors": cleaned_detectors, "custom": cleaned_custom}
+        cleaned[name] = {d: actions.get(d, "allow") for d in DIRECTIONS}
+    unknown = sorted(set(detectors) - set(cleaned))
+    if unknown:
+        raise Invalid(f"Unknown detectors: {', '.join(unknown)}.", code="invalid_data_protection")
+    return {"detectors": cleaned, "custom": dict(custom)}
 
 
 def _active(settings: dict[str, Any], direction: str) -> dict[str, tuple[str, Finder]]:
     finders = dict(DETECTORS)
-    for entry in settings.get("custom") or []:
-        finders[entry["name"]] = _regex(re.compile(entry["pattern"]))
+    for name, pattern in (settings.get("custom") or {}).items():
+        finders[name] = _regex(re.compile(pattern))
     active = {}
     for name, actions in (settings.get("detectors") or {}).items():
         action = actions.get(direction, "allow")

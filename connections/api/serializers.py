@@ -338,8 +338,8 @@ class PolicyRuleSerializer(serializers.ModelSerializer):
 
 class DataProtectionSerializer(serializers.Serializer):
     """{"detectors": {"email": {"arguments": "allow", "results": "redact"}, …}, "custom":
-    [{"name": "ticket", "pattern": "TCK-\\\\d+"}]}; `available` lists the detectors."""
+    {"ticket": "TCK-\\d+"}}: each detector (built-in or custom) with its action per
+    direction — allow, redact or block; answers list every detector."""
 
     detectors = serializers.DictField(child=serializers.DictField(child=serializers.CharField()))
-    custom = serializers.ListField(child=serializers.DictField(child=serializers.CharField()))
-    available = serializers.ListField(child=serializers.CharField(), read_only=True)
+    custom = serializers.DictField(child=serializers.CharField(), required=False)

@@ -61,8 +61,8 @@ def test_settings_are_checked():
     for bad in (
         {"detectors": {"nope": {"results": "redact"}}},
         {"detectors": {"email": {"results": "shred"}}},
-        {"custom": [{"name": "ticket", "pattern": "("}]},
-        {"custom": [{"name": "email", "pattern": "x"}]},
+        {"custom": {"ticket": "("}},
+        {"custom": {"email": "x"}},
     ):
         with pytest.raises(Exception) as raised:
             dlp.clean_settings(bad)
@@ -75,11 +75,11 @@ def test_through_the_api_arguments_are_redacted_results_withheld_and_audited(api
             "email": {"arguments": "redact", "results": "redact"},
             "card": {"arguments": "block"},
         },
-        "custom": [{"name": "ticket", "pattern": r"TCK-\d+"}],
+        "custom": {"ticket": r"TCK-\d+"},
     }
     saved = api.put("/api/v1/data-protection", settings, format="json")
     assert saved.status_code == 200, saved.content
-    assert "secret" in saved.json()["available"]
+    assert saved.json()["detectors"]["secret"] == {"arguments": "allow", "results": "allow"}
     ticket = {
         "detectors": {**settings["detectors"], "ticket": {"results": "block"}},
         "custom": settings["custom"],

@@ -75,4 +75,6 @@ def pending_call(run: AgentRun) -> dict[str, Any] | None:
         "tool_name": call.name,
         "arguments": call.arguments or {},
         "fingerprint": call.fingerprint(run),
+        # Arguments that came from a tool result (agents/untrusted.py), and from which.
+        "untrusted": call.raw.get("untrusted") or {},
     }

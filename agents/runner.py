@@ -22,7 +22,7 @@ from django.db import transaction
 from django.db.models import Max, Q
 from django.utils import timezone
 
-from agents import leases, llm, toolbox
+from agents import leases, llm, toolbox, untrusted
 from agents.models import Agent, AgentRun, AgentStep, RunStatus
 from agents.pending import PendingCall, calls_of
 from agents.runs import enqueue, finish, record_run_event
@@ -265,11 +265,23 @@ class Loop:
     def _needs_approval(
         self, entry: tools.AvailableTool, call: PendingCall, arguments: dict[str, Any]
     ) -> bool:
-        """Writes under "ask before writes", and any call a policy rule wants approved."""
+        """Writes under "ask before writes"; writes carrying content that came from a tool
+        result (agents/untrusted.py: marked on the call for the person deciding); and any
+        call a policy rule wants approved."""
         if call.decision == "approved":
             return False
-        if entry.tool.write and self.agent.approval_policy == Agent.Approval.ALWAYS:
-            return True
+        if entry.tool.write:
+            marks = untrusted.untrusted_arguments(
+                tool_name=entry.tool.name,
+                arguments=arguments,
+                prompt=self.run.prompt,
+                messages=self.run.messages,
+            )
+            if marks:
+                call.raw["untrusted"] = marks
+                return True
+            if self.agent.approval_policy == Agent.Approval.ALWAYS:
+                return True
         context = policy.Context(caller=self.caller, via="agent", agent=self.agent.name)
         return policy.needs_approval(policy.decide(entry.tool, arguments, context))
 

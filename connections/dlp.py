@@ -29,6 +29,7 @@ from stdnum import iban, luhn
 from stdnum.us import ssn
 
 from connections.errors import ToolForbidden
+from connections.patterns import compile_pattern
 from core.errors import Invalid
 
 DIRECTIONS = ("arguments", "results")
@@ -131,17 +132,7 @@ def clean_settings(value: Any) -> dict[str, Any]:
                 "and not as a built-in one.",
                 code="invalid_data_protection",
             )
-        if not isinstance(pattern, str) or not pattern or len(pattern) > 200:
-            raise Invalid(
-                "A custom pattern is a regex of 200 characters at most.",
-                code="invalid_data_protection",
-            )
-        try:
-            re.compile(pattern)
-        except re.error as exc:
-            raise Invalid(
-                f"The pattern of {name} does not compile: {exc}.", code="invalid_data_protection"
-            ) from None
+        compile_pattern(pattern, code="invalid_data_protection", what=f"The pattern of {name}")
     cleaned = {}
     for name in [*DETECTORS, *custom]:
         actions = detectors.get(name) or {}
@@ -163,7 +154,7 @@ def clean_settings(value: Any) -> dict[str, Any]:
 def _active(settings: dict[str, Any], direction: str) -> dict[str, tuple[str, Finder]]:
     finders = dict(DETECTORS)
     for name, pattern in (settings.get("custom") or {}).items():
-        finders[name] = _regex(re.compile(pattern))
+        finders[name] = _regex(compile_pattern(pattern, code="invalid_data_protection"))
     active = {}
     for name, actions in (settings.get("detectors") or {}).items():
         action = actions.get(direction, "allow")

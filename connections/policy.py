@@ -38,6 +38,7 @@ from django.http import HttpRequest
 from audit import trail
 from connections.errors import ToolForbidden, ToolRateLimited
 from connections.models import PolicyEffect, PolicyRule
+from connections.patterns import compile_pattern
 from connections.providers import providers
 from connections.tooling import Tool
 from core.errors import Invalid, NotFound
@@ -49,7 +50,6 @@ OPS = ("equals", "not_equals", "in", "not_in", "regex", "missing", "present")
 ACCESS = ("any", "read", "write")
 VIAS = ("api", "proxy", "agent", "mcp")
 MAX_RULES = 1000
-MAX_PATTERN = 200
 MATCHED_TEXT = 10_000  # characters of an argument a regex looks at
 
 
@@ -139,7 +139,7 @@ def compile_rule(rule: PolicyRule) -> Compiled:
         path = tuple(p for p in str(condition["path"]).removeprefix("$").split(".") if p)
         value = condition.get("value")
         if condition["op"] == "regex":
-            value = re.compile(str(value))
+            value = compile_pattern(str(value), code="invalid_rule")
         conditions.append((path, condition["op"], value))
     return Compiled(
         rule=rule,
@@ -172,7 +172,10 @@ _NONE = Loaded(version=0, rules=[], by_tool={})
 def loaded(organization: Organization) -> Loaded:
     """The organization's enabled rules in order, compiled; queried only when its
     policy_version moved since this process last loaded them."""
-    kept = _loaded.get(organization.pk)
+    # The key names the organization beyond its id (an id can be used again once its
+    # organization is deleted); the version says whether what is kept is current.
+    key = (organization.pk, organization.created_at)
+    kept = _loaded.get(key)
     if kept is not None and kept.version == organization.policy_version:
         return kept
     if organization.policy_version == 0:
@@ -180,7 +183,7 @@ def loaded(organization: Organization) -> Loaded:
     compiled = [
         compile_rule(rule) for rule in PolicyRule.objects.for_org(organization).filter(enabled=True)
     ]
-    kept = _loaded[organization.pk] = Loaded(organization.policy_version, compiled, {})
+    kept = _loaded[key] = Loaded(organization.policy_version, compiled, {})
     return kept
 
 
@@ -329,14 +332,7 @@ def _conditions(value: Any) -> list[dict[str, Any]]:
         if op in ("in", "not_in") and not isinstance(given, list):
             raise Invalid(f"{op} compares with a list of values.", code="invalid_rule")
         if op == "regex":
-            if not isinstance(given, str) or len(given) > MAX_PATTERN:
-                raise Invalid(
-                    f"A regex is text of {MAX_PATTERN} characters at most.", code="invalid_rule"
-                )
-            try:
-                re.compile(given)
-            except re.error as exc:
-                raise Invalid(f"The regex does not compile: {exc}.", code="invalid_rule") from None
+            compile_pattern(given, code="invalid_rule", what="A condition's regex")
         cleaned.append(
             {"path": path, "op": op, **({} if op in ("missing", "present") else {"value": given})}
         )

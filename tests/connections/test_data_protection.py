@@ -122,3 +122,40 @@ def test_through_the_api_arguments_are_redacted_results_withheld_and_audited(api
     assert listed["data"]["withheld"] is True and "TCK-4411" not in json.dumps(listed)
     event = AuditEvent.objects.filter(action="tool.executed").latest("created_at")
     assert event.metadata["dlp_results"] == {"ticket": 1, "withheld": 1}
+
+
+def test_admin_regexes_run_in_linear_time_and_unsupported_ones_are_refused(api, alice):
+    """(a+)+$ against 40 a's and a b backtracks for hours in Python's re; on RE2 it is
+    instant, so one organization's pattern cannot stall a worker every tenant shares."""
+    settings = dlp.clean_settings(
+        {"custom": {"slow": "(a+)+$"}, "detectors": {"slow": {"results": "redact"}}}
+    )
+    value, found = dlp.protect({"text": "a" * 40 + "b"}, settings=settings, direction="results")
+    assert found == {} and value == {"text": "a" * 40 + "b"}
+    refused = api.put(
+        "/api/v1/data-protection",
+        {"detectors": {}, "custom": {"ahead": "(?=secret)"}},
+        format="json",
+    )
+    assert refused.status_code in (400, 422)
+    assert "RE2" in refused.json()["error"]["message"]
+    rule = api.post(
+        "/api/v1/policy-rules",
+        {
+            "name": "slow",
+            "effect": "deny",
+            "conditions": [{"path": "$.item_name", "op": "regex", "value": "(x+x+)+y"}],
+        },
+        format="json",
+    )
+    assert rule.status_code == 201  # RE2 runs it in linear time
+    answer = api.post(
+        "/api/v1/tools/execute",
+        {
+            "identifier": alice.user.identifier,
+            "tool_name": "monday_get_me",
+            "params": {},
+        },
+        format="json",
+    )
+    assert answer.status_code == 200

@@ -179,3 +179,34 @@ class AgentStep(OrgOwned):
 
     def __str__(self) -> str:
         return f"step {self.index} of {self.run_id}: {self.kind} {self.tool_name}"
+
+
+class ApprovalLink(OrgOwned):
+    """A signed, single-use, expiring link to decide one held call (agents/approval_links.py):
+    an agent run's waiting call (`kind` run, `target` the run) or an MCP approval (`kind`
+    mcp, `target` the approval). Sent by email to one person (`recipient`) or in the
+    `approval.requested` webhook event (no recipient: whoever opens it must still be
+    allowed to decide)."""
+
+    class Kind(models.TextChoices):
+        RUN = "run", "Agent run"
+        MCP = "mcp", "MCP call"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    kind = models.CharField(max_length=3, choices=Kind.choices)
+    target = models.UUIDField()
+    fingerprint = models.CharField(max_length=64)  # of the call it was sent for
+    recipient = models.ForeignKey(
+        "portal.User", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["organization", "kind", "target"], name="approval_link_target")
+        ]
+
+    def __str__(self) -> str:
+        return f"approval link for {self.kind} {self.target}"

@@ -36,6 +36,11 @@ class PendingCall:
         return self.raw.get("decision", "")
 
     @property
+    def approvers(self) -> list[str]:
+        """Who may approve, when a policy rule holding the call names them."""
+        return list(self.raw.get("approvers") or [])
+
+    @property
     def arguments(self) -> dict[str, Any] | None:
         """The arguments as a JSON object, or None when the model wrote something else."""
         try:
@@ -77,4 +82,5 @@ def pending_call(run: AgentRun) -> dict[str, Any] | None:
         "fingerprint": call.fingerprint(run),
         # Arguments that came from a tool result (agents/untrusted.py), and from which.
         "untrusted": call.raw.get("untrusted") or {},
+        "approvers": call.approvers,
     }

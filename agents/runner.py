@@ -22,12 +22,12 @@ from django.db import transaction
 from django.db.models import Max, Q
 from django.utils import timezone
 
-from agents import leases, llm, toolbox, untrusted
+from agents import approval_links, leases, llm, toolbox, untrusted
 from agents.models import Agent, AgentRun, AgentStep, RunStatus
 from agents.pending import PendingCall, calls_of
 from agents.runs import enqueue, finish, record_run_event
 from audit import trail
-from connections import discovery, policy, results, tools
+from connections import budgets, discovery, policy, results, tools
 from connections.errors import NeedsReauthorization
 from core.db import release_connection
 from core.errors import PortalError
@@ -115,6 +115,9 @@ class Loop:
         self.agent = run.agent
         self.org = run.organization
         self.caller = toolbox.run_caller(run)
+        self.spender = budgets.Spender(
+            organization=self.org, identifier=run.identifier, agent=self.agent.name
+        )
         self.available = toolbox.agent_tools(self.agent, self.caller)
         # The tool steps already written (a resumed run; an approval), by tool call id: one
         # query here rather than one per tool call.
@@ -164,6 +167,8 @@ class Loop:
             started = time.perf_counter()
             release_connection()  # no connection held while the model thinks
             offered = [*specs, results.READ_RESULT_TOOL] if self.results_stored else specs
+            if not self._within_budget():
+                return
             reply = llm.complete(client, self.agent, run.messages, offered)
             run.model_calls += 1
             run.prompt_tokens += reply.prompt_tokens
@@ -190,6 +195,7 @@ class Loop:
                     "completion_tokens",
                     "pending_tool_calls",
                 )
+                budgets.count(self.spender, tokens=reply.prompt_tokens + reply.completion_tokens)
             if not reply.tool_calls:
                 end(run, RunStatus.SUCCEEDED, final_text=reply.message["content"])
                 return
@@ -200,6 +206,17 @@ class Loop:
             RunStatus.FAILED,
             f"max_steps: stopped after {self.agent.max_steps} model calls without a final answer.",
         )
+
+    def _within_budget(self) -> bool:
+        """False (the run ended `budget_exceeded`) when a model-token budget is used up."""
+        try:
+            budgets.check(
+                self.spender, metric="tokens", budgets=list(policy.loaded(self.org).budgets)
+            )
+        except budgets.BudgetExceeded as exceeded:
+            end(self.run, RunStatus.FAILED, f"budget_exceeded: {exceeded.message}")
+            return False
+        return True
 
     def _tool_calls(self, calls: list[PendingCall]) -> bool:
         """Run a message's tool calls in order. False when the run paused or ended.
@@ -270,6 +287,11 @@ class Loop:
         call a policy rule wants approved."""
         if call.decision == "approved":
             return False
+        context = policy.Context(caller=self.caller, via="agent", agent=self.agent.name)
+        rule = policy.decide(entry.tool, arguments, context)
+        held = policy.needs_approval(rule)
+        if held and rule is not None and rule.approvers:
+            call.raw["approvers"] = list(rule.approvers)  # four-eyes: agents/approval_links.py
         if entry.tool.write:
             marks = untrusted.untrusted_arguments(
                 tool_name=entry.tool.name,
@@ -282,8 +304,7 @@ class Loop:
                 return True
             if self.agent.approval_policy == Agent.Approval.ALWAYS:
                 return True
-        context = policy.Context(caller=self.caller, via="agent", agent=self.agent.name)
-        return policy.needs_approval(policy.decide(entry.tool, arguments, context))
+        return held
 
     def _await_approval(
         self, call: PendingCall, arguments: dict[str, Any], waiting: list[PendingCall]
@@ -301,14 +322,20 @@ class Loop:
                     outcome=AgentStep.Outcome.AWAITING_APPROVAL,
                     summary="Waiting for the user to approve this write.",
                 )
+            else:  # held once it was started (the hook wanted approval): waits now
+                step = self.tool_steps[call.step_key]
+                step.outcome = AgentStep.Outcome.AWAITING_APPROVAL
+                step.save(update_fields=["outcome"])
             self._save("messages", "pending_tool_calls", "status")
+            actor = trail.Actor.system(f"agent {self.agent.name}")
             record_run_event(
                 run,
                 "agent_run.awaiting_approval",
-                actor=trail.Actor.system(f"agent {self.agent.name}"),
+                actor=actor,
                 tool=call.name,
                 tool_call_id=call.id,
             )
+            approval_links.request_for_run(run, call, actor=actor)
 
     def _begin_step(self, call: PendingCall, entry: tools.AvailableTool, arguments: dict) -> bool:
         """Write a write tool's step ahead of the call (its own commit). True when a step
@@ -365,6 +392,9 @@ class Loop:
                 approved=call.decision == "approved",
             )
         except PortalError as exc:
+            if exc.code == "approval_required" and call.decision != "approved":
+                self._await_approval(call, arguments, [call, *remaining])  # the hook asked
+                return False
             details = exc.details if isinstance(exc.details, dict) else {}
             failed = Answer.refused(
                 exc.code,
@@ -382,6 +412,9 @@ class Loop:
                     connection_name=connection_name,
                     link=details.get("authorization_link") or "",
                 )
+                return False
+            if exc.code == "budget_exceeded":
+                end(self.run, RunStatus.FAILED, f"budget_exceeded: {exc.message}")
                 return False
             return True
         answer = Answer(

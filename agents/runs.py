@@ -11,6 +11,7 @@ from django.db.models import Q
 from django.http import HttpRequest
 from django.utils import timezone
 
+from agents import approval_links
 from agents.models import Agent, AgentRun, AgentStep, RunStatus
 from agents.pending import waiting_call
 from audit import trail
@@ -90,9 +91,18 @@ def enqueue(run_id: Any) -> None:
 
 
 def may_decide(run: AgentRun, *, caller: Caller) -> bool:
-    """The run's own user, an owner/admin, or the organization's API key."""
+    """The run's own user, an owner/admin, or the organization's API key — except for a
+    call a policy rule holds for named approvers: one of them, not the requester."""
     if caller.organization.pk != run.organization_id:
         return False
+    waiting = waiting_call(run)
+    if waiting is not None and waiting.approvers:
+        return approval_links.named_approver(
+            caller,
+            approvers=waiting.approvers,
+            requester_identifier=run.identifier,
+            requester_user_id=run.user_id,
+        )
     if caller.api_key is not None or caller.can_manage:
         return True
     user = caller.user
@@ -101,7 +111,11 @@ def may_decide(run: AgentRun, *, caller: Caller) -> bool:
 
 def check_may_decide(run: AgentRun, *, caller: Caller) -> None:
     if not may_decide(run, caller=caller):
-        raise Forbidden("Only the run's user or an admin may decide.", code="not_allowed")
+        raise Forbidden(
+            "Only the run's user or an admin may decide (or, where a policy rule names "
+            "approvers, one of them other than the requester).",
+            code="not_allowed",
+        )
 
 
 def decide(

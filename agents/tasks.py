@@ -2,7 +2,7 @@
 
 from celery import shared_task
 
-from agents import runner
+from agents import approval_links, runner
 from core import bulkheads
 from core.jobs import exclusive
 
@@ -19,3 +19,8 @@ def run_agent(run_id: str) -> None:
 @shared_task
 def resume_stalled_runs() -> dict:
     return exclusive("resume_stalled_runs", lambda: {"resumed": runner.resume_stalled_runs()})
+
+
+@shared_task
+def prune_approval_links() -> dict:
+    return exclusive("prune_approval_links", lambda: {"deleted": approval_links.prune()})

@@ -2,7 +2,7 @@ from typing import Any, cast
 
 from django import forms
 
-from connections.models import PolicyEffect, ToolAccess
+from connections.models import Budget, PolicyEffect, ToolAccess
 from connections.policy import OPS as POLICY_OPS
 from connections.providers import providers
 from connections.providers.catalog import Provider
@@ -114,7 +114,12 @@ class PolicyRuleForm(forms.Form):
         required=False,
         label="Through",
         widget=forms.CheckboxSelectMultiple,
-        choices=[("api", "REST API"), ("agent", "Agent runs"), ("mcp", "MCP clients")],
+        choices=[
+            ("api", "REST API"),
+            ("proxy", "The proxy"),
+            ("agent", "Agent runs"),
+            ("mcp", "MCP clients"),
+        ],
     )
     roles = forms.MultipleChoiceField(
         required=False,
@@ -139,6 +144,12 @@ class PolicyRuleForm(forms.Form):
     limit_window_seconds = forms.IntegerField(required=False, min_value=1, label="Per (seconds)")
     limit_per = forms.ChoiceField(
         choices=[("member", "Each member"), ("organization", "The whole organization")]
+    )
+    approvers = forms.CharField(
+        required=False,
+        label="Approved by",
+        help_text="For “needs approval”: roles (admin, owner…) or members' emails, spaces "
+        "between — never the requester (four-eyes). Empty: the caller themselves.",
     )
     enabled = forms.BooleanField(required=False, initial=True)
 
@@ -175,6 +186,7 @@ class PolicyRuleForm(forms.Form):
             "limit_count": data["limit_count"],
             "limit_window_seconds": data["limit_window_seconds"],
             "limit_per": data["limit_per"],
+            "approvers": _words(data["approvers"]),
             "enabled": data["enabled"],
         }
 
@@ -195,6 +207,7 @@ class PolicyRuleForm(forms.Form):
             "identifiers": " ".join(rule.identifiers),
             "agents": ", ".join(rule.agents),
             "clients": " ".join(rule.clients),
+            "approvers": " ".join(rule.approvers),
             "condition_path": first.get("path", ""),
             "condition_op": first.get("op", ""),
             "condition_value": ", ".join(value) if isinstance(value, list) else value,
@@ -203,3 +216,17 @@ class PolicyRuleForm(forms.Form):
             "limit_per": rule.limit_per,
             "enabled": rule.enabled,
         }
+
+
+class BudgetForm(forms.Form):
+    """A budget on the usage page (connections/budgets.py checks it, as for the API)."""
+
+    scope = forms.ChoiceField(choices=Budget.Scope.choices)
+    subject = forms.CharField(
+        required=False,
+        max_length=255,
+        help_text="The agent's name or the member's identifier; empty: each one.",
+    )
+    metric = forms.ChoiceField(choices=Budget.Metric.choices)
+    period = forms.ChoiceField(choices=Budget.Period.choices)
+    limit = forms.IntegerField(min_value=0, max_value=10**15)

@@ -310,6 +310,9 @@ class PolicyRule(OrgOwned):
     limit_count = models.PositiveIntegerField(null=True, blank=True)
     limit_window_seconds = models.PositiveIntegerField(null=True, blank=True)
     limit_per = models.CharField(max_length=12, default="member")  # member, organization
+    # For `approve`: who may approve — roles and/or identifiers; never the requester
+    # (four-eyes). Empty: the caller themselves (or an admin), as "ask before writes".
+    approvers = models.JSONField(default=list, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -319,3 +322,91 @@ class PolicyRule(OrgOwned):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.effect})"
+
+
+class PolicyHook(SealedFieldsMixin, OrgOwned):
+    """An organization's pre-execution hook (connections/policy_hook.py): an HTTPS endpoint
+    asked about each call, signed like webhooks, answering allow / deny / approve."""
+
+    sealed_fields = ("secret_sealed",)
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    url = models.URLField(max_length=2000)
+    secret_sealed = models.TextField(blank=True, default="")
+    # No answer in time (or a bad one): allow the call (fail-open) or refuse it.
+    fail_open = models.BooleanField(default=False)
+    enabled = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["organization"], name="policy_hook_one_per_org")
+        ]
+
+    def __str__(self) -> str:
+        return f"policy hook {self.url}"
+
+
+class Budget(OrgOwned):
+    """A ceiling on model tokens or tool calls per day or month (connections/budgets.py),
+    for the organization, an agent (or each agent) or a member (or each member)."""
+
+    class Scope(models.TextChoices):
+        ORGANIZATION = "organization", "The organization"
+        AGENT = "agent", "An agent"
+        MEMBER = "member", "A member"
+
+    class Metric(models.TextChoices):
+        TOKENS = "tokens", "Model tokens"
+        TOOL_CALLS = "tool_calls", "Tool calls"
+
+    class Period(models.TextChoices):
+        DAY = "day", "Per day"
+        MONTH = "month", "Per month"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    scope = models.CharField(max_length=12, choices=Scope.choices)
+    # The agent's name or the member's identifier; "" = each agent / each member.
+    subject = models.CharField(max_length=255, blank=True, default="")
+    metric = models.CharField(max_length=10, choices=Metric.choices)
+    period = models.CharField(max_length=5, choices=Period.choices)
+    limit = models.PositiveBigIntegerField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["scope", "subject", "metric", "period"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "scope", "subject", "metric", "period"],
+                name="budget_unique",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.limit} {self.metric} per {self.period} ({self.scope} {self.subject})"
+
+
+class UsageDay(OrgOwned):
+    """What an organization used on one day (UTC), by agent, member and provider: counted
+    as it happens (connections/budgets.py), read by budgets and the usage page."""
+
+    id = models.BigAutoField(primary_key=True)
+    day = models.DateField()
+    agent = models.CharField(max_length=100, blank=True, default="")
+    identifier = models.CharField(max_length=255, blank=True, default="")
+    provider = models.CharField(max_length=40, blank=True, default="")
+    tokens = models.PositiveBigIntegerField(default=0)
+    tool_calls = models.PositiveIntegerField(default=0)
+    denials = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "day", "agent", "identifier", "provider"],
+                name="usage_day_unique",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"usage {self.day} {self.agent}/{self.identifier}/{self.provider}"

@@ -37,7 +37,7 @@ from django.http import HttpRequest
 
 from audit import trail
 from connections.errors import ToolForbidden, ToolRateLimited
-from connections.models import PolicyEffect, PolicyRule
+from connections.models import Budget, PolicyEffect, PolicyHook, PolicyRule
 from connections.patterns import compile_pattern
 from connections.providers import providers
 from connections.tooling import Tool
@@ -51,6 +51,7 @@ ACCESS = ("any", "read", "write")
 VIAS = ("api", "proxy", "agent", "mcp")
 MAX_RULES = 1000
 MATCHED_TEXT = 10_000  # characters of an argument a regex looks at
+PROXY = "proxy"  # what rules call the raw proxy (connections/proxy.py) in `tools`
 
 
 @dataclass(frozen=True)
@@ -156,12 +157,17 @@ class Loaded:
 
     version: int
     rules: list[Compiled]
-    by_tool: dict[str, list[Compiled]]
+    by_tool: dict[tuple[str, str, bool], list[Compiled]]
+    # Kept with the rules, on the same version: the pre-execution hook and the budgets.
+    hook: PolicyHook | None = None
+    budgets: tuple[Budget, ...] = ()
 
     def for_tool(self, tool: Tool) -> list[Compiled]:
-        found = self.by_tool.get(tool.name)
+        # Keyed beyond the name: the proxy is one "tool" per provider, read or write.
+        key = (tool.provider, tool.name, tool.write)
+        found = self.by_tool.get(key)
         if found is None:
-            found = self.by_tool[tool.name] = [c for c in self.rules if c.matches_tool(tool)]
+            found = self.by_tool[key] = [c for c in self.rules if c.matches_tool(tool)]
         return found
 
 
@@ -183,7 +189,13 @@ def loaded(organization: Organization) -> Loaded:
     compiled = [
         compile_rule(rule) for rule in PolicyRule.objects.for_org(organization).filter(enabled=True)
     ]
-    kept = _loaded[key] = Loaded(organization.policy_version, compiled, {})
+    kept = _loaded[key] = Loaded(
+        organization.policy_version,
+        compiled,
+        {},
+        hook=PolicyHook.objects.for_org(organization).filter(enabled=True).first(),
+        budgets=tuple(Budget.objects.for_org(organization)),
+    )
     return kept
 
 
@@ -290,6 +302,7 @@ FIELDS = (
     "limit_count",
     "limit_window_seconds",
     "limit_per",
+    "approvers",
 )
 
 
@@ -361,7 +374,7 @@ def clean(values: dict[str, Any]) -> dict[str, Any]:
         cleaned["providers"] = _names(values, "providers", providers())
     if "tools" in values:
         cleaned["tools"] = _names(values, "tools")
-        known = tool_registry()
+        known = [*tool_registry(), PROXY]
         unmatched = [t for t in cleaned["tools"] if not fnmatch.filter(known, t)]
         if unmatched:
             raise Invalid(
@@ -395,6 +408,8 @@ def clean(values: dict[str, Any]) -> dict[str, Any]:
             if isinstance(given, bool) or not isinstance(given, int) or not 1 <= given <= high:
                 raise Invalid(f"{field} is a number from 1 to {high}.", code="invalid_rule")
             cleaned[field] = given
+    if "approvers" in values:
+        cleaned["approvers"] = _names(values, "approvers")
     if "limit_per" in values:
         if values["limit_per"] not in ("member", "organization"):
             raise Invalid("limit_per is member or organization.", code="invalid_rule")

@@ -14,6 +14,7 @@ import posixpath
 import re
 import time
 import uuid
+from functools import cache
 from typing import Any
 from urllib.parse import unquote
 
@@ -21,9 +22,10 @@ from django.http import HttpRequest
 
 from audit import trail
 from audit.models import AuditEvent
-from connections import tools
+from connections import budgets, control, policy, tools
 from connections.configuration import get_connection
 from connections.errors import ToolInvalid
+from connections.tooling import Tool
 from core import outbound
 from core.errors import PortalError
 from portal.callers import Caller
@@ -142,7 +144,10 @@ def proxy_request(
         "query_keys": sorted(params or {})[:20],
         "execution_id": execution_id,
         "account": str(account.pk),
+        "via": "proxy",
     }
+    spender = budgets.Spender(organization=caller.organization, identifier=caller.identifier)
+    _check_controls(caller, provider.key, method, path, params, body, base, spender, request)
     intent = trail.begin(
         action="proxy.executed",
         started_action="proxy.started",
@@ -176,6 +181,7 @@ def proxy_request(
             "latency_ms": round((time.perf_counter() - started) * 1000, 1),
         },
     )
+    control.count_call(spender, provider=provider.key, called=True, error=None)
     if error is not None or response is None:
         assert error is not None
         error.details = {**(error.details or {}), "execution_id": execution_id}
@@ -186,6 +192,72 @@ def proxy_request(
         "body": _decoded(response),
         "execution_id": execution_id,
     }
+
+
+@cache
+def proxy_tool(provider: str, write: bool) -> Tool:
+    """The proxy as policy rules and the hook see it: the tool `proxy` of the provider,
+    a write unless the method is GET; its arguments are method, path, query and body.
+    Its schema only describes them: the proxy checks its own input, never against it."""
+    return Tool(
+        name=policy.PROXY,
+        description="A raw request to the provider's API through the proxy.",
+        input_schema={
+            "type": "object",
+            "properties": {
+                "method": {"type": "string"},
+                "path": {"type": "string"},
+                "query": {"type": "string"},
+                "body": {"type": "string"},
+            },
+            "required": ["method", "path", "query", "body"],
+            "additionalProperties": False,
+        },
+        required_scopes=(),
+        write=write,
+        handler=lambda ctx, params: None,
+        provider=provider,
+    )
+
+
+def _check_controls(
+    caller: Caller,
+    provider: str,
+    method: str,
+    path: str,
+    query: dict[str, Any] | None,
+    body: Any,
+    base: dict[str, Any],
+    spender: budgets.Spender,
+    request: HttpRequest | None,
+) -> None:
+    """Policy rules, the hook and budgets, before anything is sent; a refusal is audited
+    (with the rule that decided) and counted. Nobody is there to approve: 409."""
+    tool = proxy_tool(provider, method != "GET")
+    arguments = {"method": method, "path": path, "query": query or {}, "body": body}
+    try:
+        verdict = control.check_call(
+            tool, arguments, policy.Context(caller=caller, via="proxy"), audit=base
+        )
+        if verdict.wants_approval:
+            raise control.approval_refused(tool, verdict)
+    except PortalError as error:
+        if isinstance(error.details, dict) and error.details.get("rule_id"):
+            base["policy_rule"] = error.details["rule_id"]
+        trail.record(
+            action="proxy.executed",
+            organization=caller.organization,
+            actor=trail.Actor.of(caller),
+            request=request,
+            identifier=caller.identifier,
+            target_type="connection",
+            target_id=base["connection"],
+            outcome=AuditEvent.Outcome.DENIED,
+            metadata={**base, "status": error.status, "error": error.code},
+        )
+        control.count_call(spender, provider=provider, called=False, error=error)
+        error.details = {**(error.details or {}), "execution_id": base["execution_id"]}
+        raise
 
 
 def _response_headers(response: outbound.Response, provider: Any) -> dict[str, str]:

@@ -17,7 +17,7 @@ from celery import shared_task
 from django.conf import settings
 from django.utils.dateparse import parse_datetime
 
-from connections import cleanup, results, upkeep
+from connections import budgets, cleanup, results, upkeep
 from core import bulkheads
 from core.jobs import exclusive
 
@@ -107,3 +107,8 @@ def prune_authorization_requests() -> dict:
 @shared_task
 def prune_stored_results() -> dict:
     return exclusive("prune_stored_results", lambda: {"deleted": results.forget_old()})
+
+
+@shared_task
+def prune_usage() -> dict:
+    return exclusive("prune_usage", lambda: {"deleted": budgets.prune_usage()})

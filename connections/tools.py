@@ -32,7 +32,7 @@ from jsonschema import Draft202012Validator
 
 from audit import trail
 from audit.models import AuditEvent
-from connections import accounts, authorization, dlp, policy, tokens
+from connections import accounts, authorization, budgets, control, dlp, policy, tokens
 from connections.errors import (
     NeedsReauthorization,
     TokenRejected,
@@ -349,7 +349,7 @@ def execute_tool(
     actor: trail.Actor | None = None,
     request: HttpRequest | None = None,
     audit_context: dict[str, str] | None = None,
-    write_gate: Callable[[Tool, dict[str, Any], bool], None] | None = None,
+    write_gate: Callable[[Tool, dict[str, Any], control.Verdict], None] | None = None,
     within: Callable[[Tool], bool] | None = None,
     agent: str = "",
     approved: bool = False,
@@ -378,10 +378,11 @@ def execute_tool(
         **(audit_context or {}),
     }
     calling: AccountCall | None = None
-    intent = None
+    intent, provider = None, ""
     data, error = None, None
     try:
         tool, connection_name = resolve_tool(str(tool_name), connection_name)
+        provider = tool.provider
         if within is not None and not within(tool):
             raise ToolForbidden(
                 f"{tool.name} is not in the toolset this caller is limited to.",
@@ -402,11 +403,11 @@ def execute_tool(
             agent=agent,
             client_id=(audit_context or {}).get("client_id", ""),
         )
-        decided_by = policy.enforce(tool, params, context)
-        if decided_by is not None:
-            base["policy_rule"] = str(decided_by.pk)
+        outgoing, found = dlp.protect(params, settings=protection, direction="arguments")
         base["params"], _ = dlp.protect(params, settings=protection, blocking=False)
-        params, found = dlp.protect(params, settings=protection, direction="arguments")
+        # Rules see the arguments as given; the hook sees what the provider would get.
+        verdict = control.check_call(tool, params, context, audit=base, outgoing=outgoing)
+        params = outgoing
         if found:
             base["dlp_arguments"] = found  # counts by detector, never a value
         base |= {
@@ -414,17 +415,11 @@ def execute_tool(
             "connection": account.connection.name,
             "account": str(account.pk),
         }
-        wants_approval = policy.needs_approval(decided_by) and not approved
-        if (tool.write or wants_approval) and write_gate is not None:
-            write_gate(tool, params, wants_approval)
-        elif wants_approval:
-            raise Conflict(
-                f"The organization's policy wants a person to approve {tool.name} first; "
-                "the API has no one to ask. Run it through an agent or an MCP client, "
-                "where approvals happen.",
-                code="approval_required",
-                details={"rule_id": str(decided_by.pk) if decided_by else ""},
-            )
+        verdict.wants_approval = verdict.wants_approval and not approved
+        if (tool.write or verdict.wants_approval) and write_gate is not None:
+            write_gate(tool, params, verdict)
+        elif verdict.wants_approval:
+            raise control.approval_refused(tool, verdict)
         if tool.write:
             # Written ahead (its own commit): a side effect never goes without its event.
             # A read changes nothing at the provider: its one event comes after the call.
@@ -480,6 +475,14 @@ def execute_tool(
             outcome=_outcome(error),
             metadata=metadata,
         )
+    control.count_call(
+        budgets.Spender(
+            organization=caller.organization, identifier=caller.identifier, agent=agent
+        ),
+        provider=provider,
+        called=calling is not None,
+        error=error,
+    )
     if error is not None:
         error.details = {**(error.details or {}), "execution_id": execution_id}
         raise error

@@ -1,10 +1,12 @@
 from django.urls import path
 
-from front import policy, toolsets, views
+from front import approval_links, policy, toolsets, usage, views
 
 urlpatterns = [
     path("", views.home, name="home"),
     path("ops/", views.operations_page, name="operations"),
+    path("approve/<str:token>/", approval_links.approval_link_page, name="approval_link"),
+    path("usage/", usage.usage_page, name="usage"),
     path("policy/", policy.policy_page, name="policy"),
     path("policy/<uuid:rule_id>/", policy.rule_page, name="policy_rule"),
     path("policy/<uuid:rule_id>/delete/", policy.rule_delete, name="policy_rule_delete"),

@@ -20,9 +20,11 @@ from django.http import HttpRequest
 from django.urls import reverse
 from django.utils import timezone
 
+from agents import approval_links
+from agents.models import ApprovalLink
 from audit import trail
 from connections.authorization import portal_url
-from core.errors import Conflict, NotFound
+from core.errors import Conflict, Forbidden, NotFound
 from core.fingerprints import fingerprint
 from core.tenancy import as_uuid
 from mcpserver.clients import policy_of
@@ -44,6 +46,7 @@ def gate(
     tool_name: str,
     arguments: dict[str, Any],
     required: bool = False,
+    approvers: list[str] | None = None,
 ) -> McpApproval | None:
     """None when the call may run now (no approval asked, or one just consumed); else the
     approval it waits for. Asked for every write under the MCP "always" setting, and for
@@ -76,6 +79,7 @@ def gate(
             tool_name=tool_name,
             arguments=arguments,  # whole: the person decides on all of it
             fingerprint=mark,
+            approvers=list(approvers or []),
         )
         trail.record(
             action="mcp.approval_requested",
@@ -85,6 +89,18 @@ def gate(
             target_type="mcp_approval",
             target_id=approval.pk,
             metadata={"tool": tool_name, "client_id": client_id},
+        )
+        approval_links.request(
+            organization=organization,
+            kind=ApprovalLink.Kind.MCP,
+            target=approval.pk,
+            fingerprint=mark,
+            tool_name=tool_name,
+            requester_identifier=caller.identifier,
+            requester_user=caller.user,
+            approvers=approval.approvers,
+            expires_at=timezone.now() + APPROVAL_WINDOW,
+            actor=trail.Actor.of(caller),
         )
     return approval
 
@@ -102,10 +118,30 @@ def visible_to(caller: Caller):
     return approvals.filter(identifier=caller.user.identifier)
 
 
+def may_decide(approval: McpApproval, *, caller: Caller) -> bool:
+    """The person or an admin — except for a call a policy rule holds for named
+    approvers: one of them, not the requester (four-eyes)."""
+    if approval.approvers:
+        return approval_links.named_approver(
+            caller,
+            approvers=approval.approvers,
+            requester_identifier=approval.identifier,
+            requester_user_id=approval.user_id,
+        )
+    return visible_to(caller).filter(pk=approval.pk).exists()
+
+
 def find(*, caller: Caller, approval_id: Any) -> McpApproval:
+    """An approval the caller may see: theirs, any as an admin, or one they are named to
+    decide."""
     key = as_uuid(approval_id)
-    approval = visible_to(caller).filter(pk=key).first() if key else None
-    if approval is None:
+    approval = (
+        McpApproval.objects.for_org(caller.organization).filter(pk=key).first() if key else None
+    )
+    if approval is None or not (
+        visible_to(caller).filter(pk=approval.pk).exists()
+        or (approval.approvers and may_decide(approval, caller=caller))
+    ):
         raise NotFound("No such approval.")
     return approval
 
@@ -138,6 +174,12 @@ def decide(
 ) -> McpApproval:
     """Decide the approval the page showed: `fingerprint` is the one it was shown with."""
     approval = find(caller=caller, approval_id=approval_id)
+    if not may_decide(approval, caller=caller):
+        raise Forbidden(
+            "A policy rule names who approves this call, and not you (nobody approves "
+            "their own call).",
+            code="not_allowed",
+        )
     if fingerprint != approval.fingerprint:
         raise Conflict(
             "This is not the call you were shown; reload the page and decide again.",

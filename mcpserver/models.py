@@ -114,6 +114,9 @@ class McpApproval(OrgOwned):
     tool_name = models.CharField(max_length=100)
     arguments = StorableJSONField(default=dict)
     fingerprint = models.CharField(max_length=64, db_index=True)
+    # Who may approve, as the policy rule that held the call names them (roles or
+    # identifiers; never the requester). Empty: the person, or an admin.
+    approvers = models.JSONField(default=list, blank=True)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
     created_at = models.DateTimeField(auto_now_add=True)
     decided_at = models.DateTimeField(null=True, blank=True)

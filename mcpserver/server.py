@@ -198,13 +198,14 @@ def call_tool(
 ) -> types.CallToolResult:
     caller = principal.caller
 
-    def approved_first(tool: Any, params: dict[str, Any], required: bool) -> None:
+    def approved_first(tool: Any, params: dict[str, Any], verdict: Any) -> None:
         waiting = approvals.gate(
             caller=caller,
             client_id=principal.client_id,
             tool_name=name,
             arguments=arguments,
-            required=required,
+            required=verdict.wants_approval,
+            approvers=verdict.approvers,
         )
         if waiting is not None:
             url = approvals.link(waiting)

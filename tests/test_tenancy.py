@@ -171,6 +171,30 @@ def _policy_rule(owner):
     return policy.create_rule(caller=Caller.of_member(owner), name="A's rule", effect="allow")
 
 
+def _budget(owner):
+    from connections import budgets
+
+    return budgets.create_budget(
+        caller=Caller.of_member(owner), scope="organization", metric="tokens", period="day", limit=5
+    )
+
+
+def _approval_link(org, owner):
+    """A signed link to an MCP approval of org A."""
+    from agents import approval_links
+    from agents.models import ApprovalLink
+
+    approval = _mcp_approval(org, owner)
+    link = ApprovalLink.objects.create(
+        organization=org,
+        kind="mcp",
+        target=approval.pk,
+        fingerprint=approval.fingerprint,
+        expires_at=timezone.now() + timedelta(minutes=15),
+    )
+    return approval_links.url_of(link).rsplit("/approve/", 1)[1].strip("/")
+
+
 def _tool_step(org):
     """A tool step of A's latest run (the run_id in the same path)."""
     run = AgentRun.objects.filter(organization=org).latest("created_at")
@@ -198,6 +222,8 @@ OBJECTS_OF_ORG_A: dict[str, Callable] = {
     "script_id": lambda org, owner: _model_script(org).pk,
     "toolset": lambda org, owner: _toolset(org).name,
     "index": lambda org, owner: _tool_step(org).index,
+    "budget_id": lambda org, owner: _budget(owner).pk,
+    "token": _approval_link,
     "rule_id": lambda org, owner: _policy_rule(owner).pk,
 }
 

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from agents import approval_links
 from agents.models import AgentRun, RunStatus
 from audit.models import AuditEvent
 from connections import authorization
@@ -103,6 +104,27 @@ EVENT_TYPES: dict[str, EventType] = {
     "agent_run.finished": EventType(
         "A run ended: `run.status` succeeded or failed (`run.status_reason` says why).",
         _obj({"run": RUN}),
+    ),
+    "approval.requested": EventType(
+        "A call waits for a person's approval (an agent run's write, an MCP call, a call a "
+        "policy rule holds): post `approve_link` where the approvers are. The link is signed, "
+        "works once and lapses at `expires_at`; whoever opens it signs in and must be "
+        "allowed to decide. Never the call's arguments: the page shows them.",
+        _obj(
+            {
+                "approval": _obj(
+                    {
+                        "kind": {"enum": ["run", "mcp"]},
+                        "id": STRING,
+                        "tool": STRING,
+                        "requested_by": STRING,
+                        "approvers": {"type": "array", "items": STRING},
+                        "expires_at": STRING,
+                        "approve_link": STRING,
+                    }
+                )
+            }
+        ),
     ),
     "tool.executed": EventType(
         "A tool ran (opt-in: list it on the endpoint). Never parameters or results.",
@@ -262,6 +284,25 @@ def _tool_executed(event: AuditEvent) -> dict[str, Any]:
     }
 
 
+def _approval_requested(event: AuditEvent) -> dict[str, Any] | None:
+    meta = event.metadata
+    link = approval_links.webhook_link(as_uuid(meta.get("link")))
+    if link is None:
+        return None
+    approvers = meta.get("approvers")
+    return {
+        "approval": {
+            "kind": event.target_type,
+            "id": event.target_id,
+            "tool": str(meta.get("tool", "")),
+            "requested_by": event.identifier,
+            "approvers": [str(a) for a in approvers] if isinstance(approvers, list) else [],
+            "expires_at": str(meta.get("expires_at", "")),
+            "approve_link": link,
+        }
+    }
+
+
 def _connection_updated(event: AuditEvent) -> dict[str, Any] | None:
     # The audit event names the connection by its name (unique in the organization and
     # never changed), as people read it.
@@ -298,6 +339,7 @@ BUILDERS: dict[str, Callable[[AuditEvent], tuple[str, dict[str, Any]] | None]] =
     "agent_run.awaiting_approval": _run_event,
     "agent_run.finished": _run_event,
     "tool.executed": _same("tool.executed", _tool_executed),
+    "approval.requested": _same("approval.requested", _approval_requested),
     "connection.updated": _same("connection.updated", _connection_updated),
 }
 

@@ -1,8 +1,8 @@
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from connections import authorization, toolsets
-from connections.models import ConnectedAccount, Connection, PolicyRule, Toolset
+from connections import authorization, policy, toolsets
+from connections.models import Budget, ConnectedAccount, Connection, PolicyRule, Toolset
 from connections.providers.schema import CONNECTION_NAME_LIMIT
 
 
@@ -302,7 +302,13 @@ class PolicyRuleSerializer(serializers.ModelSerializer):
     )
     conditions = PolicyConditionSerializer(many=True, required=False)
     access = serializers.CharField(required=False, help_text="any, read or write.")
-    effect = serializers.CharField(help_text="allow, deny or limit.")
+    effect = serializers.CharField(help_text="allow, deny, approve or limit.")
+    approvers = serializers.ListField(
+        child=serializers.CharField(),
+        required=False,
+        help_text="For approve: roles or members' emails who may approve — never the "
+        "requester (four-eyes). Empty: the caller (or an admin).",
+    )
     limit_per = serializers.CharField(required=False, help_text="member or organization.")
     limit_count = serializers.IntegerField(required=False, allow_null=True)
     limit_window_seconds = serializers.IntegerField(required=False, allow_null=True)
@@ -310,29 +316,7 @@ class PolicyRuleSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = PolicyRule
-        fields = [
-            "id",
-            "position",
-            "name",
-            "message",
-            "enabled",
-            "version",
-            "providers",
-            "tools",
-            "access",
-            "roles",
-            "identifiers",
-            "vias",
-            "agents",
-            "clients",
-            "conditions",
-            "effect",
-            "limit_count",
-            "limit_window_seconds",
-            "limit_per",
-            "created_at",
-            "updated_at",
-        ]
+        fields = ["id", *policy.FIELDS, "version", "created_at", "updated_at"]
         read_only_fields = ["id", "version", "created_at", "updated_at"]
 
 
@@ -343,3 +327,36 @@ class DataProtectionSerializer(serializers.Serializer):
 
     detectors = serializers.DictField(child=serializers.DictField(child=serializers.CharField()))
     custom = serializers.DictField(child=serializers.CharField(), required=False)
+
+
+class BudgetSerializer(serializers.ModelSerializer):
+    """A cap on model tokens or tool calls per day or month (connections/budgets.py).
+    `subject`: the agent's name or member's identifier; empty: each agent / member."""
+
+    scope = serializers.CharField(help_text="organization, agent or member.")
+    subject = serializers.CharField(required=False, allow_blank=True)
+    metric = serializers.CharField(help_text="tokens or tool_calls.")
+    period = serializers.CharField(help_text="day or month.")
+    limit = serializers.IntegerField()
+
+    class Meta:
+        model = Budget
+        fields = ["id", "scope", "subject", "metric", "period", "limit", "created_at"]
+        read_only_fields = ["id", "created_at"]
+
+
+class PolicyHookSerializer(serializers.Serializer):
+    """The organization's pre-execution hook (connections/policy_hook.py). `secret` (the
+    Standard Webhooks signing secret) is in the answer only when it was just made: on
+    creation, or with `rotate_secret`."""
+
+    url = serializers.CharField(help_text="An https URL the egress policy allows.")
+    fail_open = serializers.BooleanField(
+        required=False, help_text="No answer in 2 s: allow (true) or refuse (the default)."
+    )
+    enabled = serializers.BooleanField(required=False)
+    rotate_secret = serializers.BooleanField(required=False, write_only=True)
+    id = serializers.UUIDField(read_only=True)
+    secret = serializers.CharField(read_only=True, required=False)
+    created_at = serializers.DateTimeField(read_only=True)
+    updated_at = serializers.DateTimeField(read_only=True)

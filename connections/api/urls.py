@@ -10,6 +10,9 @@ urlpatterns = [
     path("tools/search", views.ToolSearchView.as_view(), name="api_tools_search"),
     path("policy-rules", policy.PolicyRuleListView.as_view(), name="api_policy_rules"),
     path("data-protection", policy.DataProtectionView.as_view(), name="api_data_protection"),
+    path("policy-hook", policy.PolicyHookView.as_view(), name="api_policy_hook"),
+    path("budgets", policy.BudgetListView.as_view(), name="api_budgets"),
+    path("budgets/<uuid:budget_id>", policy.BudgetDetailView.as_view(), name="api_budget"),
     path(
         "policy-rules/<uuid:rule_id>",
         policy.PolicyRuleDetailView.as_view(),

@@ -86,6 +86,8 @@ PERIODIC_JOBS = {
     "prune_audit": ("audit.tasks.prune_audit", 86400),
     "prune_mcp_clients": ("mcpserver.tasks.prune_mcp_clients", 3600),
     "prune_stored_results": ("connections.tasks.prune_stored_results", 86400),
+    "prune_usage": ("connections.tasks.prune_usage", 86400),
+    "prune_approval_links": ("agents.tasks.prune_approval_links", 86400),
     "dispatch_webhooks": (
         "webhooks.tasks.dispatch_webhooks",
         float(os.environ.get("WEBHOOK_DISPATCH_EVERY_SECONDS", "10")),

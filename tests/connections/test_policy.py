@@ -246,3 +246,68 @@ def test_an_approve_rule_sends_an_mcp_client_to_the_approval_page(
     ).results[0]
     assert asked.is_error and asked.structured_content["error"]["code"] == "approval_required"
     assert "/apps/approvals/" in asked.structured_content["error"]["details"]["approval_url"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_allow_limit_and_approve_over_mcp_and_its_meta_tools(
+    api, alice, boards, api_key, live_portal
+):
+    allow = rule(api, name="Who am I, always", position=1, tools=["monday_get_me"], effect="allow")
+    rule(
+        api,
+        name="One board list a minute",
+        position=2,
+        vias=["mcp"],
+        tools=["monday_list_boards"],
+        effect="limit",
+        limit_count=1,
+        limit_window_seconds=60,
+    )
+    rule(api, name="Ask for items", position=3, tools=["monday_list_items"], effect="approve")
+    headers = bearer(api_key, **{"X-Portal-Identifier": alice.user.identifier})
+    outcome = use_tools(
+        live_portal.mcp_url,
+        headers=headers,
+        calls=(
+            ("call_tool", {"name": "monday_get_me", "arguments": {}}),
+            ("monday_list_boards", {}),
+            ("call_tool", {"name": "monday_list_boards", "arguments": {}}),
+            ("call_tool", {"name": "monday_list_items", "arguments": {"board_id": "1001"}}),
+        ),
+    )
+    allowed, first, limited, held = outcome.results
+    assert not allowed.is_error and not first.is_error
+    assert limited.structured_content["error"]["code"] == "policy_limited"
+    assert held.structured_content["error"]["code"] == "approval_required"
+    assert "/apps/approvals/" in held.structured_content["error"]["details"]["approval_url"]
+    me = AuditEvent.objects.filter(action="tool.executed", target_id="monday_get_me").latest("id")
+    assert me.metadata["policy_rule"] == allow["id"] and me.metadata["via"] == "mcp"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_allow_and_limit_in_agent_runs(api, alice, boards, model, member_client, agent):
+    from tests.agents.test_runs import run_from_page, tool_messages
+
+    allow = rule(api, name="Reads are fine", position=1, tools=["monday_get_me"], effect="allow")
+    rule(
+        api,
+        name="One board list a minute",
+        position=2,
+        vias=["agent"],
+        tools=["monday_list_boards"],
+        effect="limit",
+        limit_count=1,
+        limit_window_seconds=60,
+    )
+    model.queue(
+        call("monday_get_me"),
+        call("monday_list_boards"),
+        call("monday_list_boards"),
+        reply("Done."),
+    )
+    run = run_from_page(member_client, agent, prompt="Who am I, and my boards twice")
+    last = json.loads(tool_messages(model.requests[3])[-1]["content"])
+    assert last["error"]["code"] == "policy_limited"
+    assert run.steps.filter(tool_name="monday_list_boards", outcome="ok").count() == 1
+    me = AuditEvent.objects.filter(action="tool.executed", target_id="monday_get_me").latest("id")
+    assert me.metadata["policy_rule"] == allow["id"] and me.metadata["via"] == "agent"

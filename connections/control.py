@@ -1,0 +1,119 @@
+"""The one control point every call passes before its provider is called (issue 26): the
+organization's policy rules, then its pre-execution hook, then its budgets. Used by tool
+execution (REST, agent runs, MCP, the discovery meta-tools all end in
+connections/tools.execute_tool) and by the raw proxy, which rules and the hook see as
+the tool `proxy` of the connection's provider (arguments: method, path, query, body).
+
+What decided is written into the call's audit metadata (`policy_rule`, `hook`), refused
+calls included: the caller's error carries the rule's id.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from connections import budgets, policy, policy_hook
+from connections.errors import ToolForbidden
+from connections.models import PolicyRule
+from connections.tooling import Tool
+from core.errors import Conflict, PortalError
+
+
+@dataclass
+class Verdict:
+    """A call the controls let through: whether a person must approve it first, and who
+    may (the approve rule's approvers; empty: the caller, as "ask before writes")."""
+
+    rule: PolicyRule | None = None
+    wants_approval: bool = False
+    approvers: list[str] = field(default_factory=list)
+
+
+class HookDenied(ToolForbidden):
+    code = "policy_denied"
+
+
+class HookFailed(ToolForbidden):
+    code = "policy_hook_failed"
+
+
+def check_call(
+    tool: Tool,
+    params: dict[str, Any],
+    context: policy.Context,
+    *,
+    audit: dict[str, Any],
+    outgoing: dict[str, Any] | None = None,
+) -> Verdict:
+    """Decide the call: raise when rules, the hook or a budget refuse it; else the verdict.
+    Rules match `params` as given; the hook is sent `outgoing` (what the provider would
+    get, after data protection). `audit` (the call's audit metadata) gets what decided."""
+    rule = policy.enforce(tool, params, context)
+    verdict = Verdict(rule=rule, wants_approval=policy.needs_approval(rule))
+    if rule is not None:
+        audit["policy_rule"] = str(rule.pk)
+        verdict.approvers = list(rule.approvers or []) if verdict.wants_approval else []
+    loaded = policy.loaded(context.caller.organization)
+    if loaded.hook is not None:
+        answer = policy_hook.ask(
+            loaded.hook, tool=tool, params=params if outgoing is None else outgoing, context=context
+        )
+        audit["hook"] = answer.as_audit()
+        if answer.decision == "deny" and answer.error:
+            raise HookFailed(
+                f"The organization's policy hook did not answer ({answer.error}); "
+                "it is set to refuse calls then.",
+            )
+        if answer.decision == "deny":
+            raise HookDenied(
+                answer.message or f"The organization's policy hook refused {tool.name}.",
+                details={"hook": True},
+            )
+        if answer.decision == "approve":
+            verdict.wants_approval = True
+    if loaded.budgets:
+        budgets.check(
+            budgets.Spender(
+                organization=context.caller.organization,
+                identifier=context.caller.identifier,
+                agent=context.agent,
+            ),
+            metric="tool_calls",
+            budgets=list(loaded.budgets),
+        )
+    return verdict
+
+
+# Refusals by the organization's controls: what the usage page counts as denials.
+DENIALS = frozenset(
+    {
+        "policy_denied",
+        "policy_limited",
+        "policy_hook_failed",
+        "budget_exceeded",
+        "approval_required",
+        "tool_not_allowed",
+    }
+)
+
+
+def count_call(
+    spender: budgets.Spender, *, provider: str, called: bool, error: PortalError | None
+) -> None:
+    """Count a call in the day's usage: a tool call when the provider was called, a
+    denial when the controls refused it."""
+    denied = error is not None and error.code in DENIALS
+    if called or denied:
+        budgets.count(spender, provider=provider, tool_calls=int(called), denials=int(denied))
+
+
+def approval_refused(tool: Tool, verdict: Verdict) -> Conflict:
+    """For paths with nobody to ask (the REST API, the proxy): 409 approval_required."""
+    return Conflict(
+        f"The organization's policy wants a person to approve {tool.name} first; "
+        "the API has no one to ask. Run it through an agent or an MCP client, "
+        "where approvals happen.",
+        code="approval_required",
+        details={"rule_id": str(verdict.rule.pk) if verdict.rule else ""},
+    )

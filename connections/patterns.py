@@ -15,7 +15,7 @@ from core.errors import Invalid
 MAX_PATTERN = 200
 
 
-def _options() -> Any:
+def pattern_options() -> Any:
     options = re2.Options()
     options.log_errors = False  # a refused pattern is the admin's answer, not a log line
     return options
@@ -26,7 +26,7 @@ def compile_pattern(text: Any, *, code: str, what: str = "The pattern") -> Any:
     if not isinstance(text, str) or not text or len(text) > MAX_PATTERN:
         raise Invalid(f"{what} is a regex of {MAX_PATTERN} characters at most.", code=code)
     try:
-        return re2.compile(text, _options())
+        return re2.compile(text, pattern_options())
     except re2.error as exc:
         reason = exc.args[0].decode() if exc.args and isinstance(exc.args[0], bytes) else exc
         raise Invalid(

@@ -28,6 +28,7 @@ import re
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from typing import Any
 
 from django.core.cache import cache
@@ -39,6 +40,7 @@ from audit import trail
 from connections.errors import ToolForbidden, ToolRateLimited
 from connections.models import Budget, PolicyEffect, PolicyHook, PolicyRule
 from connections.patterns import compile_pattern
+from connections.policy_match import MATCHED_TEXT, MISSING, Hits, RegexSets, lookup
 from connections.providers import providers
 from connections.tooling import Tool
 from core.errors import Invalid, NotFound
@@ -50,7 +52,6 @@ OPS = ("equals", "not_equals", "in", "not_in", "regex", "missing", "present")
 ACCESS = ("any", "read", "write")
 VIAS = ("api", "proxy", "agent", "mcp")
 MAX_RULES = 1000
-MATCHED_TEXT = 10_000  # characters of an argument a regex looks at
 PROXY = "proxy"  # what rules call the raw proxy (connections/proxy.py) in `tools`
 
 
@@ -98,31 +99,25 @@ class Compiled:
     def matches_call(self, tool: Tool, context: Context) -> bool:
         return self.matches_tool(tool) and self.matches_context(context)
 
-    def matches_arguments(self, params: dict[str, Any]) -> bool:
-        return all(_holds(params, path, op, value) for path, op, value in self.conditions)
-
-
-_MISSING = object()
-
-
-def _lookup(params: Any, path: tuple[str, ...]) -> Any:
-    for key in path:
-        if isinstance(params, dict) and key in params:
-            params = params[key]
-        elif isinstance(params, list) and key.isdigit() and int(key) < len(params):
-            params = params[int(key)]
-        else:
-            return _MISSING
-    return params
+    def matches_arguments(self, params: dict[str, Any], hits: Hits | None = None) -> bool:
+        """Whether every condition holds; regexes are looked up in `hits` (all of a tool's
+        regexes on one argument matched at once) when given."""
+        for n, (path, op, value) in enumerate(self.conditions):
+            if op == "regex" and hits is not None:
+                if (id(self), n) not in hits.matched(params, path):
+                    return False
+            elif not _holds(params, path, op, value):
+                return False
+        return True
 
 
 def _holds(params: dict[str, Any], path: tuple[str, ...], op: str, value: Any) -> bool:
-    found = _lookup(params, path)
+    found = lookup(params, path)
     if op == "missing":
-        return found is _MISSING
+        return found is MISSING
     if op == "present":
-        return found is not _MISSING
-    if found is _MISSING:
+        return found is not MISSING
+    if found is MISSING:
         return op in ("not_equals", "not_in")
     if op == "equals":
         return found == value or str(found) == str(value)
@@ -162,13 +157,20 @@ class Loaded:
     hook: PolicyHook | None = None
     budgets: tuple[Budget, ...] = ()
 
+    regex_sets: dict[tuple[str, str, bool], RegexSets] = dataclass_field(default_factory=dict)
+
     def for_tool(self, tool: Tool) -> list[Compiled]:
         # Keyed beyond the name: the proxy is one "tool" per provider, read or write.
         key = (tool.provider, tool.name, tool.write)
         found = self.by_tool.get(key)
         if found is None:
             found = self.by_tool[key] = [c for c in self.rules if c.matches_tool(tool)]
+            self.regex_sets[key] = RegexSets(found)
         return found
+
+    def hits_for(self, tool: Tool) -> Hits:
+        self.for_tool(tool)
+        return self.regex_sets[(tool.provider, tool.name, tool.write)].for_call()
 
 
 _loaded: dict[Any, Loaded] = {}
@@ -205,8 +207,13 @@ def rules_of(organization: Organization) -> list[Compiled]:
 
 def decide(tool: Tool, params: dict[str, Any], context: Context) -> PolicyRule | None:
     """The first rule that matches this call, or None."""
-    for compiled in loaded(context.caller.organization).for_tool(tool):
-        if compiled.matches_context(context) and compiled.matches_arguments(params):
+    rules = loaded(context.caller.organization)
+    candidates = rules.for_tool(tool)
+    if not candidates:
+        return None
+    hits = rules.hits_for(tool)
+    for compiled in candidates:
+        if compiled.matches_context(context) and compiled.matches_arguments(params, hits):
             return compiled.rule
     return None
 

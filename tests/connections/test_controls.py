@@ -36,6 +36,7 @@ def test_rules_name_the_proxy_and_decide_it_before_anything_is_sent(api, alice, 
     made = rule(
         api,
         name="No raw writes",
+        position=5,
         tools=["proxy"],
         vias=["proxy"],
         conditions=[{"path": "$.method", "op": "not_in", "value": ["GET"]}],
@@ -53,6 +54,11 @@ def test_rules_name_the_proxy_and_decide_it_before_anything_is_sent(api, alice, 
     assert not AuditEvent.objects.filter(action="proxy.started").exists()
     # The tools are not the proxy: the same person may still run them.
     assert execute(api, alice, "monday_get_me").status_code == 200
+    # An allow rule asked first lets the same request through, and is named in its event.
+    allow = rule(api, name="GraphQL reads", position=0, tools=["proxy"], effect="allow")
+    assert proxy(api, alice).status_code == 200
+    done = AuditEvent.objects.filter(action="proxy.executed", outcome="success").get()
+    assert done.metadata["policy_rule"] == allow["id"]
 
 
 def test_approve_and_limit_rules_on_the_proxy(api, alice, monday):

@@ -311,3 +311,27 @@ def test_allow_and_limit_in_agent_runs(api, alice, boards, model, member_client,
     assert run.steps.filter(tool_name="monday_list_boards", outcome="ok").count() == 1
     me = AuditEvent.objects.filter(action="tool.executed", target_id="monday_get_me").latest("id")
     assert me.metadata["policy_rule"] == allow["id"] and me.metadata["via"] == "agent"
+
+
+def test_regexes_matched_together_decide_as_each_rule_alone(org, owner):
+    """decide() runs a tool's regexes on one argument as one RE2 Set; a rule's own
+    matches_arguments() runs its regex alone (as the dry run does): they must agree."""
+    caller = as_member(owner)
+    patterns = ["^launch", "(?i)SECRET", r"\d{4}$", "plan v[0-9]+", "^$", "x|y|z"]
+    for n, pattern in enumerate(patterns):
+        policy.create_rule(
+            caller=caller,
+            name=f"regex {n}",
+            position=n,
+            tools=["monday_create_item"],
+            conditions=[{"path": "$.item_name", "op": "regex", "value": pattern}],
+            effect="deny",
+        )
+    org.refresh_from_db()
+    tool = tools.tool_registry()["monday_create_item"]
+    context = policy.Context(caller=as_identifier(org, owner.user.identifier))
+    for name in ["launch day", "a Secret plan", "year 2026", "plan v2", "", "nothing", "Ωx", 12]:
+        params = {"board_id": "1", "item_name": name}
+        alone = next((c.rule for c in policy.rules_of(org) if c.matches_arguments(params)), None)
+        assert policy.decide(tool, params, context) == alone, name
+    assert policy.decide(tool, {"board_id": "1"}, context) is None  # no item_name: no regex holds

@@ -157,8 +157,8 @@ def _email(subject: str, tool_name: str, requester: str, emails: list[tuple[str,
         )
 
 
-def webhook_link(link_id: Any) -> str | None:
-    link = ApprovalLink.objects.filter(pk=link_id).first()
+def webhook_link(organization: Organization, link_id: Any) -> str | None:
+    link = ApprovalLink.objects.for_org(organization).filter(pk=link_id).first()
     return url_of(link) if link is not None else None
 
 

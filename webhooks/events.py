@@ -286,7 +286,9 @@ def _tool_executed(event: AuditEvent) -> dict[str, Any]:
 
 def _approval_requested(event: AuditEvent) -> dict[str, Any] | None:
     meta = event.metadata
-    link = approval_links.webhook_link(as_uuid(meta.get("link")))
+    if event.organization is None:
+        return None
+    link = approval_links.webhook_link(event.organization, as_uuid(meta.get("link")))
     if link is None:
         return None
     approvers = meta.get("approvers")

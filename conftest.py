@@ -9,4 +9,5 @@ pytest_plugins = [
     "tests.provider_support",
     "tests.worker_support",
     "tests.mcp_support",
+    "tests.log_scan",
 ]

@@ -16,6 +16,7 @@ from agents.models import Agent, AgentRun, AgentStep, RunStatus
 from agents.pending import waiting_call
 from audit import trail
 from audit.models import AuditEvent
+from core import metrics
 from core.dependencies import enqueue_after_commit, require_background_work
 from core.errors import Conflict, Forbidden, Invalid
 from portal.callers import Caller
@@ -175,6 +176,7 @@ def finish(
     member removal: while it is unfinished), with its audit event; False when it did not
     (someone else ended it or took it over). A worker still driving a run ended elsewhere
     finds its lease gone at its next save, and stops."""
+    now = timezone.now()
     values = {
         "status": status,
         "status_reason": reason[:500],
@@ -182,7 +184,7 @@ def finish(
         "connection_name": connection_name,
         "authorization_link": link,
         "pending_tool_calls": [],
-        "finished_at": timezone.now(),
+        "finished_at": now,
         "lease_owner": "",
         "lease_expires_at": None,
     }
@@ -191,6 +193,7 @@ def finish(
             return False
         for field, value in values.items():
             setattr(run, field, value)
+        metrics.run_finished(status=status, seconds=(now - run.created_at).total_seconds())
         record_run_event(
             run,
             "agent_run.finished",

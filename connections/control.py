@@ -17,6 +17,7 @@ from connections import budgets, policy, policy_hook
 from connections.errors import ToolForbidden
 from connections.models import PolicyRule
 from connections.tooling import Tool
+from core import logcontext, metrics
 from core.errors import Conflict, PortalError
 
 
@@ -49,7 +50,12 @@ def check_call(
     """Decide the call: raise when rules, the hook or a budget refuse it; else the verdict.
     Rules match `params` as given; the hook is sent `outgoing` (what the provider would
     get, after data protection). `audit` (the call's audit metadata) gets what decided."""
-    rule = policy.enforce(tool, params, context)
+    try:
+        rule = policy.enforce(tool, params, context)
+    except PortalError as refused:
+        metrics.policy_decision(refused.code)
+        raise
+    metrics.policy_decision(rule.effect if rule is not None else "no_rule")
     verdict = Verdict(rule=rule, wants_approval=policy.needs_approval(rule))
     if rule is not None:
         audit["policy_rule"] = str(rule.pk)
@@ -60,6 +66,7 @@ def check_call(
             loaded.hook, tool=tool, params=params if outgoing is None else outgoing, context=context
         )
         audit["hook"] = answer.as_audit()
+        metrics.policy_decision(f"hook_{answer.decision}" + ("_on_failure" if answer.error else ""))
         if answer.decision == "deny" and answer.error:
             raise HookFailed(
                 f"The organization's policy hook did not answer ({answer.error}); "
@@ -73,7 +80,7 @@ def check_call(
         if answer.decision == "approve":
             verdict.wants_approval = True
     if loaded.budgets:
-        budgets.check(
+        budgets.check(  # raises budget_exceeded (counted as a denial by count_call)
             budgets.Spender(
                 organization=context.caller.organization,
                 identifier=context.caller.identifier,
@@ -99,13 +106,30 @@ DENIALS = frozenset(
 
 
 def count_call(
-    spender: budgets.Spender, *, provider: str, called: bool, error: PortalError | None
+    spender: budgets.Spender,
+    *,
+    provider: str,
+    called: bool,
+    error: PortalError | None,
+    tool: str = "proxy",
+    via: str = "proxy",
+    execution_id: str = "",
+    seconds: float | None = None,
 ) -> None:
-    """Count a call in the day's usage: a tool call when the provider was called, a
-    denial when the controls refused it."""
+    """Count a call in the day's usage — a tool call when the provider was called, a
+    denial when the controls refused it — and in the metrics; note it for the log line."""
     denied = error is not None and error.code in DENIALS
     if called or denied:
         budgets.count(spender, provider=provider, tool_calls=int(called), denials=int(denied))
+    outcome = "ok" if error is None else error.code
+    metrics.tool_call(
+        provider=provider,
+        tool=tool if provider else "unknown",
+        via=via,
+        outcome=outcome,
+        seconds=seconds if called else None,
+    )
+    logcontext.note(execution_id=execution_id)
 
 
 def approval_refused(tool: Tool, verdict: Verdict) -> Conflict:

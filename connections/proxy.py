@@ -181,7 +181,14 @@ def proxy_request(
             "latency_ms": round((time.perf_counter() - started) * 1000, 1),
         },
     )
-    control.count_call(spender, provider=provider.key, called=True, error=None)
+    control.count_call(
+        spender,
+        provider=provider.key,
+        called=True,
+        error=error,
+        execution_id=execution_id,
+        seconds=time.perf_counter() - started,
+    )
     if error is not None or response is None:
         assert error is not None
         error.details = {**(error.details or {}), "execution_id": execution_id}
@@ -255,7 +262,9 @@ def _check_controls(
             outcome=AuditEvent.Outcome.DENIED,
             metadata={**base, "status": error.status, "error": error.code},
         )
-        control.count_call(spender, provider=provider, called=False, error=error)
+        control.count_call(
+            spender, provider=provider, called=False, error=error, execution_id=base["execution_id"]
+        )
         error.details = {**(error.details or {}), "execution_id": base["execution_id"]}
         raise
 

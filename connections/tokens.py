@@ -57,6 +57,7 @@ from connections.models import AccountStatus, ConnectedAccount
 from connections.oauth_client import TokenResponse, refresh
 from connections.providers.catalog import Provider
 from connections.vault import aad_for, open_sealed
+from core import metrics
 from core.dependencies import Unavailable
 from core.errors import NotFound, PortalError
 from core.holds import BEAT_SECONDS, Keeper, renewed_since
@@ -286,16 +287,25 @@ def _call_and_store(claim: _Claim) -> str:
             if attempt + 1 < attempts:
                 continue
             _release(claim, error=exc.message, unknown="the token endpoint did not answer in time")
+            _counted(claim, "timeout")
             raise
         except ToolRateLimited:
             _release(claim)
+            _counted(claim, "rate_limited")
             raise
         except ProviderUnavailable as exc:
             _release(claim, error=exc.message)
+            _counted(claim, "unavailable")
             raise
         except ProviderRejected as exc:
             return _refused(claim, exc)
-    return _store(claim, response)
+    stored = _store(claim, response)
+    _counted(claim, "ok")
+    return stored
+
+
+def _counted(claim: _Claim, outcome: str) -> None:
+    metrics.refresh(provider=claim.account.connection.provider, outcome=outcome)
 
 
 def _store(claim: _Claim, response: TokenResponse) -> str:
@@ -357,7 +367,9 @@ def _refused(claim: _Claim, exc: ProviderRejected) -> str:
             _clear_claim(locked, claim)
             return current["access_token"]
         spec = locked.connection.provider_spec.refresh
-        if locked.refresh_outcome_unknown_at is not None and spec and spec.rotates:
+        lost = locked.refresh_outcome_unknown_at is not None and spec and spec.rotates
+        _counted(claim, "lost_rotation" if lost else "refused")
+        if lost:
             reason = (
                 "A token rotation was lost: an earlier refresh's answer never reached the "
                 "portal (it timed out or the portal stopped), and the provider then refused "
@@ -402,6 +414,7 @@ def _release(claim: _Claim, *, error: str = "", unknown: str = "") -> None:
 
 
 def _outcome_unknown(account: ConnectedAccount, why: str) -> None:
+    metrics.refresh(provider=account.connection.provider, outcome="unknown")
     """Record that a refresh may have rotated the tokens without the portal storing them."""
     now = timezone.now()
     ConnectedAccount.objects.filter(pk=account.pk).update(refresh_outcome_unknown_at=now)

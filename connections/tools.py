@@ -378,11 +378,11 @@ def execute_tool(
         **(audit_context or {}),
     }
     calling: AccountCall | None = None
-    intent, provider = None, ""
+    intent, provider, resolved = None, "", "unknown"
     data, error = None, None
     try:
         tool, connection_name = resolve_tool(str(tool_name), connection_name)
-        provider = tool.provider
+        provider, resolved = tool.provider, tool.name
         if within is not None and not within(tool):
             raise ToolForbidden(
                 f"{tool.name} is not in the toolset this caller is limited to.",
@@ -476,12 +476,14 @@ def execute_tool(
             metadata=metadata,
         )
     control.count_call(
-        budgets.Spender(
-            organization=caller.organization, identifier=caller.identifier, agent=agent
-        ),
+        budgets.Spender(caller.organization, caller.identifier, agent),
         provider=provider,
         called=calling is not None,
         error=error,
+        tool=resolved,
+        via=via,
+        execution_id=execution_id,
+        seconds=time.perf_counter() - started,
     )
     if error is not None:
         error.details = {**(error.details or {}), "execution_id": execution_id}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 import uuid
 from collections.abc import Callable
 from typing import Any
@@ -12,6 +13,7 @@ from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
+from core import logcontext, metrics
 from core.api.errors import json_error_response
 from core.text import has_unstorable
 
@@ -23,7 +25,9 @@ def is_api_path(path: str) -> bool:
 
 
 class RequestIdMiddleware:
-    """Give every request an id (the caller's X-Request-ID when sane) for logs and audit."""
+    """Give every request an id (the caller's X-Request-ID when sane) for logs and audit;
+    count it in the metrics by its route's pattern, and log one line for it (issue 28):
+    request id, route, status, time, organization, the executions and runs it touched."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
@@ -32,8 +36,37 @@ class RequestIdMiddleware:
         incoming = request.headers.get("X-Request-ID", "")
         request_id = incoming if REQUEST_ID_PATTERN.match(incoming) else uuid.uuid4().hex
         request.request_id = request_id  # type: ignore[attr-defined]  # read as PortalRequest
-        response = self.get_response(request)
+        started = time.perf_counter()
+        token = logcontext.begin()
+        try:
+            response = self.get_response(request)
+        finally:
+            noted = logcontext.end(token)
         response["X-Request-ID"] = request_id
+        seconds = time.perf_counter() - started
+        match = getattr(request, "resolver_match", None)
+        route = f"/{match.route}" if match is not None and match.route else "unmatched"
+        if route == "/metrics":
+            return response  # scrapes are not traffic
+        metrics.http_request(
+            method=request.method or "", route=route, status=response.status_code, seconds=seconds
+        )
+        organization = getattr(request, "organization", None)
+        logcontext.REQUESTS.info(
+            "%s %s %s",
+            request.method,
+            route,
+            response.status_code,
+            extra={
+                "request_id": request_id,
+                "method": request.method,
+                "route": route,
+                "status": response.status_code,
+                "duration_ms": round(seconds * 1000, 1),
+                "organization": getattr(organization, "slug", None),
+                **noted,
+            },
+        )
         return response
 
 

@@ -15,6 +15,8 @@ import time
 
 from django.conf import settings
 
+from core import metrics
+
 
 class SessionBook:
     def __init__(self) -> None:
@@ -39,6 +41,7 @@ class SessionBook:
             return len(self._live(principal)) < settings.MCP_SESSIONS_PER_PRINCIPAL
 
     def opened(self, principal: str, session_id: str) -> None:
+        metrics.mcp_session("handshake")
         with self.lock:
             self._live(principal)
             self.by_principal.setdefault(principal, {})[session_id] = time.monotonic()

@@ -33,7 +33,7 @@ from django.utils import timezone
 from standardwebhooks.webhooks import Webhook
 
 from audit import trail
-from core import outbound
+from core import metrics, outbound
 from core.holds import BEAT_SECONDS, Keeper, lapsed, lapses_at
 from portal.models import MANAGER_ROLES, Membership
 from webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
@@ -178,6 +178,14 @@ def record(endpoint: WebhookEndpoint, results: list[tuple[WebhookDelivery, Answe
         jitter = random.uniform(0.9, 1.1)  # noqa: S311 (spreading retries, not a secret)
         groups: dict[tuple, list] = {}
         for delivery, answer in results:
+            metrics.webhook_delivery(
+                outcome="delivered"
+                if answer.delivered
+                else f"http_{answer.status_code}"
+                if answer.status_code
+                else "no_answer",
+                lag_seconds=(now - delivery.created_at).total_seconds(),
+            )
             attempts = delivery.attempts + 1
             values: dict[str, Any] = {
                 "attempts": attempts,

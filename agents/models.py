@@ -10,6 +10,7 @@ from django.db import models
 from connections.vault import SealedFieldsMixin
 from core.fields import StorableCharField, StorableJSONField, StorableTextField
 from core.tenancy import OrgOwned
+from core.tracing import current_trace_id
 
 
 class Agent(SealedFieldsMixin, OrgOwned):
@@ -171,6 +172,8 @@ class AgentStep(OrgOwned):
     latency_ms = models.FloatField(default=0)
     prompt_tokens = models.PositiveIntegerField(default=0)
     completion_tokens = models.PositiveIntegerField(default=0)
+    # The OpenTelemetry trace the step ran in (core/tracing.py), when tracing is on.
+    trace_id = models.CharField(max_length=32, blank=True, default=current_trace_id)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -76,6 +76,8 @@ class AuditEvent(models.Model):
     outcome = models.CharField(max_length=10, choices=Outcome.choices, default=Outcome.SUCCESS)
     metadata = models.JSONField(default=dict, blank=True)
     request_id = models.CharField(max_length=64, blank=True)
+    # The OpenTelemetry trace it happened in (core/tracing.py), when tracing is on.
+    trace_id = models.CharField(max_length=32, blank=True, default="")
     ip = models.GenericIPAddressField(null=True, blank=True)
     user_agent = models.CharField(max_length=255, blank=True)
     prev_hash = models.CharField(max_length=64, blank=True)

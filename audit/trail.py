@@ -33,6 +33,7 @@ from django.utils import timezone
 from audit.chain import GLOBAL_CHAIN, chain_key, compute_content_hash
 from audit.models import AuditEvent, OpenIntent
 from audit.signals import event_recorded
+from core import tracing
 from core.tenancy import CallerLike
 from core.text import storable
 
@@ -232,6 +233,7 @@ def _event(
         target_id=storable(str(target_id))[:255],
         outcome=outcome,
         metadata=clean_metadata,
+        trace_id=tracing.current_trace_id(),
         **_request_context(request),
     )
 

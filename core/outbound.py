@@ -39,7 +39,7 @@ import httpcore2
 import httpx2
 from django.conf import settings
 
-from core import egress
+from core import egress, tracing
 from core.db import release_connection
 from core.errors import PortalError
 
@@ -221,6 +221,14 @@ class OutboundTransport(httpx2.HTTPTransport):
         )
 
     def handle_request(self, request: httpx2.Request) -> httpx2.Response:
+        url = request.url
+        with tracing.client_span(request.method, url.host, url.port or 0) as span:
+            response = self._handle(request)
+            if span is not None:
+                span.set_attribute("http.response.status_code", response.status_code)
+            return response
+
+    def _handle(self, request: httpx2.Request) -> httpx2.Response:
         local = egress.local_service_for(str(request.url))
         if local is not None:
             return local(request)  # answered in-process: no socket, no address

@@ -7,7 +7,6 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from django.conf import settings
 from mcp.server.transport_security import TransportSecuritySettings
 
 from mcpserver import server
@@ -25,7 +24,9 @@ def with_mcp(django_app: Any) -> Any:
     mcp_app = mcp_server.streamable_http_app(
         streamable_http_path="/mcp",
         json_response=True,
-        session_idle_timeout=settings.MCP_SESSION_IDLE_SECONDS,
+        # Every request is served on its own: handshake-era sessions live in the database
+        # (mcpserver/sessions.py, checked by the gate), so any process answers any of them.
+        stateless_http=True,
         # Host and Origin are checked by the gate, against the portal's own settings.
         transport_security=TransportSecuritySettings(enable_dns_rebinding_protection=False),
     )

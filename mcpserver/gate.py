@@ -119,9 +119,7 @@ class McpGate:
             return
         allowed = cors.response_headers(origin)
         if scope["method"] == "OPTIONS":
-            await self._preflight(
-                send, cors.preflight_headers(origin, "GET, POST, DELETE, OPTIONS")
-            )
+            await _empty(send, 204, cors.preflight_headers(origin, "GET, POST, DELETE, OPTIONS"))
             return
         try:
             principal = await in_thread(
@@ -177,27 +175,71 @@ class McpGate:
                 [challenge("insufficient_scope", description, "tools:read tools:write"), *allowed],
             )
             return
-        refusal = session_refusal(scope["method"], headers, message, principal)
+        refusal = session_refusal(scope["method"], headers, message)
         if refusal is not None:
             status, code, text = refusal
             await respond_jsonrpc_error(send, code, text, allowed, status=status)
             return
+        opening = await self._session(scope["method"], headers, message, principal, send, allowed)
+        if opening is None:
+            return  # answered here
         await self.app(
             {**scope, PRINCIPAL: principal},
             _replay(body, receive),
-            _tracking_sessions(send, allowed, principal, headers, scope["method"]),
+            _with_headers(send, allowed, principal if opening else None),
         )
 
     @staticmethod
-    async def _preflight(send: Send, headers: list[tuple[str, str]]) -> None:
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 204,
-                "headers": [(k.encode(), v.encode()) for k, v in headers],
-            }
-        )
-        await send({"type": "http.response.body", "body": b""})
+    async def _session(
+        method: str,
+        headers: dict[str, str],
+        message: Any,
+        principal: access.Principal,
+        send: Send,
+        allowed: list[tuple[str, str]],
+    ) -> bool | None:
+        """The handshake era's sessions, from the database (mcpserver/sessions.py): True
+        when this request opens one (an `initialize` with room), False when it goes on as
+        it is, None when it was answered here (an unknown or lapsed session: 404; DELETE
+        ends it; GET: no server stream, 405; no room: 429)."""
+        version = headers.get("mcp-protocol-version")
+        if version is not None and version not in HANDSHAKE_PROTOCOL_VERSIONS:
+            return False  # the 2026 era: no sessions
+        owner = {
+            "organization": principal.caller.organization,
+            "principal": principal_key(principal),
+        }
+        asked = headers.get("mcp-session-id")
+        if asked:
+            if method == "DELETE":
+                ended = await in_thread(sessions.close, session_id=asked, **owner)
+                await _empty(send, 200 if ended else 404, allowed)
+                return None
+            if not await in_thread(sessions.use, session_id=asked, **owner):
+                await respond_jsonrpc_error(
+                    send,
+                    INVALID_REQUEST,
+                    "Session not found: it ended or lapsed. Send `initialize` again.",
+                    allowed,
+                    status=404,
+                )
+                return None
+        if method == "GET":  # no server-initiated stream: clients then only POST
+            await _empty(send, 405, [*allowed, ("allow", "POST, DELETE")])
+            return None
+        if asked or method != "POST":
+            return False
+        if not await in_thread(sessions.has_room, **owner):
+            await respond_jsonrpc_error(
+                send,
+                INVALID_REQUEST,
+                f"This client already has {settings.MCP_SESSIONS_PER_PRINCIPAL} open sessions "
+                "for this person: end one (DELETE with its Mcp-Session-Id) or let it lapse.",
+                allowed,
+                status=429,
+            )
+            return None
+        return True
 
     @staticmethod
     async def _body(receive: Receive) -> bytes | None:
@@ -222,9 +264,9 @@ def principal_key(principal: access.Principal) -> str:
 
 
 def session_refusal(
-    method: str, headers: dict[str, str], message: Any, principal: access.Principal
+    method: str, headers: dict[str, str], message: Any
 ) -> tuple[int, int, str] | None:
-    """Why a request may not reach the SDK's sessions, as (status, JSON-RPC code, text)."""
+    """Why a request may not reach the server at all, as (status, JSON-RPC code, text)."""
     version = headers.get("mcp-protocol-version")
     if version is not None and version not in SUPPORTED_PROTOCOL_VERSIONS:
         return (
@@ -243,13 +285,6 @@ def session_refusal(
             "No session: send `initialize` first (protocol 2025-06-18 or 2025-11-25), or "
             f"speak {', '.join(MODERN_PROTOCOL_VERSIONS)}, which needs no session.",
         )
-    if not sessions.book.has_room(principal_key(principal)):
-        return (
-            429,
-            INVALID_REQUEST,
-            f"This client already has {settings.MCP_SESSIONS_PER_PRINCIPAL} open sessions "
-            "for this person: end one (DELETE with its Mcp-Session-Id) or let it lapse.",
-        )
     return None
 
 
@@ -267,33 +302,37 @@ def _replay(body: bytes, receive: Receive) -> Receive:
     return replay
 
 
-def _tracking_sessions(
-    send: Send,
-    extra: list[tuple[str, str]],
-    principal: access.Principal,
-    headers: dict[str, str],
-    method: str,
-) -> Send:
-    """The SDK's answer, with the CORS headers of an allowed origin; sessions it opens,
-    uses and ends are booked for the principal (its cap)."""
+def _with_headers(send: Send, extra: list[tuple[str, str]], opener: Any) -> Send:
+    """The SDK's answer, with the CORS headers of an allowed origin; an `initialize` that
+    succeeded (`opener`: its principal) gets its new session's id."""
     encoded = [(k.encode(), v.encode()) for k, v in extra]
-    key = principal_key(principal)
-    asked = headers.get("mcp-session-id")
 
     async def wrapped(message: MutableMapping[str, Any]) -> None:
         if message["type"] == "http.response.start":
-            answered = dict(message.get("headers", [])).get(b"mcp-session-id")
-            if message["status"] < 400 and answered and not asked:
-                sessions.book.opened(key, answered.decode("latin-1"))
-            elif asked and (method == "DELETE" or message["status"] == 404):
-                sessions.book.closed(key, asked)  # ended, or the SDK no longer knows it
-            elif asked:
-                sessions.book.seen(key, asked)
-            if encoded:
-                message = {**message, "headers": [*message.get("headers", []), *encoded]}
+            added = list(encoded)
+            if opener is not None and message["status"] < 400:
+                session_id = await in_thread(
+                    sessions.open_session,
+                    organization=opener.caller.organization,
+                    principal=principal_key(opener),
+                )
+                added.append((b"mcp-session-id", session_id.encode()))
+            if added:
+                message = {**message, "headers": [*message.get("headers", []), *added]}
         await send(message)
 
     return wrapped
+
+
+async def _empty(send: Send, status: int, headers: list[tuple[str, str]]) -> None:
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [(k.encode(), v.encode()) for k, v in headers],
+        }
+    )
+    await send({"type": "http.response.body", "body": b""})
 
 
 class MalformedMessage(Exception):

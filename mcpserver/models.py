@@ -129,3 +129,26 @@ class McpApproval(OrgOwned):
 
     def __str__(self) -> str:
         return f"{self.tool_name} ({self.status})"
+
+
+class McpSession(OrgOwned):
+    """A handshake-era MCP session (protocol 2025-06-18 / 2025-11-25), kept in the database
+    so any web process answers it (mcpserver/sessions.py): no sticky routing. The SDK
+    serves every request statelessly; the gate issues, checks and ends these ids."""
+
+    id = models.CharField(max_length=64, primary_key=True)
+    # Who opened it: organization, identifier and client (mcpserver.gate.principal_key).
+    principal = models.CharField(max_length=600)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_seen_at = models.DateTimeField()
+
+    class Meta:
+        indexes = [
+            models.Index(
+                fields=["organization", "principal", "last_seen_at"],
+                name="mcp_session_by_principal",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"MCP session {self.id[:8]}…"

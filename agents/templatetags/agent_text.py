@@ -10,6 +10,7 @@ import json
 import re
 
 from django import template
+from django.conf import settings
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
@@ -75,3 +76,12 @@ def safe_markdown(value: str) -> SafeString:
 def pretty_json(value: object) -> str:
     """Indented JSON (auto-escaped by the template like any string)."""
     return json.dumps(value, indent=2, ensure_ascii=False, default=str)
+
+
+@register.filter
+def trace_url(trace_id: str) -> str:
+    """The trace in the operators' tracing UI (TRACE_URL_TEMPLATE with `{trace_id}`), or ""."""
+    template = settings.TRACE_URL_TEMPLATE
+    if not trace_id or not template.startswith(("https://", "http://")):
+        return ""
+    return template.replace("{trace_id}", trace_id)

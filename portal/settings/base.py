@@ -34,6 +34,9 @@ DEBUG = env_bool("DEBUG", default=False)
 SECRET_KEY = os.environ.get("SECRET_KEY", "")
 # /metrics (front/metrics.py) answers scrapes bearing this token; unset, it is off.
 METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "")
+# Run steps link their trace here (core/tracing.py), e.g.
+# https://grafana.example/explore?traceId={trace_id}
+TRACE_URL_TEMPLATE = os.environ.get("TRACE_URL_TEMPLATE", "")
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 

@@ -195,9 +195,18 @@ def populate() -> dict[str, Any]:
     AuditChain.objects.bulk_create(
         [AuditChain(key=f"org-{big.pk}", last_seq=BIG_EVENTS, last_hash="")], ignore_conflicts=True
     )
+    # The usage rows those executions would have counted (one per organization and day).
     with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO connections_usageday (organization_id, day, agent, identifier, "
+            "provider, tokens, tool_calls, denials, attempts, failures) "
+            "SELECT organization_id, (created_at AT TIME ZONE 'UTC')::date, '', '', 'monday', "
+            "0, count(*), 0, count(*), 0 FROM connections_auditevent GROUP BY 1, 2"
+        )
         cursor.execute("ANALYZE")
-    print(f"  {written:,} audit events in {time.perf_counter() - started:.0f} s")
+    print(
+        f"  {written:,} audit events (and their usage rows) in {time.perf_counter() - started:.0f} s"
+    )
     return {"big": big, "owner": owner, "member": member}
 
 

@@ -57,30 +57,32 @@ def _table() -> str:
     return connection.ops.quote_name(UsageDay._meta.db_table)
 
 
-def count(
-    spender: Spender, *, provider: str = "", tokens: int = 0, tool_calls: int = 0, denials: int = 0
-) -> None:
-    """Add to the day's usage row: one statement (an upsert), whichever the database."""
-    if not (tokens or tool_calls or denials):
+COUNTED = ("tokens", "tool_calls", "denials", "attempts", "failures")
+
+
+def count(spender: Spender, *, provider: str = "", **amounts: int) -> None:
+    """Add `amounts` (of COUNTED) to the day's usage row: one statement (an upsert),
+    whichever the database."""
+    values = [int(amounts.pop(name, 0)) for name in COUNTED]
+    if amounts:
+        raise TypeError(f"not counted: {', '.join(amounts)}")
+    if not any(values):
         return
     table = _table()
+    added = ", ".join(f"{name} = {table}.{name} + excluded.{name}" for name in COUNTED)
     with connection.cursor() as cursor:
         cursor.execute(
-            f"INSERT INTO {table} (organization_id, day, agent, identifier, provider, "  # noqa: S608 (table name from the model)
-            "tokens, tool_calls, denials) VALUES (%s, %s, %s, %s, %s, %s, %s, %s) "
+            f"INSERT INTO {table} (organization_id, day, agent, identifier, provider, "  # noqa: S608 (table and column names from the model)
+            f"{', '.join(COUNTED)}) VALUES (%s, %s, %s, %s, %s, {', '.join(['%s'] * len(COUNTED))}) "
             "ON CONFLICT (organization_id, day, agent, identifier, provider) DO UPDATE SET "
-            f"tokens = {table}.tokens + excluded.tokens, "
-            f"tool_calls = {table}.tool_calls + excluded.tool_calls, "
-            f"denials = {table}.denials + excluded.denials",
+            + added,
             [
                 spender.organization.pk,
                 today(),
                 spender.agent[:100],
                 spender.identifier[:255],
                 provider[:40],
-                tokens,
-                tool_calls,
-                denials,
+                *values,
             ],
         )
 

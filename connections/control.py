@@ -117,10 +117,18 @@ def count_call(
     seconds: float | None = None,
 ) -> None:
     """Count a call in the day's usage — a tool call when the provider was called, a
-    denial when the controls refused it — and in the metrics; note it for the log line."""
+    denial when the controls refused it; `failures` of both for the dashboard — and in
+    the metrics; note it for the log line."""
     denied = error is not None and error.code in DENIALS
-    if called or denied:
-        budgets.count(spender, provider=provider, tool_calls=int(called), denials=int(denied))
+    if called or denied:  # input refused before that changes nothing, as for any 4xx
+        budgets.count(
+            spender,
+            provider=provider,
+            tool_calls=int(called),
+            denials=int(denied),
+            attempts=1,
+            failures=int(error is not None),
+        )
     outcome = "ok" if error is None else error.code
     metrics.tool_call(
         provider=provider,

@@ -397,8 +397,11 @@ class UsageDay(OrgOwned):
     identifier = models.CharField(max_length=255, blank=True, default="")
     provider = models.CharField(max_length=40, blank=True, default="")
     tokens = models.PositiveBigIntegerField(default=0)
-    tool_calls = models.PositiveIntegerField(default=0)
-    denials = models.PositiveIntegerField(default=0)
+    tool_calls = models.PositiveIntegerField(default=0)  # calls that reached the provider
+    denials = models.PositiveIntegerField(default=0)  # refused by the organization's controls
+    # Every tool execution and proxy request, and those that did not succeed (the dashboard).
+    attempts = models.PositiveIntegerField(default=0)
+    failures = models.PositiveIntegerField(default=0)
 
     class Meta:
         constraints = [

@@ -18,6 +18,7 @@ from functools import cache
 from typing import Any
 from urllib.parse import unquote
 
+from django.db import transaction
 from django.http import HttpRequest
 
 from audit import trail
@@ -168,27 +169,28 @@ def proxy_request(
         )
     except PortalError as exc:
         error = exc
-    trail.complete(
-        intent,
-        outcome=AuditEvent.Outcome.SUCCESS
-        if response is not None and response.status_code < 400
-        else AuditEvent.Outcome.FAILURE,
-        request=request,
-        metadata={
-            **base,
-            "status": response.status_code if response is not None else None,
-            "error": error.code if error else None,
-            "latency_ms": round((time.perf_counter() - started) * 1000, 1),
-        },
-    )
-    control.count_call(
-        spender,
-        provider=provider.key,
-        called=True,
-        error=error,
-        execution_id=execution_id,
-        seconds=time.perf_counter() - started,
-    )
+    with transaction.atomic():  # the request's event and its usage row: one commit
+        trail.complete(
+            intent,
+            outcome=AuditEvent.Outcome.SUCCESS
+            if response is not None and response.status_code < 400
+            else AuditEvent.Outcome.FAILURE,
+            request=request,
+            metadata={
+                **base,
+                "status": response.status_code if response is not None else None,
+                "error": error.code if error else None,
+                "latency_ms": round((time.perf_counter() - started) * 1000, 1),
+            },
+        )
+        control.count_call(
+            spender,
+            provider=provider.key,
+            called=True,
+            error=error,
+            execution_id=execution_id,
+            seconds=time.perf_counter() - started,
+        )
     if error is not None or response is None:
         assert error is not None
         error.details = {**(error.details or {}), "execution_id": execution_id}
@@ -251,20 +253,25 @@ def _check_controls(
     except PortalError as error:
         if isinstance(error.details, dict) and error.details.get("rule_id"):
             base["policy_rule"] = error.details["rule_id"]
-        trail.record(
-            action="proxy.executed",
-            organization=caller.organization,
-            actor=trail.Actor.of(caller),
-            request=request,
-            identifier=caller.identifier,
-            target_type="connection",
-            target_id=base["connection"],
-            outcome=AuditEvent.Outcome.DENIED,
-            metadata={**base, "status": error.status, "error": error.code},
-        )
-        control.count_call(
-            spender, provider=provider, called=False, error=error, execution_id=base["execution_id"]
-        )
+        with transaction.atomic():  # its event and its usage row: one commit
+            trail.record(
+                action="proxy.executed",
+                organization=caller.organization,
+                actor=trail.Actor.of(caller),
+                request=request,
+                identifier=caller.identifier,
+                target_type="connection",
+                target_id=base["connection"],
+                outcome=AuditEvent.Outcome.DENIED,
+                metadata={**base, "status": error.status, "error": error.code},
+            )
+            control.count_call(
+                spender,
+                provider=provider,
+                called=False,
+                error=error,
+                execution_id=base["execution_id"],
+            )
         error.details = {**(error.details or {}), "execution_id": base["execution_id"]}
         raise
 

@@ -25,7 +25,7 @@ from datetime import timedelta
 from functools import cache
 from typing import Any, TypeVar
 
-from django.db import DatabaseError
+from django.db import DatabaseError, transaction
 from django.http import HttpRequest
 from django.utils import timezone
 from jsonschema import Draft202012Validator
@@ -397,12 +397,8 @@ def execute_tool(
         )
         _check_allowed(tool, account, request)
         params = validate_params(tool, params)  # still before any network call
-        context = policy.Context(
-            caller=caller,
-            via=via,
-            agent=agent,
-            client_id=(audit_context or {}).get("client_id", ""),
-        )
+        client_id = (audit_context or {}).get("client_id", "")
+        context = policy.Context(caller=caller, via=via, agent=agent, client_id=client_id)
         outgoing, found = dlp.protect(params, settings=protection, direction="arguments")
         base["params"], _ = dlp.protect(params, settings=protection, blocking=False)
         # Rules see the arguments as given; the hook sees what the provider would get.
@@ -451,40 +447,43 @@ def execute_tool(
         "latency_ms": round((time.perf_counter() - started) * 1000, 1),
         "error": error.code if error else None,
     }
-    if intent is not None:
-        try:
-            trail.complete(intent, outcome=_outcome(error), request=request, metadata=metadata)
-        except DatabaseError:
-            # The provider saw the call, the database did not take its outcome: say so
-            # (the write-ahead event reads "outcome unknown" once the database is back).
-            raise Unavailable(
-                f"{tool_name} was sent to the provider, but its outcome could not be "
-                "recorded: the database is not answering. Check before you try it again.",
-                code="outcome_unknown",
-                retry_after=5,
-            ).with_details(execution_id=execution_id) from None
-    else:  # a read, or refused before any provider call: one event says how it went
-        trail.record(
-            action="tool.executed",
-            organization=caller.organization,
-            actor=actor,
-            request=request,
-            identifier=caller.identifier,
-            target_type="tool",
-            target_id=str(tool_name)[:255],
-            outcome=_outcome(error),
-            metadata=metadata,
-        )
-    control.count_call(
-        budgets.Spender(caller.organization, caller.identifier, agent),
-        provider=provider,
-        called=calling is not None,
-        error=error,
-        tool=resolved,
-        via=via,
-        execution_id=execution_id,
-        seconds=time.perf_counter() - started,
-    )
+    try:
+        with transaction.atomic():  # the call's event and its usage row: one commit
+            if intent is not None:
+                trail.complete(intent, outcome=_outcome(error), request=request, metadata=metadata)
+            else:  # a read, or refused before any provider call: one event says how it went
+                trail.record(
+                    action="tool.executed",
+                    organization=caller.organization,
+                    actor=actor,
+                    request=request,
+                    identifier=caller.identifier,
+                    target_type="tool",
+                    target_id=str(tool_name)[:255],
+                    outcome=_outcome(error),
+                    metadata=metadata,
+                )
+            control.count_call(
+                budgets.Spender(caller.organization, caller.identifier, agent),
+                provider=provider,
+                called=calling is not None,
+                error=error,
+                tool=resolved,
+                via=via,
+                execution_id=execution_id,
+                seconds=time.perf_counter() - started,
+            )
+    except DatabaseError:
+        if intent is None:
+            raise
+        # The provider saw the call, the database did not take its outcome: say so (the
+        # write-ahead event reads "outcome unknown" once the database is back).
+        raise Unavailable(
+            f"{tool_name} was sent to the provider, but its outcome could not be "
+            "recorded: the database is not answering. Check before you try it again.",
+            code="outcome_unknown",
+            retry_after=5,
+        ).with_details(execution_id=execution_id) from None
     if error is not None:
         error.details = {**(error.details or {}), "execution_id": execution_id}
         raise error

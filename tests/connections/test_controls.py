@@ -224,7 +224,7 @@ def test_a_tool_call_budget_refuses_the_call_beyond_it_and_usage_is_counted(api,
     assert refused.status_code == 429 and refused.json()["error"]["code"] == "budget_exceeded"
     assert int(refused["Retry-After"]) >= 1
     row = UsageDay.objects.get(identifier=alice.user.identifier, provider="monday")
-    assert (row.tool_calls, row.denials) == (2, 1)
+    assert (row.tool_calls, row.denials, row.attempts, row.failures) == (2, 1, 3, 1)
 
 
 def test_budgets_are_checked_replaced_and_removed(api, member_client):

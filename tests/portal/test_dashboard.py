@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from django.db import connection
+from django.db.models import F
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
@@ -12,7 +13,7 @@ from agents.models import Agent, AgentRun, RunStatus
 from audit import trail
 from audit.models import AuditEvent
 from connections.configuration import create_connection
-from connections.models import AccountStatus, ConnectedAccount
+from connections.models import AccountStatus, ConnectedAccount, UsageDay
 from tests.factories import MembershipFactory
 from tests.fixtures import signed_in
 
@@ -30,8 +31,15 @@ def _account(org, conn, membership, status=AccountStatus.ACTIVE, failures=0):
 
 
 def _tool_event(org, outcome, age: timedelta):
+    """A tool execution `age` ago, as execute_tool leaves it: its audit event (the last
+    24 hours are counted there) and its day's usage row (the 7-day chart)."""
+    at = timezone.now() - age
     event = trail.record(action="tool.executed", organization=org, outcome=outcome)
-    AuditEvent.objects.filter(pk=event.pk).update(created_at=timezone.now() - age)
+    AuditEvent.objects.filter(pk=event.pk).update(created_at=at)
+    row, _ = UsageDay.objects.get_or_create(organization=org, day=at.date(), provider="monday")
+    UsageDay.objects.filter(pk=row.pk).update(
+        attempts=F("attempts") + 1, failures=F("failures") + int(outcome != "success")
+    )
 
 
 def _run(org, agent, membership, prompt="hello"):

@@ -20,13 +20,14 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import F, Q, QuerySet, Sum
+from django.db.models import Q, QuerySet, Sum
 from django.http import HttpRequest
 from django.utils import timezone
 
 from audit import trail
 from connections.errors import ToolRateLimited
 from connections.models import Budget, UsageDay
+from connections.policy import changed as policy_changed
 from core.errors import Invalid, NotFound
 from core.tenancy import as_uuid
 from portal.callers import Caller
@@ -177,11 +178,6 @@ def _choice(values: dict[str, Any], field: str, choices: Any) -> str:
     return str(value)
 
 
-def _changed(organization: Organization) -> None:
-    # Budgets are loaded with the policy rules: the same version says they changed.
-    Organization.objects.filter(pk=organization.pk).update(policy_version=F("policy_version") + 1)
-
-
 def create_budget(*, caller: Caller, request: HttpRequest | None = None, **values: Any) -> Budget:
     caller.require_manager()
     scope = _choice(values, "scope", Budget.Scope)
@@ -213,7 +209,7 @@ def create_budget(*, caller: Caller, request: HttpRequest | None = None, **value
             scope=budget.scope, subject=budget.subject, metric=budget.metric, period=budget.period
         ).delete()
         budget.save(force_insert=True)
-        _changed(organization)
+        policy_changed(organization)
         _audit("budget.set", budget, caller, request)
     return budget
 
@@ -222,7 +218,7 @@ def delete_budget(*, caller: Caller, budget: Budget, request: HttpRequest | None
     caller.require_manager()
     with transaction.atomic():
         _audit("budget.deleted", budget, caller, request)
-        _changed(caller.organization)
+        policy_changed(caller.organization)
         budget.delete()
 
 

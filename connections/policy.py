@@ -431,10 +431,13 @@ def check_whole(rule: PolicyRule) -> None:
         )
 
 
+def changed(organization: Organization) -> None:
+    """Rules, the hook or budgets changed: every process loads them again (the version)."""
+    Organization.objects.filter(pk=organization.pk).update(policy_version=F("policy_version") + 1)
+
+
 def _changed(rule: PolicyRule, action: str, caller: Caller, request: HttpRequest | None) -> None:
-    Organization.objects.filter(pk=rule.organization_id).update(
-        policy_version=F("policy_version") + 1
-    )
+    changed(rule.organization)
     trail.record(
         action=action,
         organization=rule.organization,

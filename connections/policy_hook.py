@@ -16,26 +16,25 @@ protection's redaction), who calls and through what; never a token.
 
 from __future__ import annotations
 
-import base64
 import json
-import secrets
 import time
 import uuid
 from dataclasses import dataclass
 from typing import Any
 
 from django.db import transaction
-from django.db.models import F
 from django.http import HttpRequest
 from django.utils import timezone
 from standardwebhooks.webhooks import Webhook
 
 from audit import trail
+from connections import policy
 from connections.models import PolicyHook
 from connections.tooling import Tool
 from core import outbound
 from core.egress import check_url
 from core.errors import Invalid, NotFound
+from core.signing_secrets import new_signing_secret
 from portal.callers import Caller
 from portal.models import Organization
 
@@ -59,11 +58,6 @@ class HookAnswer:
             "latency_ms": round(self.latency_ms, 1),
             **({"error": self.error} if self.error else {}),
         }
-
-
-def new_secret() -> str:
-    """`whsec_` + base64 of 24 random bytes (the Standard Webhooks secret format)."""
-    return "whsec_" + base64.b64encode(secrets.token_bytes(24)).decode()
 
 
 def body_for(*, tool: Tool, params: dict[str, Any], context: Any) -> dict[str, Any]:
@@ -150,11 +144,6 @@ def get_hook(organization: Organization) -> PolicyHook:
     return hook
 
 
-def _changed(organization: Organization) -> None:
-    # Loaded with the policy rules (connections/policy.py): the same version says it changed.
-    Organization.objects.filter(pk=organization.pk).update(policy_version=F("policy_version") + 1)
-
-
 def set_hook(
     *,
     caller: Caller,
@@ -178,11 +167,11 @@ def set_hook(
         if hook is None:
             hook = PolicyHook(organization=organization)
         hook.url, hook.fail_open, hook.enabled = url, fail_open, enabled
-        secret = new_secret() if created or rotate_secret else None
+        secret = new_signing_secret() if created or rotate_secret else None
         if secret:
             hook.set_secret("secret_sealed", secret)
         hook.save()
-        _changed(organization)
+        policy.changed(organization)
         trail.record(
             action="policy_hook.set",
             organization=organization,
@@ -213,5 +202,5 @@ def delete_hook(*, caller: Caller, request: HttpRequest | None = None) -> None:
             target_id=str(hook.pk),
             metadata={"url": hook.url},
         )
-        _changed(caller.organization)
+        policy.changed(caller.organization)
         hook.delete()

@@ -3,8 +3,6 @@ update, delete, rotate the signing secret, send a test event, replay deliveries.
 
 from __future__ import annotations
 
-import base64
-import secrets
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -16,6 +14,7 @@ from audit import trail
 from core.dependencies import enqueue_after_commit
 from core.egress import check_url
 from core.errors import Invalid, NotFound
+from core.signing_secrets import new_signing_secret
 from core.tenancy import as_uuid
 from portal.callers import Caller
 from webhooks import delivery, events, outbox
@@ -24,11 +23,6 @@ from webhooks.selectors import deliveries_of, endpoints_of, get_endpoint
 
 ROTATION_OVERLAP = timedelta(hours=24)
 MAX_ENDPOINTS = 20
-
-
-def new_secret() -> str:
-    """`whsec_` + base64 of 24 random bytes: the Standard Webhooks secret format."""
-    return "whsec_" + base64.b64encode(secrets.token_bytes(24)).decode()
 
 
 def clean_event_types(event_types: Any) -> list[str]:
@@ -77,7 +71,7 @@ def create_endpoint(
     existing = endpoints_of(caller=caller)
     if existing.count() >= MAX_ENDPOINTS:
         raise Invalid(f"At most {MAX_ENDPOINTS} endpoints per organization.", code="too_many")
-    secret = new_secret()
+    secret = new_signing_secret()
     with transaction.atomic():
         endpoint = WebhookEndpoint(
             organization=caller.organization,
@@ -138,7 +132,7 @@ def rotate_secret(
     """A new secret; the old one keeps signing (a second signature) for 24 hours, so
     receivers can switch without missing a delivery."""
     endpoint = get_endpoint(caller=caller, endpoint_id=endpoint_id)
-    secret = new_secret()
+    secret = new_signing_secret()
     with transaction.atomic():
         endpoint.set_secret("previous_secret_sealed", endpoint.get_secret("secret_sealed"))
         endpoint.previous_secret_expires_at = timezone.now() + ROTATION_OVERLAP

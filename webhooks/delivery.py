@@ -21,6 +21,7 @@ import json
 import logging
 import random
 import time
+import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -99,20 +100,22 @@ def post(url: str, body: str, headers: dict[str, str]) -> Answer:
     )
 
 
-def _renew_leases(endpoint_ids: list) -> None:
-    WebhookEndpoint.objects.filter(pk__in=endpoint_ids).update(sending_until=lapses_at())
+def renew_leases(sender_ids: list[str]) -> None:
+    """Renew the leases these senders still hold (a released one stays released)."""
+    WebhookEndpoint.objects.filter(sending_by__in=sender_ids).update(sending_until=lapses_at())
 
 
 # Renews the lease of every endpoint this process is sending to (core/holds.py).
-_senders = Keeper("webhook-senders", _renew_leases, beat=lambda: BEAT_SECONDS)
+senders = Keeper("webhook-senders", renew_leases, beat=lambda: BEAT_SECONDS)
 
 
 def run_endpoint(endpoint_id) -> dict[str, int]:
     """Send the endpoint's due deliveries, holding its lease; {"sent", "more"}."""
+    sender_id = uuid.uuid4().hex
     claimed = (
         WebhookEndpoint.objects.filter(pk=endpoint_id, enabled=True)
         .filter(lapsed("sending_until"))
-        .update(sending_until=lapses_at())
+        .update(sending_until=lapses_at(), sending_by=sender_id)
     )
     if not claimed:
         return {"sent": 0, "more": 0}
@@ -121,7 +124,7 @@ def run_endpoint(endpoint_id) -> dict[str, int]:
     give_back_at = time.monotonic() + SEND_BUDGET_SECONDS
     try:
         with (
-            _senders.held_while(endpoint.pk),
+            senders.held_while(sender_id),
             ThreadPoolExecutor(max_workers=settings.WEBHOOK_ENDPOINT_CONCURRENCY) as pool,
         ):
             while endpoint.enabled and time.monotonic() < give_back_at:
@@ -143,7 +146,9 @@ def run_endpoint(endpoint_id) -> dict[str, int]:
                 record(endpoint, list(zip(batch, answers, strict=True)))
                 sent += len(batch)
     finally:
-        WebhookEndpoint.objects.filter(pk=endpoint.pk).update(sending_until=None)
+        WebhookEndpoint.objects.filter(pk=endpoint.pk, sending_by=sender_id).update(
+            sending_until=None, sending_by=""
+        )
     more = endpoint.enabled and due(endpoint).exists()
     return {"sent": sent, "more": int(more)}
 

@@ -29,8 +29,10 @@ class WebhookEndpoint(SealedFieldsMixin, OrgOwned):
     # Failing since (no 2xx); three days of it disables the endpoint.
     failing_since = models.DateTimeField(null=True, blank=True)
     # One sender at a time per endpoint (webhooks/delivery.py): a slow endpoint holds
-    # one worker thread, never all of them.
+    # one worker thread, never all of them. The lease names its sender, so a renewal
+    # still in flight when the sender lets go cannot revive it (core/holds.py).
     sending_until = models.DateTimeField(null=True, blank=True)
+    sending_by = models.CharField(max_length=64, blank=True, default="")
     created_by = models.ForeignKey(
         "portal.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

@@ -309,6 +309,41 @@ def test_one_sender_per_endpoint(owner, receiver):
     assert delivery.run_endpoint(endpoint.pk) == {"sent": 0, "more": 0}
 
 
+def test_a_renewal_landing_after_the_sender_let_go_does_not_hold_the_endpoint(owner, receiver):
+    """The lease keeper renews from its own thread; a renewal that lands just after the
+    sender released the lease must not revive it (else the endpoint sits idle until the
+    dispatcher, and events wait)."""
+    import threading
+
+    from django.db import connection
+
+    from webhooks import delivery
+
+    endpoint, _ = subscribe(owner, receiver)
+    endpoints.send_test_event(caller=as_member(owner), endpoint_id=endpoint.pk)
+    receiver.answer_next((200, 0.5))  # the second sending takes a while
+    WebhookDelivery.objects.update(status=WebhookDelivery.Status.PENDING, attempts=0)
+
+    def send() -> None:
+        try:
+            delivery.run_endpoint(endpoint.pk)
+        finally:
+            connection.close()
+
+    sender = threading.Thread(target=send)
+    sender.start()
+    deadline = time.monotonic() + 5
+    held_by = ""
+    while not held_by and time.monotonic() < deadline:
+        held_by = WebhookEndpoint.objects.get(pk=endpoint.pk).sending_by
+    sender.join(10)
+    assert held_by, "the sender never took the lease"
+    delivery.renew_leases([held_by])  # the keeper's renewal, late
+    assert WebhookEndpoint.objects.get(pk=endpoint.pk).sending_until is None
+    endpoints.send_test_event(caller=as_member(owner), endpoint_id=endpoint.pk)
+    assert len(receiver.received) == 3  # the event sent again at once by a new sender
+
+
 def test_retention_follows_the_audit_log(org, owner, receiver):
     endpoint, _ = subscribe(owner, receiver)
     endpoints.send_test_event(caller=as_member(owner), endpoint_id=endpoint.pk)

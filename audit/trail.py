@@ -77,7 +77,7 @@ class Actor:
             return cls.api_key(caller.api_key)
         if caller.user is not None:
             return cls.user(caller.user)
-        return cls.system()
+        return cls.system(caller.via or "portal")
 
     @classmethod
     def from_request(cls, request: HttpRequest | None) -> Actor:

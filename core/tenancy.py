@@ -56,6 +56,9 @@ class CallerLike(Protocol):
     def identifier(self) -> str: ...
 
     @property
+    def via(self) -> str: ...
+
+    @property
     def role(self) -> str: ...
 
     @property

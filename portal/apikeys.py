@@ -8,7 +8,7 @@ import re
 import secrets
 from datetime import datetime, timedelta
 
-from django.db import transaction
+from django.db import models, transaction
 from django.http import HttpRequest
 from django.utils import timezone
 
@@ -28,9 +28,18 @@ class InvalidApiKey(Exception):
     """The presented key is malformed, unknown, revoked or expired (message says which)."""
 
 
-def _hash(secret: str) -> str:
-    # The secret has 256 bits of entropy: a fast hash is enough, no stretching needed.
+def hash_secret(secret: str) -> str:
+    """The stored form of a minted secret (API keys, SCIM tokens). The secret has 256
+    bits of entropy: a fast hash is enough, no stretching needed."""
     return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def unused_prefix(model: type[models.Model]) -> str:
+    """A random public prefix no row of `model` has yet."""
+    prefix = "".join(secrets.choice(PREFIX_ALPHABET) for _ in range(8))
+    while model.objects.filter(prefix=prefix).exists():  # type: ignore[attr-defined]
+        prefix = "".join(secrets.choice(PREFIX_ALPHABET) for _ in range(8))
+    return prefix
 
 
 def mint_api_key(
@@ -52,15 +61,13 @@ def mint_api_key(
     if expires_at is not None and expires_at <= timezone.now():
         raise Invalid("The expiry must be in the future.", code="invalid_expiry")
     with transaction.atomic():
-        prefix = "".join(secrets.choice(PREFIX_ALPHABET) for _ in range(8))
-        while ApiKey.objects.filter(prefix=prefix).exists():
-            prefix = "".join(secrets.choice(PREFIX_ALPHABET) for _ in range(8))
+        prefix = unused_prefix(ApiKey)
         secret = secrets.token_urlsafe(32)
         key = ApiKey.objects.create(
             organization=org,
             name=name[:100],
             prefix=prefix,
-            secret_hash=_hash(secret),
+            secret_hash=hash_secret(secret),
             created_by=created_by,
             expires_at=expires_at,
             test_mode=bool(test_mode),
@@ -92,7 +99,7 @@ def authenticate_api_key(raw: str) -> ApiKey:
     key = next(iter(_KEY_BY_PREFIX.run(prefix=prefix)), None)
     if (
         key is None
-        or not hmac.compare_digest(key.secret_hash, _hash(secret))
+        or not hmac.compare_digest(key.secret_hash, hash_secret(secret))
         or key.test_mode != bool(test)
     ):
         raise InvalidApiKey("The API key is not valid.")

@@ -24,6 +24,9 @@ class Caller:
     api_key: ApiKey | None = None
     # Whom the call acts as: a member's own identifier, or the one an API key named.
     identifier: str = ""
+    # A system acting for the organization, e.g. "scim: Okta" (its identity provider
+    # provisioning people): no member, no API key; admin rights over memberships.
+    via: str = ""
 
     @classmethod
     def of_member(cls, membership: Membership) -> Caller:
@@ -37,6 +40,10 @@ class Caller:
     @classmethod
     def of_api_key(cls, api_key: ApiKey) -> Caller:
         return cls(organization=api_key.organization, api_key=api_key)
+
+    @classmethod
+    def of_system(cls, organization: Organization, via: str) -> Caller:
+        return cls(organization=organization, via=via)
 
     @property
     def is_api_key(self) -> bool:
@@ -58,7 +65,7 @@ class Caller:
     @property
     def role(self) -> str:
         """API keys act with admin rights (README "Decisions")."""
-        if self.api_key is not None:
+        if self.api_key is not None or self.via:
             return Role.ADMIN
         return self.membership.role if self.membership is not None else ""
 

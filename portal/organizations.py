@@ -140,24 +140,87 @@ def remove_member(
             caller.require_manager()
             if membership.role == Role.OWNER and caller.role != Role.OWNER:
                 raise Forbidden("Only owners can remove an owner.")
-        if membership.role == Role.OWNER and _owner_count(org) <= 1:
-            raise Conflict("An organization keeps at least one owner.", code="last_owner")
-        membership.delete()
-        trail.record(
-            action="member.left" if leaving_self else "member.removed",
-            organization=org,
+        _remove(
+            membership,
             caller=caller,
             request=request,
-            target_type="user",
-            target_id=membership.user.email,
-            metadata={"role": membership.role},
+            action="member.left" if leaving_self else "member.removed",
         )
-        user = membership.user
-        transaction.on_commit(
-            lambda: member_removed.send(
-                sender=Organization, organization=org, user=user, caller=caller
+
+
+def deprovision_member(*, caller: Caller, user: User, request: HttpRequest | None = None) -> bool:
+    """The organization's identity provider ended this person's membership (SCIM): the
+    same removal as a manager's, with every side effect, in this request. False when
+    they were not a member."""
+    caller.require_manager()
+    org = caller.organization
+    with transaction.atomic():
+        _lock_organization(org)
+        membership = Membership.objects.for_org(org).select_for_update().filter(user=user).first()
+        if membership is None:
+            return False
+        _remove(membership, caller=caller, request=request, action="member.deprovisioned")
+    return True
+
+
+def _remove(membership: Membership, *, caller: Caller, request: HttpRequest | None, action: str):
+    org = caller.organization
+    if membership.role == Role.OWNER and _owner_count(org) <= 1:
+        raise Conflict("An organization keeps at least one owner.", code="last_owner")
+    membership.delete()
+    trail.record(
+        action=action,
+        organization=org,
+        caller=caller,
+        request=request,
+        target_type="user",
+        target_id=membership.user.email,
+        metadata={"role": membership.role},
+    )
+    user = membership.user
+    transaction.on_commit(
+        lambda: member_removed.send(sender=Organization, organization=org, user=user, caller=caller)
+    )
+
+
+def provision_member(
+    *, caller: Caller, user: User, role: str, request: HttpRequest | None = None
+) -> Membership:
+    """Make this person a member with this role (the identity provider's say: SCIM,
+    single sign-on). An owner stays an owner: ownership is granted in the portal only."""
+    caller.require_manager()
+    if role not in Role.values or role == Role.OWNER:
+        raise Invalid(f"An identity provider cannot grant the role {role!r}.", code="invalid_role")
+    org = caller.organization
+    with transaction.atomic():
+        _lock_organization(org)
+        membership, created = Membership.objects.get_or_create(
+            organization=org, user=user, defaults={"role": role}
+        )
+        old_role = membership.role
+        if created:
+            trail.record(
+                action="member.provisioned",
+                organization=org,
+                caller=caller,
+                request=request,
+                target_type="user",
+                target_id=user.email,
+                metadata={"role": role},
             )
-        )
+        elif old_role not in (role, Role.OWNER):
+            membership.role = role
+            membership.save(update_fields=["role"])
+            trail.record(
+                action="member.role_changed",
+                organization=org,
+                caller=caller,
+                request=request,
+                target_type="user",
+                target_id=user.email,
+                metadata={"old_role": old_role, "new_role": role},
+            )
+    return membership
 
 
 # --- Invitations ----------------------------------------------------------------

@@ -27,6 +27,7 @@ urlpatterns = [
     path("api-keys/", views.api_keys, name="api_keys"),
     path("api-keys/<int:key_id>/revoke/", views.revoke_api_key, name="api_key_revoke"),
     path("", include("audit.urls")),
+    path("", include("identity.urls")),
     path("", include("connections.urls")),
     path("", include("agents.urls")),
     path("", include("mcpserver.urls")),

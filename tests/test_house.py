@@ -16,6 +16,7 @@ ORDER = [
     "core",
     "audit",
     "portal",
+    "identity",
     "connections",
     "agents",
     "webhooks",

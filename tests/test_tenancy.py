@@ -48,6 +48,10 @@ EXEMPT = {
     # RFC 7592: a self-registered MCP client manages its own registration with the
     # registration token it was given; clients belong to no organization.
     "dcr-register-management": "registration-token-addressed (RFC 7592)",
+    # SCIM discovery documents: the same for every organization (RFC 7644 §4).
+    "scim_schema": "a schema URN, not an organization's object",
+    "scim_resource_type": "a resource type name, not an organization's object",
+    "scim_not_found": "every path under it is a 404 for everyone",
 }
 
 
@@ -195,6 +199,40 @@ def _approval_link(org, owner):
     return approval_links.url_of(link).rsplit("/approve/", 1)[1].strip("/")
 
 
+def _scim_caller(org):
+    from portal.callers import Caller as PortalCaller
+
+    return PortalCaller.of_system(org, via="scim: test")
+
+
+def _scim_user(org):
+    from identity import scim
+
+    payload = {
+        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+        "userName": f"person-{timezone.now().timestamp()}",
+    }
+    return scim.create_user(caller=_scim_caller(org), payload=payload).pk
+
+
+def _scim_group(org):
+    from identity.models import ScimGroup
+
+    return ScimGroup.objects.create(organization=org, display_name=f"g{timezone.now()}").pk
+
+
+def _scim_token(owner):
+    from identity import scim_tokens
+
+    return scim_tokens.mint(caller=Caller.of_member(owner), name="idp")[0].pk
+
+
+def _domain(owner):
+    from identity import domains
+
+    return domains.add_domain(caller=Caller.of_member(owner), domain="only-a.example").pk
+
+
 def _tool_step(org):
     """A tool step of A's latest run (the run_id in the same path)."""
     run = AgentRun.objects.filter(organization=org).latest("created_at")
@@ -225,6 +263,10 @@ OBJECTS_OF_ORG_A: dict[str, Callable] = {
     "budget_id": lambda org, owner: _budget(owner).pk,
     "token": _approval_link,
     "rule_id": lambda org, owner: _policy_rule(owner).pk,
+    "scim_id": lambda org, owner: _scim_user(org),
+    "group_id": lambda org, owner: _scim_group(org),
+    "token_id": lambda org, owner: _scim_token(owner),
+    "domain_id": lambda org, owner: _domain(owner),
 }
 
 
@@ -258,7 +300,16 @@ def test_the_walk_finds_pages_and_api_routes():
 def test_other_organization_gets_404_for_every_method(route, pattern, org, owner, other_owner):
     path = _path(route, pattern, org, owner)
     is_api = route.startswith("api/")
-    if is_api:
+    is_scim = route.startswith("scim/")
+    if is_scim:  # an identity provider's token of org B, then of org A
+        from identity import scim_tokens
+
+        def scim_client(member):
+            token = scim_tokens.mint(caller=Caller.of_member(member), name="idp")[1]
+            return APIClient(HTTP_AUTHORIZATION=f"Bearer {token}")
+
+        clients = [scim_client(other_owner)]
+    elif is_api:
         outsider = APIClient()
         outsider.force_login(other_owner.user)  # session caller of org B, with CSRF off
         _, key = mint_api_key(caller=Caller.of_member(other_owner), name="b")
@@ -277,7 +328,9 @@ def test_other_organization_gets_404_for_every_method(route, pattern, org, owner
     assert allowed, f"{path} answered 405 to every method: nothing was proven"
 
     # Control: the same path is not a 404 for org A, so the 404 above is about tenancy.
-    if is_api:
+    if is_scim:
+        insider = scim_client(owner)
+    elif is_api:
         _, own_key = mint_api_key(caller=Caller.of_member(owner), name="a")
         insider = APIClient()
         insider.credentials(HTTP_AUTHORIZATION=f"Bearer {own_key}")

@@ -34,6 +34,11 @@ DEBUG = env_bool("DEBUG", default=False)
 SECRET_KEY = os.environ.get("SECRET_KEY", "")
 # /metrics (front/metrics.py) answers scrapes bearing this token; unset, it is off.
 METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "")
+# Enterprise identity (issue 27): the DNS resolver domain verification asks (host:port;
+# empty: the system's), and whether an owner may confirm a domain without DNS
+# (development only; on with DEBUG).
+DNS_RESOLVER = os.environ.get("DNS_RESOLVER", "")
+DOMAIN_ADMIN_CONFIRM = env_bool("DOMAIN_ADMIN_CONFIRM", default=DEBUG)
 # Run steps link their trace here (core/tracing.py), e.g.
 # https://grafana.example/explore?traceId={trace_id}
 TRACE_URL_TEMPLATE = os.environ.get("TRACE_URL_TEMPLATE", "")
@@ -92,6 +97,7 @@ INSTALLED_APPS = [
     "oauth2_provider",
     "core",
     "portal",
+    "identity",
     "audit",
     "connections",
     "agents",

@@ -1,0 +1,136 @@
+"""Enterprise identity (issue 27): the organization's verified email domains, its SCIM
+tokens, and the people and groups its identity provider provisions over SCIM."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.db import models
+from django.db.models.functions import Lower
+
+from core.tenancy import OrgOwned
+
+
+class VerifiedDomain(OrgOwned):
+    """An email domain the organization proved it controls (a DNS TXT record, or an
+    admin's word where DOMAIN_ADMIN_CONFIRM allows it: development). A domain is
+    verified by at most one organization."""
+
+    class Method(models.TextChoices):
+        DNS = "dns", "DNS TXT record"
+        ADMIN = "admin", "Confirmed by an admin (development)"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    domain = models.CharField(max_length=253)
+    # The value of the TXT record that proves it: agent-portal-verification=<challenge>.
+    challenge = models.CharField(max_length=64)
+    verified_at = models.DateTimeField(null=True, blank=True)
+    method = models.CharField(max_length=5, choices=Method.choices, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["domain"]
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "domain"], name="domain_once_per_org"),
+            models.UniqueConstraint(
+                fields=["domain"],
+                condition=models.Q(verified_at__isnull=False),
+                name="domain_verified_by_one_org",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.domain
+
+
+class ScimToken(OrgOwned):
+    """The bearer credential of the organization's identity provider on /scim/v2/.
+    Only a hash of the secret is kept (as for API keys)."""
+
+    name = models.CharField(max_length=100)
+    prefix = models.CharField(max_length=8, unique=True)
+    secret_hash = models.CharField(max_length=64)
+    created_by = models.ForeignKey(
+        "portal.User", null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.name} (scim_{self.prefix}_…)"
+
+
+class ScimUser(OrgOwned):
+    """A person the identity provider provisioned into the organization: the SCIM
+    resource, linked to the portal user whose membership it drives. Inactive: the
+    membership is gone (deprovisioned) and the resource stays for the provider."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    user = models.ForeignKey(
+        "portal.User", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    user_name = models.CharField(max_length=255)
+    external_id = models.CharField(max_length=255, blank=True)
+    display_name = models.CharField(max_length=255, blank=True)
+    # The address the portal account has (the primary email, else userName).
+    email = models.EmailField(blank=True)
+    active = models.BooleanField(default=True)
+    # The attributes as the provider last wrote them (never a password), served back.
+    resource = models.JSONField(default=dict)
+    version = models.PositiveIntegerField(default=1)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "user"], name="scim_user_once"),
+            models.UniqueConstraint(
+                "organization", Lower("user_name"), name="scim_user_name_unique"
+            ),
+        ]
+        indexes = [models.Index(fields=["organization", "external_id"], name="scim_user_ext")]
+
+    def __str__(self) -> str:
+        return self.user_name
+
+
+class ScimGroup(OrgOwned):
+    """A group of the identity provider. Where an owner maps it to a role, its members
+    get that role (the highest of their groups'; never owner: owners are made here)."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    display_name = models.CharField(max_length=255)
+    external_id = models.CharField(max_length=255, blank=True)
+    role = models.CharField(max_length=10, blank=True)
+    version = models.PositiveIntegerField(default=1)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["display_name"]
+        constraints = [
+            models.UniqueConstraint(
+                "organization", Lower("display_name"), name="scim_group_name_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.display_name
+
+
+class ScimGroupMember(OrgOwned):
+    group = models.ForeignKey(ScimGroup, on_delete=models.CASCADE, related_name="memberships")
+    member = models.ForeignKey(ScimUser, on_delete=models.CASCADE, related_name="memberships")
+    display = models.CharField(max_length=255, blank=True)  # as the provider named it
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "group", "member"], name="scim_group_member_once"
+            )
+        ]

@@ -1,0 +1,84 @@
+"""The Identity page (Settings → Identity): SCIM tokens, verified domains and the
+mapping of provisioned groups to roles. Owners and admins only."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib import messages
+from django.http import HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from core.decorators import org_page
+from identity import domains, scim, scim_tokens
+from identity.models import ScimGroup, ScimUser
+
+
+@org_page(manager=True, on_error="identity")
+def identity(request) -> HttpResponse:
+    caller = request.caller
+    new_token = None
+    if request.method == "POST":
+        _token, new_token = scim_tokens.mint(
+            caller=caller, name=request.POST.get("name", ""), request=request
+        )
+        messages.success(request, "SCIM token created. Copy it now: it is shown once.")
+    context = {
+        "new_token": new_token,
+        "tokens": scim_tokens.tokens_of(caller=caller),
+        "scim_base": (settings.PORTAL_BASE_URL or request.build_absolute_uri("/").rstrip("/"))
+        + "/scim/v2",
+        "domains": [(d, domains.record_value(d)) for d in domains.domains_of(caller=caller)],
+        "admin_confirm": settings.DOMAIN_ADMIN_CONFIRM,
+        "groups": ScimGroup.objects.for_org(caller.organization),
+        "roles": scim.MAPPABLE_ROLES,
+        "people": ScimUser.objects.for_org(caller.organization).select_related("user")[:200],
+    }
+    response = render(request, "identity/identity.html", context)
+    if new_token:
+        response["Cache-Control"] = "no-store"
+    return response
+
+
+@org_page(manager=True, on_error="identity")
+@require_POST
+def revoke_token(request, token_id: int) -> HttpResponse:
+    token = scim_tokens.revoke(caller=request.caller, token_id=token_id, request=request)
+    messages.success(request, f"SCIM token “{token.name}” revoked.")
+    return redirect("identity")
+
+
+@org_page(manager=True, on_error="identity")
+@require_POST
+def add_domain(request) -> HttpResponse:
+    added = domains.add_domain(
+        caller=request.caller, domain=request.POST.get("domain", ""), request=request
+    )
+    messages.success(request, f"Add the TXT record to {added.domain}, then verify it.")
+    return redirect("identity")
+
+
+@org_page(manager=True, on_error="identity")
+@require_POST
+def domain_action(request, domain_id: str) -> HttpResponse:
+    action = request.POST.get("action")
+    if action == "remove":
+        domains.remove_domain(caller=request.caller, domain_id=domain_id, request=request)
+        messages.success(request, "Domain removed.")
+        return redirect("identity")
+    verify = domains.confirm_domain if action == "confirm" else domains.verify_domain
+    domain = verify(caller=request.caller, domain_id=domain_id, request=request)
+    messages.success(request, f"{domain.domain} is verified.")
+    return redirect("identity")
+
+
+@org_page(manager=True, on_error="identity")
+@require_POST
+def map_group(request, group_id: str) -> HttpResponse:
+    group = scim.map_group_role(
+        caller=request.caller, group_id=group_id, role=request.POST.get("role", ""), request=request
+    )
+    messages.success(
+        request, f"Members of {group.display_name} now get {group.role or 'the default role'}."
+    )
+    return redirect("identity")

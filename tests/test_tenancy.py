@@ -267,6 +267,9 @@ OBJECTS_OF_ORG_A: dict[str, Callable] = {
     "group_id": lambda org, owner: _scim_group(org),
     "token_id": lambda org, owner: _scim_token(owner),
     "domain_id": lambda org, owner: _domain(owner),
+    # SCIM discovery names (EXEMPT above; the hostile-input walk still sends them).
+    "schema_id": lambda org, owner: "urn:ietf:params:scim:schemas:core:2.0:User",
+    "type_id": lambda org, owner: "User",
 }
 
 

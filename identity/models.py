@@ -134,3 +134,42 @@ class ScimGroupMember(OrgOwned):
                 fields=["organization", "group", "member"], name="scim_group_member_once"
             )
         ]
+
+
+class TrustedIssuer(OrgOwned):
+    """An identity provider whose Identity Assertion JWT Authorization Grants (ID-JAG)
+    this organization accepts: its people's agents get MCP access tokens without a
+    consent screen, as the provider decides (identity/id_jag.py). One organization per
+    issuer, so an assertion names its organization by its issuer alone."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    issuer = models.URLField(max_length=500, unique=True)
+    jwks_uri = models.URLField(max_length=500)
+    # The provider's public keys as last fetched (refetched when a key id is unknown).
+    jwks = models.JSONField(default=dict)
+    jwks_fetched_at = models.DateTimeField(null=True, blank=True)
+    enabled = models.BooleanField(default=True)
+    created_by = models.ForeignKey(
+        "portal.User", null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["issuer"]
+
+    def __str__(self) -> str:
+        return self.issuer
+
+
+class AssertionUse(OrgOwned):
+    """An ID-JAG already exchanged (its `jti`): the same assertion twice is a replay.
+    Kept until the assertion would have expired anyway."""
+
+    issuer = models.ForeignKey(TrustedIssuer, on_delete=models.CASCADE, related_name="+")
+    jti = models.CharField(max_length=255)
+    expires_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "issuer", "jti"], name="assertion_once")
+        ]

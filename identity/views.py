@@ -10,7 +10,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from core.decorators import org_page
-from identity import domains, scim, scim_tokens
+from identity import domains, scim, scim_tokens, trust
 from identity.models import ScimGroup, ScimUser
 
 
@@ -33,6 +33,9 @@ def identity(request) -> HttpResponse:
         "groups": ScimGroup.objects.for_org(caller.organization),
         "roles": scim.MAPPABLE_ROLES,
         "people": ScimUser.objects.for_org(caller.organization).select_related("user")[:200],
+        "issuers": trust.issuers_of(caller=caller),
+        "portal_issuer": settings.OAUTH2_PROVIDER.get("OIDC_ISS_ENDPOINT", ""),
+        "mcp_resource": settings.MCP_RESOURCE_URL,
     }
     response = render(request, "identity/identity.html", context)
     if new_token:
@@ -81,4 +84,22 @@ def map_group(request, group_id: str) -> HttpResponse:
     messages.success(
         request, f"Members of {group.display_name} now get {group.role or 'the default role'}."
     )
+    return redirect("identity")
+
+
+@org_page(manager=True, on_error="identity")
+@require_POST
+def add_issuer(request) -> HttpResponse:
+    trusted = trust.add_issuer(
+        caller=request.caller, issuer=request.POST.get("issuer", ""), request=request
+    )
+    messages.success(request, f"Agents may now present ID-JAGs from {trusted.issuer}.")
+    return redirect("identity")
+
+
+@org_page(manager=True, on_error="identity")
+@require_POST
+def remove_issuer(request, issuer_id: str) -> HttpResponse:
+    trust.remove_issuer(caller=request.caller, issuer_id=issuer_id, request=request)
+    messages.success(request, "The identity provider is no longer trusted.")
     return redirect("identity")

@@ -16,6 +16,7 @@ families; a replayed authorization code revokes the family its first use started
 from __future__ import annotations
 
 import hashlib
+import uuid
 from typing import Any
 
 from django.db import transaction
@@ -116,6 +117,45 @@ def bind_new_tokens(
     )
 
 
+def bind_assertion_token(
+    *, assertion: Any, application: Application, access_token: str, scopes: list[str]
+) -> McpConnection:
+    """An identity assertion (ID-JAG) got an access token: record the grant in the
+    assertion's organization — the identity provider's decision, no consent screen — and
+    bind the token to it (the caller runs inside the token transaction)."""
+    membership = assertion.membership
+    organization = membership.organization
+    connection, _ = McpConnection.objects.update_or_create(
+        organization=organization,
+        user=membership.user,
+        application=application,
+        defaults={"scopes": sorted(scopes), "authorized_at": timezone.now(), "revoked_at": None},
+    )
+    issued = AccessToken.objects.get(token_checksum=_checksum(access_token))
+    McpTokenFamily.objects.create(
+        organization=organization,
+        connection=connection,
+        family=uuid.uuid4(),
+        access_token=issued,
+    )
+    trail.record(
+        action="mcp.authorized",
+        organization=organization,
+        actor=trail.Actor.system(f"identity provider {assertion.issuer.issuer}"[:100]),
+        identifier=membership.user.identifier,
+        target_type="mcp_client",
+        target_id=application.client_id,
+        metadata={
+            "client": application.name,
+            "how": "id_jag",
+            "issuer": assertion.issuer.issuer,
+            "subject": assertion.subject,
+            "scopes": sorted(scopes),
+        },
+    )
+    return connection
+
+
 def check_refresh(*, family: Any, request: Any) -> None:
     """A refresh continues a family only while its grant stands and its person is still
     a member of the grant's organization."""
@@ -143,7 +183,8 @@ def grant_of(token: AccessToken) -> McpConnection | None:
     ).values("token_family")
     binding = (
         McpTokenFamily.objects.select_related("connection__organization", "connection__toolset")
-        .filter(family__in=families, connection__revoked_at__isnull=True)
+        .filter(Q(family__in=families) | Q(access_token_id=token.pk))
+        .filter(connection__revoked_at__isnull=True)
         .first()
     )
     return binding.connection if binding is not None else None
@@ -189,12 +230,15 @@ def connections_visible_to(caller: Caller):
 
 def revoke_tokens(connection: McpConnection) -> int:
     """Revoke every token issued under this grant (and only this grant); how many families."""
-    families = list(
-        McpTokenFamily.objects.filter(connection=connection).values_list("family", flat=True)
+    bindings = list(
+        McpTokenFamily.objects.filter(connection=connection).values_list(
+            "family", "access_token_id"
+        )
     )
-    for family in families:
+    for family, _ in bindings:
         RefreshToken.revoke_family(family)
-    return len(families)
+    AccessToken.objects.filter(pk__in=[token for _, token in bindings if token]).delete()
+    return len(bindings)
 
 
 def revoke_connection(

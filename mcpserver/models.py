@@ -81,13 +81,21 @@ class McpConnection(OrgOwned):
 
 class McpTokenFamily(OrgOwned):
     """The tokens started by one code exchange (django-oauth-toolkit's `token_family`: a
-    refresh rotates within it), bound to the grant they were issued under."""
+    refresh rotates within it), bound to the grant they were issued under; or the one
+    access token an identity assertion (ID-JAG) got, which has no refresh token."""
 
     family = models.UUIDField(unique=True)
     connection = models.ForeignKey(McpConnection, on_delete=models.CASCADE, related_name="+")
     # SHA-256 of the authorization code that started the family: a replay of that code
-    # revokes it (RFC 6749 §4.1.2).
-    code_hash = models.CharField(max_length=64, db_index=True)
+    # revokes it (RFC 6749 §4.1.2). Empty for an assertion's token.
+    code_hash = models.CharField(max_length=64, db_index=True, blank=True)
+    access_token = models.OneToOneField(
+        "oauth2_provider.AccessToken",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="+",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     def __str__(self) -> str:

@@ -4,7 +4,9 @@ tokens are kept and to what they are bound).
 
 * **Only what is advertised is issued** (DESIGN §13 rule 25). The server is built with
   handlers for exactly the grant types of OAUTH2_GRANT_TYPES_SUPPORTED (the metadata's
-  `grant_types_supported`): authorization_code and refresh_token. There is no password,
+  `grant_types_supported`): authorization_code and refresh_token, and the JWT bearer
+  grant carrying an ID-JAG (issued only for organizations that trust the assertion's
+  identity provider: mcpserver/assertion_grant.py). There is no password,
   client_credentials, implicit or device grant to reach, whatever a client registered
   or sends; the token view refuses other grant types before any credential is read.
 * **Every grant is bound to one organization when it is issued** (rule 23). The consent
@@ -32,9 +34,16 @@ from oauthlib.oauth2 import (
 from oauthlib.oauth2.rfc6749.grant_types import AuthorizationCodeGrant, RefreshTokenGrant
 
 from mcpserver import grants
+from mcpserver.assertion_grant import JWT_BEARER, IdentityAssertionGrant
 from mcpserver.clients import supported_grant_types
 
-GRANT_HANDLERS = {"authorization_code": AuthorizationCodeGrant, "refresh_token": RefreshTokenGrant}
+GRANT_HANDLERS = {
+    "authorization_code": AuthorizationCodeGrant,
+    "refresh_token": RefreshTokenGrant,
+    # Enterprise-managed access (ID-JAG), for organizations that trust an identity
+    # provider only (mcpserver/assertion_grant.py).
+    JWT_BEARER: IdentityAssertionGrant,
+}
 
 
 def code_key(code: str) -> str:
@@ -152,6 +161,13 @@ class PortalValidator(OAuth2Validator):
         if request.grant_type == "refresh_token":
             grants.check_refresh(family=getattr(previous, "token_family", None), request=request)
         super()._save_bearer_token(token, request, *args, **kwargs)
+        if request.grant_type == JWT_BEARER:
+            grants.bind_assertion_token(
+                assertion=request.id_jag,
+                application=request.client,
+                access_token=token["access_token"],
+                scopes=request.scopes,
+            )
         if request.grant_type == "authorization_code":
             grants.bind_new_tokens(
                 claims=getattr(request, "claims", None) or {},

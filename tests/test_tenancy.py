@@ -233,6 +233,14 @@ def _domain(owner):
     return domains.add_domain(caller=Caller.of_member(owner), domain="only-a.example").pk
 
 
+def _trusted_issuer(org):
+    from identity.models import TrustedIssuer
+
+    return TrustedIssuer.objects.create(
+        organization=org, issuer="https://idp-of-a.example", jwks_uri="https://idp-of-a.example/k"
+    ).pk
+
+
 def _tool_step(org):
     """A tool step of A's latest run (the run_id in the same path)."""
     run = AgentRun.objects.filter(organization=org).latest("created_at")
@@ -267,6 +275,7 @@ OBJECTS_OF_ORG_A: dict[str, Callable] = {
     "group_id": lambda org, owner: _scim_group(org),
     "token_id": lambda org, owner: _scim_token(owner),
     "domain_id": lambda org, owner: _domain(owner),
+    "issuer_id": lambda org, owner: _trusted_issuer(org),
     # SCIM discovery names (EXEMPT above; the hostile-input walk still sends them).
     "schema_id": lambda org, owner: "urn:ietf:params:scim:schemas:core:2.0:User",
     "type_id": lambda org, owner: "User",

@@ -62,7 +62,12 @@ def mcp_resource(base_url: str) -> tuple[str, dict]:
         "ALLOW_LOCALHOST_LOOPBACK": True,  # RFC 8252: native apps' loopback redirects, any port
         "REQUEST_APPROVAL_PROMPT": "force",
         "OAUTH2_RESPONSE_TYPES_SUPPORTED": ["code"],
-        "OAUTH2_GRANT_TYPES_SUPPORTED": ["authorization_code", "refresh_token"],
+        "OAUTH2_GRANT_TYPES_SUPPORTED": [
+            "authorization_code",
+            "refresh_token",
+            # ID-JAG (RFC 7523 JWT bearer), only for organizations trusting an IdP.
+            "urn:ietf:params:oauth:grant-type:jwt-bearer",
+        ],
         "OAUTH2_TOKEN_ENDPOINT_AUTH_METHODS_SUPPORTED": [
             "none",
             "client_secret_basic",

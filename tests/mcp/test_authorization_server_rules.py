@@ -23,13 +23,16 @@ from tests.mcp_support import REDIRECT_URI, bearer, register, sign_in, use_tools
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-ADVERTISED = {"authorization_code", "refresh_token"}
+ADVERTISED = {
+    "authorization_code",
+    "refresh_token",
+    "urn:ietf:params:oauth:grant-type:jwt-bearer",  # ID-JAG only (tests/identity/test_id_jag.py)
+}
 OTHER_GRANTS = [
     "password",
     "client_credentials",
     "implicit",
     "urn:ietf:params:oauth:grant-type:device_code",
-    "urn:ietf:params:oauth:grant-type:jwt-bearer",
     "urn:ietf:params:oauth:grant-type:token-exchange",
     "",
     "PASSWORD",

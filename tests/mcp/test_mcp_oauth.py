@@ -62,7 +62,11 @@ def test_discovery_starts_from_a_401(alice, live_portal):
     assert metadata["code_challenge_methods_supported"] == ["S256"]
     assert metadata["client_id_metadata_document_supported"] is True
     assert metadata["authorization_response_iss_parameter_supported"] is True
-    assert set(metadata["grant_types_supported"]) == {"authorization_code", "refresh_token"}
+    assert set(metadata["grant_types_supported"]) == {
+        "authorization_code",
+        "refresh_token",
+        "urn:ietf:params:oauth:grant-type:jwt-bearer",
+    }
 
 
 def test_a_client_registers_signs_alice_in_and_uses_her_tools(alice, boards, live_portal):

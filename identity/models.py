@@ -8,6 +8,7 @@ import uuid
 from django.db import models
 from django.db.models.functions import Lower
 
+from connections.vault import SealedFieldsMixin
 from core.tenancy import OrgOwned
 
 
@@ -173,3 +174,36 @@ class AssertionUse(OrgOwned):
         constraints = [
             models.UniqueConstraint(fields=["organization", "issuer", "jti"], name="assertion_once")
         ]
+
+
+class SsoConnection(SealedFieldsMixin, OrgOwned):
+    """The organization's single sign-on (OpenID Connect): people whose email is in one of
+    its verified domains sign in at its identity provider; the first sign-in makes them a
+    member (just in time) with the role their groups map to. With `require_sso`, those
+    people cannot sign in with a password (owners keep theirs: the break-glass path)."""
+
+    sealed_fields = ("client_secret_sealed",)
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    issuer = models.URLField(max_length=500)
+    client_id = models.CharField(max_length=255)
+    client_secret_sealed = models.TextField(blank=True, default="")
+    default_role = models.CharField(max_length=10, default="member")
+    # The ID token / userinfo claim with the person's groups, and the roles groups give.
+    groups_claim = models.CharField(max_length=100, default="groups")
+    group_roles = models.JSONField(default=dict, blank=True)
+    require_sso = models.BooleanField(default=False)
+    enabled = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["organization"], name="sso_one_per_org")]
+
+    def __str__(self) -> str:
+        return self.issuer
+
+    @property
+    def provider_id(self) -> str:
+        """The id django-allauth's OpenID Connect provider knows this connection by."""
+        return f"sso-{self.pk.hex}"

@@ -4,6 +4,8 @@ from identity import scim_views, views
 
 urlpatterns = [
     path("identity/", views.identity, name="identity"),
+    path("identity/sso/", views.configure_sso, name="sso_configure"),
+    path("sso/", views.sso_start, name="sso_start"),
     path("identity/tokens/<int:token_id>/revoke/", views.revoke_token, name="scim_token_revoke"),
     path("identity/domains/", views.add_domain, name="domain_add"),
     path("identity/domains/<str:domain_id>/", views.domain_action, name="domain_action"),

@@ -10,7 +10,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from core.decorators import org_page
-from identity import domains, scim, scim_tokens, trust
+from identity import domains, scim, scim_tokens, sso, trust
 from identity.models import ScimGroup, ScimUser
 
 
@@ -34,6 +34,9 @@ def identity(request) -> HttpResponse:
         "roles": scim.MAPPABLE_ROLES,
         "people": ScimUser.objects.for_org(caller.organization).select_related("user")[:200],
         "issuers": trust.issuers_of(caller=caller),
+        "sso": sso.connection_of(caller=caller),
+        "sso_redirect": (settings.PORTAL_BASE_URL or request.build_absolute_uri("/").rstrip("/"))
+        + "/accounts/oidc/<provider id>/login/callback/",
         "portal_issuer": settings.OAUTH2_PROVIDER.get("OIDC_ISS_ENDPOINT", ""),
         "mcp_resource": settings.MCP_RESOURCE_URL,
     }
@@ -102,4 +105,39 @@ def add_issuer(request) -> HttpResponse:
 def remove_issuer(request, issuer_id: str) -> HttpResponse:
     trust.remove_issuer(caller=request.caller, issuer_id=issuer_id, request=request)
     messages.success(request, "The identity provider is no longer trusted.")
+    return redirect("identity")
+
+
+def sso_start(request) -> HttpResponse:
+    """Sign in with single sign-on: the work email names the organization (by its
+    verified domain) and so the identity provider."""
+    connection = None
+    email = request.POST.get("email", "").strip()
+    if request.method == "POST":
+        connection = sso.connection_for_email(email)
+        if connection is None:
+            messages.error(request, "No single sign-on is set up for that email's domain.")
+    return render(request, "identity/sso_start.html", {"connection": connection, "email": email})
+
+
+@org_page(manager=True, on_error="identity")
+@require_POST
+def configure_sso(request) -> HttpResponse:
+    roles = {}
+    for line in request.POST.get("group_roles", "").splitlines():
+        group, _, role = line.partition("=")
+        if group.strip():
+            roles[group.strip()] = role.strip()
+    sso.configure(
+        caller=request.caller,
+        issuer=request.POST.get("issuer", ""),
+        client_id=request.POST.get("client_id", ""),
+        client_secret=request.POST.get("client_secret", ""),
+        default_role=request.POST.get("default_role", "member"),
+        groups_claim=request.POST.get("groups_claim", "groups") or "groups",
+        group_roles=roles,
+        require_sso=request.POST.get("require_sso") == "on",
+        request=request,
+    )
+    messages.success(request, "Single sign-on saved.")
     return redirect("identity")

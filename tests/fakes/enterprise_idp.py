@@ -1,8 +1,10 @@
-"""An enterprise identity provider on 127.0.0.1, as Okta plays it in Cross App Access:
-it publishes its metadata and keys, signs people's ID tokens, and performs the token
-exchange (RFC 8693) that trades an ID token for an Identity Assertion JWT Authorization
-Grant (ID-JAG, typ `oauth-id-jag+jwt`) for another application's authorization server.
-Tests then bend one claim at a time (`overrides`) to see the portal refuse it."""
+"""An enterprise identity provider on 127.0.0.1, as Okta plays it: an OpenID Connect
+provider (discovery, authorization code flow with the person `login_as` names already
+signed in, token endpoint, userinfo, keys) for single sign-on, and, for Cross App
+Access, the token exchange (RFC 8693) that trades an ID token for an Identity Assertion
+JWT Authorization Grant (ID-JAG, typ `oauth-id-jag+jwt`) for another application's
+authorization server. Tests bend one claim at a time (`overrides`) to see the portal
+refuse it."""
 
 from __future__ import annotations
 
@@ -11,7 +13,7 @@ import time
 import uuid
 from http.server import BaseHTTPRequestHandler
 from typing import Any
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 from joserfc import jwt
 from joserfc.jwk import KeySet, RSAKey
@@ -32,6 +34,16 @@ class EnterpriseIdp(LocalServer):
         self.exchanges: list[dict] = []
         # The agent's client id at the portal: the provider's configuration of the app.
         self.client_at_portal = ""
+        # Single sign-on: the portal registered as an OIDC client, who is signed in here,
+        # each person's groups, and the codes handed out.
+        self.oidc_client = ("portal-client", "portal-secret")
+        self.signed_in = ""
+        self.groups: dict[str, list[str]] = {}
+        self.codes: dict[str, dict] = {}
+        self.access_tokens: dict[str, str] = {}
+
+    def login_as(self, sub: str) -> None:
+        self.signed_in = sub
 
     @property
     def issuer(self) -> str:
@@ -77,8 +89,62 @@ class EnterpriseIdp(LocalServer):
         }
         return {key: value for key, value in (claims | self.overrides).items() if value is not None}
 
+    def _person(self, sub: str) -> dict:
+        return {
+            "sub": sub,
+            "email": self.people[sub],
+            "email_verified": True,
+            "groups": self.groups.get(sub, []),
+        }
+
+    def _authorize(self, handler: BaseHTTPRequestHandler) -> None:
+        query = {k: v[0] for k, v in parse_qs(urlsplit(handler.path).query).items()}
+        code = uuid.uuid4().hex
+        self.codes[code] = {"sub": self.signed_in, "nonce": query.get("nonce"), **query}
+        target = f"{query['redirect_uri']}?{urlencode({'code': code, 'state': query['state']})}"
+        handler.send_response(302)
+        handler.send_header("Location", target)
+        handler.send_header("Content-Length", "0")
+        handler.end_headers()
+
+    def _code_exchange(self, handler: BaseHTTPRequestHandler, form: dict[str, str]) -> None:
+        grant = self.codes.pop(form.get("code", ""), None)
+        if grant is None or (form.get("client_id"), form.get("client_secret")) != self.oidc_client:
+            return self._json(handler, 400, {"error": "invalid_grant"})
+        now = int(time.time())
+        claims = {
+            "iss": self.issuer,
+            "aud": self.oidc_client[0],
+            "iat": now,
+            "exp": now + 300,
+            **self._person(grant["sub"]),
+        }
+        if grant.get("nonce"):
+            claims["nonce"] = grant["nonce"]
+        access = uuid.uuid4().hex
+        self.access_tokens[access] = grant["sub"]
+        return self._json(
+            handler,
+            200,
+            {
+                "access_token": access,
+                "token_type": "Bearer",
+                "expires_in": 300,
+                "id_token": jwt.encode(
+                    {"alg": "RS256", "kid": self.key.kid}, claims | self.overrides, self.key
+                ),
+            },
+        )
+
     def _dispatch(self, handler: BaseHTTPRequestHandler, method: str) -> None:
         path = handler.path.split("?")[0]
+        if method == "GET" and path == "/authorize":
+            return self._authorize(handler)
+        if method == "GET" and path == "/userinfo":
+            sub = self.access_tokens.get(handler.headers.get("Authorization", "")[7:], "")
+            if not sub:
+                return self._json(handler, 401, {"error": "invalid_token"})
+            return self._json(handler, 200, self._person(sub) | self.overrides)
         if method == "GET" and path in (
             "/.well-known/oauth-authorization-server",
             "/.well-known/openid-configuration",
@@ -90,7 +156,12 @@ class EnterpriseIdp(LocalServer):
                     "issuer": self.issuer,
                     "jwks_uri": f"{self.origin}/keys",
                     "token_endpoint": f"{self.origin}/token",
-                    "grant_types_supported": [TOKEN_EXCHANGE],
+                    "authorization_endpoint": f"{self.origin}/authorize",
+                    "userinfo_endpoint": f"{self.origin}/userinfo",
+                    "response_types_supported": ["code"],
+                    "token_endpoint_auth_methods_supported": ["client_secret_post"],
+                    "id_token_signing_alg_values_supported": ["RS256"],
+                    "grant_types_supported": [TOKEN_EXCHANGE, "authorization_code"],
                 },
             )
         if method == "GET" and path == "/keys":
@@ -98,6 +169,8 @@ class EnterpriseIdp(LocalServer):
         if method == "POST" and path == "/token":
             body = handler.rfile.read(int(handler.headers.get("Content-Length") or 0))
             form = {k: v[0] for k, v in parse_qs(body.decode()).items()}
+            if form.get("grant_type") == "authorization_code":
+                return self._code_exchange(handler, form)
             if (
                 form.get("grant_type") != TOKEN_EXCHANGE
                 or form.get("requested_token_type") != ID_JAG_TYPE

@@ -1,0 +1,155 @@
+"""Single sign-on per organization, with an OpenID Connect provider emulator that signs
+real ID tokens: the work email finds the organization; the first sign-in makes a member
+(just in time) with the role the groups map to; answers for addresses outside the
+organization's verified domains are refused and audited; "require SSO" refuses a
+password sign-in to members but not to owners; the client secret stays in the vault."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+import httpx2
+import pytest
+from allauth.socialaccount.models import SocialApp
+from django.test import Client
+
+from audit.models import AuditEvent
+from identity import domains, sso
+from identity.models import SsoConnection, VerifiedDomain
+from portal.models import Membership, Role, User
+from tests.callers import as_member
+from tests.factories import PASSWORD, MembershipFactory, UserFactory
+from tests.fakes.enterprise_idp import EnterpriseIdp
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+DOMAIN = "acme.example"
+
+
+@pytest.fixture
+def idp():
+    with EnterpriseIdp() as server:
+        yield server
+
+
+@pytest.fixture
+def sso_on(org, owner, idp, settings):
+    settings.DOMAIN_ADMIN_CONFIRM = True
+    domain = domains.add_domain(caller=as_member(owner), domain=DOMAIN)
+    domains.confirm_domain(caller=as_member(owner), domain_id=domain.pk)
+    return sso.configure(
+        caller=as_member(owner),
+        issuer=idp.issuer,
+        client_id=idp.oidc_client[0],
+        client_secret=idp.oidc_client[1],
+        group_roles={"portal-admins": "admin", "auditors": "auditor"},
+    )
+
+
+def sign_in_with_sso(browser: Client, idp: EnterpriseIdp, email: str):
+    """What a person's browser does: the SSO page, the provider, back to the portal."""
+    found = browser.post("/sso/", {"email": email})
+    assert found.status_code == 200
+    connection = found.context["connection"]
+    assert connection is not None, found.content.decode()[:500]
+    to_idp = browser.post(f"/accounts/oidc/{connection.provider_id}/login/", {"process": "login"})
+    assert to_idp.status_code == 302, to_idp.content[:500]
+    back = httpx2.get(to_idp["Location"], follow_redirects=False)
+    assert back.status_code == 302
+    callback = urlsplit(back.headers["location"])
+    return browser.get(f"{callback.path}?{callback.query}")
+
+
+def test_the_first_sso_sign_in_makes_a_member_with_the_role_of_their_groups(org, idp, sso_on):
+    idp.add_person("00u-dana", f"dana@{DOMAIN}")
+    idp.groups["00u-dana"] = ["everyone", "portal-admins"]
+    idp.login_as("00u-dana")
+    browser = Client()
+
+    landed = sign_in_with_sso(browser, idp, f"dana@{DOMAIN}")
+
+    assert landed.status_code == 302 and landed["Location"] == "/"
+    dana = User.objects.get(email=f"dana@{DOMAIN}")
+    assert Membership.objects.get(organization=org, user=dana).role == Role.ADMIN
+    assert not dana.has_usable_password()
+    assert browser.get("/").status_code == 200  # signed in, in the organization
+    signed = AuditEvent.objects.get(action="sso.signed_in")
+    assert signed.organization == org and signed.metadata["role"] == "admin"
+    assert not SocialApp.objects.exists()  # the app (and its secret) never left the vault
+
+    # Next time, out of the admins group: the role follows the provider.
+    idp.groups["00u-dana"] = ["everyone"]
+    idp.login_as("00u-dana")
+    sign_in_with_sso(Client(), idp, f"dana@{DOMAIN}")
+    assert Membership.objects.get(organization=org, user=dana).role == Role.MEMBER
+
+
+def test_an_existing_account_is_linked_not_duplicated(org, idp, sso_on):
+    erin = UserFactory(email=f"erin@{DOMAIN}")
+    idp.add_person("00u-erin", erin.email)
+    idp.login_as("00u-erin")
+    sign_in_with_sso(Client(), idp, erin.email)
+    assert User.objects.filter(email__iexact=erin.email).count() == 1
+    assert Membership.objects.get(organization=org, user=erin).role == Role.MEMBER
+
+
+def test_answers_outside_the_verified_domains_are_refused_and_audited(org, idp, sso_on):
+    idp.add_person("00u-mallory", "mallory@elsewhere.example")
+    idp.login_as("00u-mallory")
+    refused = sign_in_with_sso(Client(), idp, f"anyone@{DOMAIN}")
+    assert refused.status_code == 403
+    assert not User.objects.filter(email="mallory@elsewhere.example").exists()
+    failed = AuditEvent.objects.get(action="sso.sign_in_failed")
+    assert failed.organization == org and "not in a domain" in failed.metadata["reason"]
+
+
+def test_an_unknown_domain_has_no_sso(org, idp, sso_on):
+    page = Client().post("/sso/", {"email": "someone@nowhere.example"})
+    assert page.status_code == 200 and page.context["connection"] is None
+    assert "No single sign-on" in page.content.decode()
+    # Nothing names another organization's provider without its domain.
+    assert Client().post("/accounts/oidc/sso-0/login/").status_code == 404
+
+
+def test_require_sso_refuses_members_password_but_not_owners(org, owner, idp, sso_on):
+    member = MembershipFactory(
+        organization=org, user=UserFactory(email=f"mia@{DOMAIN}"), role=Role.MEMBER
+    )
+    owner.user.email = f"boss@{DOMAIN}"
+    owner.user.save()
+    from allauth.account.models import EmailAddress
+
+    EmailAddress.objects.filter(user=owner.user).update(email=owner.user.email)
+    SsoConnection.objects.update(require_sso=True)
+
+    refused = Client().post("/accounts/login/", {"login": member.user.email, "password": PASSWORD})
+    assert refused.status_code == 302 and refused["Location"] == "/sso/"
+    assert AuditEvent.objects.filter(action="sso.password_refused", outcome="denied").exists()
+    owner_in = Client().post("/accounts/login/", {"login": owner.user.email, "password": PASSWORD})
+    assert owner_in.status_code == 302 and owner_in["Location"] == "/"
+
+    SsoConnection.objects.update(require_sso=False)
+    allowed = Client().post("/accounts/login/", {"login": member.user.email, "password": PASSWORD})
+    assert allowed.status_code == 302 and allowed["Location"] == "/"
+
+
+def test_only_owners_set_sso_up_and_the_secret_is_sealed(org, owner, admin, idp, sso_on):
+    from core.errors import Forbidden
+
+    with pytest.raises(Forbidden):
+        sso.configure(caller=as_member(admin), issuer=idp.issuer, client_id="x", client_secret="y")
+    stored = SsoConnection.objects.get()
+    assert idp.oidc_client[1] not in stored.client_secret_sealed
+    assert stored.get_secret("client_secret_sealed") == idp.oidc_client[1]
+    configured = AuditEvent.objects.get(action="sso.configured")
+    assert idp.oidc_client[1] not in str(configured.metadata)
+    assert VerifiedDomain.objects.get().verified_at is not None
+
+
+def test_check_deploy_warns_when_owners_may_confirm_domains_in_production(settings):
+    from identity.checks import domain_confirmation_off_in_production
+
+    settings.DEBUG, settings.DOMAIN_ADMIN_CONFIRM = False, True
+    assert [w.id for w in domain_confirmation_off_in_production(None)] == ["identity.W001"]
+    settings.DOMAIN_ADMIN_CONFIRM = False
+    assert domain_confirmation_off_in_production(None) == []

@@ -44,18 +44,21 @@ run: install
 	@# with the sign-ins, printed once the portal answers.
 	$(PY) -m portal.devserver --port $(PORT) --owner "$(DEMO_EMAIL) / $(DEMO_PASSWORD)"
 
-# Browser tests drive Debian's Chromium; install it when missing and apt can (as root).
-# Without it the browser tests skip, saying why.
+# Debian packages the tests use: Chromium for the browser tests, xmlsec1 for the SAML
+# identity provider (pysaml2 signs with it). Installed when missing and apt can (as
+# root); without them those tests skip, saying why.
 CHROMIUM ?= /usr/bin/chromium
 browser:
-	@test -x $(CHROMIUM) || { \
+	@missing=""; test -x $(CHROMIUM) || missing="chromium"; \
+	command -v xmlsec1 >/dev/null || missing="$$missing xmlsec1"; \
+	test -z "$$missing" || { \
 	  if command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
-	    echo "Installing Debian's chromium for the browser tests…"; \
+	    echo "Installing Debian's $$missing for the tests…"; \
 	    export DEBIAN_FRONTEND=noninteractive; \
-	    apt-get install -y -qq --no-install-recommends chromium >/dev/null 2>&1 || \
-	    { apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq --no-install-recommends chromium >/dev/null 2>&1; } || \
-	    echo "Could not install chromium: browser tests will be skipped."; \
-	  else echo "No chromium and no apt (as root): browser tests will be skipped."; fi; }
+	    apt-get install -y -qq --no-install-recommends $$missing >/dev/null 2>&1 || \
+	    { apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq --no-install-recommends $$missing >/dev/null 2>&1; } || \
+	    echo "Could not install $$missing: the tests that need them will be skipped."; \
+	  else echo "No $$missing and no apt (as root): the tests that need them will be skipped."; fi; }
 
 test: install-dev clients browser
 	$(PY) -m pytest -n auto -q

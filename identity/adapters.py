@@ -21,18 +21,28 @@ from portal.models import User
 
 
 def _claims(sociallogin: Any) -> dict:
+    """What the provider said: OpenID Connect's userinfo and ID token claims, or SAML's
+    attributes (each a list) with the email allauth mapped."""
     data = sociallogin.account.extra_data or {}
-    return {**(data.get("userinfo") or {}), **(data.get("id_token") or {})}
+    if "userinfo" in data or "id_token" in data:
+        return {**(data.get("userinfo") or {}), **(data.get("id_token") or {})}
+    return {**data, "email": sociallogin.user.email or ""}
 
 
 class PortalSocialAccountAdapter(DefaultSocialAccountAdapter):
     def list_apps(self, request: HttpRequest, provider: Any = None, client_id: Any = None):
-        """Only the app asked for by its provider id (sso-<id>): the sign-in page lists no
-        organization's identity provider to strangers."""
-        connection = sso.connection_for_provider(provider) if isinstance(provider, str) else None
-        if connection is None or (client_id and client_id != connection.client_id):
+        """Only the app asked for by its provider id (sso-<id>; SAML's URLs carry it as
+        the client id): the sign-in page lists no organization's provider to strangers."""
+        key = client_id if provider == "saml" else provider
+        connection = sso.connection_for_provider(key) if isinstance(key, str) else None
+        if connection is None:
             return []
-        return [sso.social_app(connection)]
+        app = sso.social_app(connection)
+        if provider == "saml" and app.provider != "saml":
+            return []
+        if provider != "saml" and client_id and client_id != app.client_id:
+            return []
+        return [app]
 
     def get_requests_session(self):
         return guarded_requests.session()

@@ -177,16 +177,26 @@ class AssertionUse(OrgOwned):
 
 
 class SsoConnection(SealedFieldsMixin, OrgOwned):
-    """The organization's single sign-on (OpenID Connect): people whose email is in one of
+    """The organization's single sign-on (OpenID Connect or SAML 2.0): people whose email is in one of
     its verified domains sign in at its identity provider; the first sign-in makes them a
     member (just in time) with the role their groups map to. With `require_sso`, those
     people cannot sign in with a password (owners keep theirs: the break-glass path)."""
 
     sealed_fields = ("client_secret_sealed",)
 
+    class Protocol(models.TextChoices):
+        OIDC = "oidc", "OpenID Connect"
+        SAML = "saml", "SAML 2.0"
+
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    protocol = models.CharField(max_length=4, choices=Protocol.choices, default=Protocol.OIDC)
+    # OpenID Connect: the issuer. SAML: the identity provider's entity id.
     issuer = models.URLField(max_length=500)
-    client_id = models.CharField(max_length=255)
+    # SAML only: where people sign in (HTTP-Redirect binding) and the certificate that
+    # signs its assertions (public; signed assertions are required).
+    sso_url = models.URLField(max_length=500, blank=True)
+    x509cert = models.TextField(blank=True)
+    client_id = models.CharField(max_length=255, blank=True)
     client_secret_sealed = models.TextField(blank=True, default="")
     default_role = models.CharField(max_length=10, default="member")
     # The ID token / userinfo claim with the person's groups, and the roles groups give.

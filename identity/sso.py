@@ -1,6 +1,6 @@
-"""Single sign-on per organization (OpenID Connect, through django-allauth's
-`openid_connect` provider): set-up, who may sign in where, just-in-time membership with
-group-mapped roles, and "require SSO".
+"""Single sign-on per organization (OpenID Connect or SAML 2.0, through django-allauth's
+`openid_connect` and `saml` providers): set-up, who may sign in where, just-in-time
+membership with group-mapped roles, and "require SSO".
 
 * A person starts at /sso/ with their work email; its domain, verified by one
   organization (identity/domains.py), names the organization and so its identity
@@ -19,9 +19,12 @@ group-mapped roles, and "require SSO".
 
 from __future__ import annotations
 
+import base64
+import binascii
 from typing import Any
 
 from allauth.socialaccount.models import SocialApp
+from cryptography import x509
 from django.db import transaction
 from django.http import HttpRequest
 
@@ -35,6 +38,19 @@ from portal import organizations
 from portal.callers import Caller
 from portal.middleware import SESSION_ORG_KEY
 from portal.models import Membership, Organization, Role, User
+
+# Where a SAML answer carries what allauth needs (common names of Okta, Entra ID, Google).
+SAML_ATTRIBUTES = {
+    "uid": ["urn:oasis:names:tc:SAML:attribute:subject-id", "uid"],
+    "email": [
+        "email",
+        "mail",
+        "urn:oid:0.9.2342.19200300.100.1.3",
+        "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/emailaddress",
+    ],
+    "first_name": ["firstName", "givenName", "urn:oid:2.5.4.42"],
+    "last_name": ["lastName", "surname", "urn:oid:2.5.4.4"],
+}
 
 
 class SsoRefused(Exception):
@@ -51,8 +67,11 @@ def configure(
     *,
     caller: Caller,
     issuer: str,
-    client_id: str,
+    client_id: str = "",
     client_secret: str = "",
+    protocol: str = SsoConnection.Protocol.OIDC,
+    sso_url: str = "",
+    x509cert: str = "",
     default_role: str = Role.MEMBER,
     groups_claim: str = "groups",
     group_roles: dict[str, str] | None = None,
@@ -63,11 +82,18 @@ def configure(
     can sign in to the whole organization."""
     if caller.role != Role.OWNER:
         raise Forbidden("Only owners set up single sign-on.")
+    if protocol not in SsoConnection.Protocol.values:
+        raise Invalid("Single sign-on is OpenID Connect or SAML.", code="invalid_protocol")
     issuer = (issuer or "").strip().rstrip("/")
-    egress.check_url(issuer, field="issuer")
     client_id = (client_id or "").strip()
-    if not client_id:
-        raise Invalid("Enter the client id the identity provider gave.", code="client_id_required")
+    if protocol == SsoConnection.Protocol.OIDC:
+        egress.check_url(issuer, field="issuer")
+        if not client_id:
+            raise Invalid(
+                "Enter the client id the identity provider gave.", code="client_id_required"
+            )
+    else:
+        sso_url, x509cert = _saml_endpoint(issuer, sso_url, x509cert)
     roles = dict(group_roles or {})
     for role in [default_role, *roles.values()]:
         if role not in MAPPABLE_ROLES:
@@ -79,8 +105,11 @@ def configure(
         connection = connection_of(caller=caller) or SsoConnection(organization=caller.organization)
         if client_secret:
             connection.set_secret("client_secret_sealed", client_secret)
-        elif not connection.has_secret("client_secret_sealed"):
+        elif protocol == SsoConnection.Protocol.OIDC and not connection.has_secret(
+            "client_secret_sealed"
+        ):
             raise Invalid("Enter the client secret.", code="client_secret_required")
+        connection.protocol, connection.sso_url, connection.x509cert = protocol, sso_url, x509cert
         connection.issuer, connection.client_id = issuer, client_id[:255]
         connection.default_role, connection.groups_claim = default_role, groups_claim[:100]
         connection.group_roles, connection.require_sso = roles, bool(require_sso)
@@ -94,6 +123,7 @@ def configure(
             target_type="sso",
             target_id=issuer[:255],
             metadata={
+                "protocol": protocol,
                 "client_id": connection.client_id,
                 "default_role": default_role,
                 "group_roles": roles,
@@ -101,6 +131,24 @@ def configure(
             },
         )
     return connection
+
+
+def _saml_endpoint(entity_id: str, sso_url: str, x509cert: str) -> tuple[str, str]:
+    """A SAML provider's sign-in URL and signing certificate, checked."""
+    if not entity_id:
+        raise Invalid("Enter the identity provider's entity id.", code="entity_id_required")
+    sso_url = egress.check_url((sso_url or "").strip(), field="sso_url")
+    body = "".join(
+        line.strip() for line in (x509cert or "").splitlines() if "CERTIFICATE" not in line
+    )
+    try:
+        x509.load_der_x509_certificate(base64.b64decode(body, validate=True))
+    except (ValueError, binascii.Error):
+        raise Invalid(
+            "Paste the identity provider's signing certificate (PEM or base64).",
+            code="invalid_certificate",
+        ) from None
+    return sso_url, body
 
 
 def connection_for_email(email: str) -> SsoConnection | None:
@@ -138,8 +186,31 @@ def _hex_ids(text: str) -> list[str]:
 
 
 def social_app(connection: SsoConnection) -> SocialApp:
-    """The connection as django-allauth's OpenID Connect provider reads an app (in
-    memory: never saved, so the secret stays in the vault)."""
+    """The connection as django-allauth's OpenID Connect or SAML provider reads an app
+    (in memory: never saved, so the secret stays in the vault)."""
+    if connection.protocol == SsoConnection.Protocol.SAML:
+        return SocialApp(
+            provider="saml",
+            provider_id=connection.provider_id,
+            name=connection.organization.name,
+            client_id=connection.provider_id,  # the "organization slug" of allauth's URLs
+            settings={
+                "idp": {
+                    "entity_id": connection.issuer,
+                    "sso_url": connection.sso_url,
+                    "x509cert": connection.x509cert,
+                },
+                "attribute_mapping": SAML_ATTRIBUTES,
+                "use_nameid_for_email": False,
+                # Only addresses in the organization's verified domains get in (admit).
+                "verified_email": True,
+                "advanced": {
+                    "want_assertion_signed": True,
+                    "reject_idp_initiated_sso": True,
+                    "strict": True,
+                },
+            },
+        )
     return SocialApp(
         provider="openid_connect",
         provider_id=connection.provider_id,

@@ -35,8 +35,7 @@ def identity(request) -> HttpResponse:
         "people": ScimUser.objects.for_org(caller.organization).select_related("user")[:200],
         "issuers": trust.issuers_of(caller=caller),
         "sso": sso.connection_of(caller=caller),
-        "sso_redirect": (settings.PORTAL_BASE_URL or request.build_absolute_uri("/").rstrip("/"))
-        + "/accounts/oidc/<provider id>/login/callback/",
+        "portal_origin": settings.PORTAL_BASE_URL or request.build_absolute_uri("/").rstrip("/"),
         "portal_issuer": settings.OAUTH2_PROVIDER.get("OIDC_ISS_ENDPOINT", ""),
         "mcp_resource": settings.MCP_RESOURCE_URL,
     }
@@ -130,9 +129,12 @@ def configure_sso(request) -> HttpResponse:
             roles[group.strip()] = role.strip()
     sso.configure(
         caller=request.caller,
+        protocol=request.POST.get("protocol", "oidc"),
         issuer=request.POST.get("issuer", ""),
         client_id=request.POST.get("client_id", ""),
         client_secret=request.POST.get("client_secret", ""),
+        sso_url=request.POST.get("sso_url", ""),
+        x509cert=request.POST.get("x509cert", ""),
         default_role=request.POST.get("default_role", "member"),
         groups_claim=request.POST.get("groups_claim", "groups") or "groups",
         group_roles=roles,

@@ -94,6 +94,7 @@ INSTALLED_APPS = [
     # from the vault by identity/adapters.py, never stored in allauth's tables.
     "allauth.socialaccount",
     "allauth.socialaccount.providers.openid_connect",
+    "allauth.socialaccount.providers.saml",
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",

@@ -5,6 +5,7 @@ sign-in to single sign-on instead."""
 
 from __future__ import annotations
 
+import httpx2
 import pytest
 
 from identity import domains, sso
@@ -60,3 +61,38 @@ def test_sso_signs_a_new_member_in_and_require_sso_refuses_passwords(
     other.wait_for_url(f"{live_server.url}/sso/")
     assert "requires single sign-on" in other.content()
     save_screenshot(other, "sso-required-1280")
+
+
+def test_saml_single_sign_on_in_a_real_browser(chromium, live_server, org, owner, settings):
+    from tests.fakes.saml_idp import XMLSEC1, SamlIdp
+
+    if XMLSEC1 is None:
+        pytest.skip("xmlsec1 is not installed (`make test` installs Debian's xmlsec1)")
+    # python3-saml wants a dotted host or an address in its URLs, not `localhost`.
+    origin = live_server.url.replace("localhost", "127.0.0.1")
+    settings.PORTAL_BASE_URL = origin
+    settings.DOMAIN_ADMIN_CONFIRM = True
+    domain = domains.add_domain(caller=as_member(owner), domain="acme.example")
+    domains.confirm_domain(caller=as_member(owner), domain_id=domain.pk)
+    with SamlIdp() as idp:
+        connection = sso.configure(
+            caller=as_member(owner),
+            protocol="saml",
+            issuer=idp.entity_id,
+            sso_url=idp.sso_url,
+            x509cert=idp.certificate,
+        )
+        metadata = httpx2.get(f"{origin}/accounts/saml/{connection.provider_id}/metadata/")
+        idp.trust_sp(metadata.text)
+        idp.login_as("omar@acme.example")
+        tab = chromium.new_context(base_url=origin).new_page()
+
+        tab.goto("/sso/")
+        tab.fill("input[name=email]", "omar@acme.example")
+        tab.get_by_role("button", name="Continue", exact=True).click()
+        tab.get_by_role("button", name="Continue to your identity provider").click()
+        tab.wait_for_url(f"{origin}/")  # the provider's form posted back; signed in
+        assert org.name in tab.locator("h1").first.inner_text()
+        member = Membership.objects.get(organization=org, user__email="omar@acme.example")
+        assert member.role == Role.MEMBER
+        save_screenshot(tab, "saml-signed-in-1280")

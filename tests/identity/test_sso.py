@@ -153,3 +153,92 @@ def test_check_deploy_warns_when_owners_may_confirm_domains_in_production(settin
     assert [w.id for w in domain_confirmation_off_in_production(None)] == ["identity.W001"]
     settings.DOMAIN_ADMIN_CONFIRM = False
     assert domain_confirmation_off_in_production(None) == []
+
+
+@pytest.fixture
+def saml_idp():
+    from tests.fakes.saml_idp import XMLSEC1, SamlIdp
+
+    if XMLSEC1 is None:
+        pytest.skip("xmlsec1 is not installed (`make test` installs Debian's xmlsec1)")
+    with SamlIdp() as server:
+        yield server
+
+
+def saml_sign_in(browser: Client, email: str, idp=None):
+    """The browser's round trip: SSO page, the provider's AuthnRequest redirect, its
+    auto-posting form back to the assertion consumer service."""
+    import re
+    from html import unescape
+
+    connection = browser.post("/sso/", {"email": email}).context["connection"]
+    if idp is not None:
+        idp.trust_sp(
+            browser.get(f"/accounts/saml/{connection.provider_id}/metadata/").content.decode()
+        )
+    to_idp = browser.post(f"/accounts/saml/{connection.provider_id}/login/", {"process": "login"})
+    assert to_idp.status_code == 302, to_idp.content[:300]
+    page = httpx2.get(to_idp["Location"]).text
+    fields = {
+        name: unescape(value) for name, value in re.findall(r'name="(\w+)" value="([^"]*)"', page)
+    }
+    action = unescape(re.search(r'action="([^"]+)"', page).group(1))
+    posted = browser.post(urlsplit(action).path, fields)
+    assert posted.status_code == 302, posted.content[:300]
+    return browser.get(posted["Location"])
+
+
+def test_saml_sign_in_makes_a_member_with_the_role_of_their_groups(org, owner, saml_idp, settings):
+    settings.DOMAIN_ADMIN_CONFIRM = True
+    domain = domains.add_domain(caller=as_member(owner), domain=DOMAIN)
+    domains.confirm_domain(caller=as_member(owner), domain_id=domain.pk)
+    sso.configure(
+        caller=as_member(owner),
+        protocol="saml",
+        issuer=saml_idp.entity_id,
+        sso_url=saml_idp.sso_url,
+        x509cert=saml_idp.certificate,
+        group_roles={"portal-admins": "admin"},
+    )
+    saml_idp.login_as(f"sara@{DOMAIN}", ["portal-admins"])
+    browser = Client(HTTP_HOST="127.0.0.1")  # python3-saml reads the Host header
+
+    landed = saml_sign_in(browser, f"sara@{DOMAIN}", saml_idp)
+
+    assert landed.status_code == 302 and landed["Location"] == "/", landed.content[:500]
+    sara = User.objects.get(email=f"sara@{DOMAIN}")
+    assert Membership.objects.get(organization=org, user=sara).role == Role.ADMIN
+    assert AuditEvent.objects.get(action="sso.signed_in").metadata["groups"] == ["portal-admins"]
+
+    saml_idp.login_as("mallory@elsewhere.example")
+    refused = saml_sign_in(Client(HTTP_HOST="127.0.0.1"), f"sara@{DOMAIN}")
+    assert refused.status_code == 403
+    assert AuditEvent.objects.filter(action="sso.sign_in_failed").exists()
+
+
+def test_the_identity_page_sets_sso_up_for_owners_only(org, owner, admin, member, idp):
+    from tests.fixtures import signed_in
+
+    form = {
+        "protocol": "oidc",
+        "issuer": idp.issuer,
+        "client_id": "portal-client",
+        "client_secret": "portal-secret",
+        "default_role": "member",
+        "groups_claim": "groups",
+        "group_roles": "portal-admins=admin\nreaders=auditor",
+        "require_sso": "on",
+    }
+    assert signed_in(owner).post("/identity/sso/", form).status_code == 302
+    connection = SsoConnection.objects.get()
+    assert connection.group_roles == {"portal-admins": "admin", "readers": "auditor"}
+    assert connection.require_sso
+    page = signed_in(owner).get("/identity/").content.decode()
+    assert f"/accounts/oidc/{connection.provider_id}/login/callback/" in page
+    assert "portal-secret" not in page
+    assert "Only owners change it" in signed_in(admin).get("/identity/").content.decode()
+    signed_in(admin).post("/identity/sso/", form | {"issuer": "https://evil.example"})
+    assert SsoConnection.objects.get().issuer == idp.issuer  # an admin changed nothing
+    assert signed_in(member).get("/identity/").status_code == 404
+    bad = signed_in(owner).post("/identity/sso/", form | {"group_roles": "x=owner"})
+    assert bad.status_code == 302 and SsoConnection.objects.get().group_roles["readers"] == "auditor"

@@ -75,7 +75,10 @@ class PortalSocialAccountAdapter(DefaultSocialAccountAdapter):
     def on_authentication_error(
         self, request, provider, error=None, exception=None, extra_context=None
     ):
-        connection = sso.connection_for_provider(getattr(provider, "id", "") or "")
+        # SAML's provider id is "saml"; its app's (sso-<id>) is the sub id.
+        connection = sso.connection_for_provider(
+            str(getattr(provider, "sub_id", "") or getattr(provider, "id", ""))
+        )
         sso.record_failure(connection, f"{error or 'error'}: {exception or ''}"[:500], request)
         return super().on_authentication_error(
             request, provider, error=error, exception=exception, extra_context=extra_context

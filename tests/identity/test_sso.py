@@ -242,3 +242,27 @@ def test_the_identity_page_sets_sso_up_for_owners_only(org, owner, admin, member
     assert signed_in(member).get("/identity/").status_code == 404
     bad = signed_in(owner).post("/identity/sso/", form | {"group_roles": "x=owner"})
     assert bad.status_code == 302 and SsoConnection.objects.get().group_roles["readers"] == "auditor"
+
+
+def test_a_saml_answer_signed_by_another_key_is_refused_and_audited(
+    org, owner, saml_idp, settings
+):
+    from tests.fakes.saml_idp import SamlIdp
+
+    settings.DOMAIN_ADMIN_CONFIRM = True
+    domain = domains.add_domain(caller=as_member(owner), domain=DOMAIN)
+    domains.confirm_domain(caller=as_member(owner), domain_id=domain.pk)
+    with SamlIdp() as impostor:  # the portal trusts the impostor's certificate only
+        sso.configure(
+            caller=as_member(owner),
+            protocol="saml",
+            issuer=saml_idp.entity_id,
+            sso_url=saml_idp.sso_url,
+            x509cert=impostor.certificate,
+        )
+    saml_idp.login_as(f"sara@{DOMAIN}")
+    refused = saml_sign_in(Client(HTTP_HOST="127.0.0.1"), f"sara@{DOMAIN}", saml_idp)
+    assert refused.status_code != 302 or refused["Location"] != "/"
+    assert not User.objects.filter(email=f"sara@{DOMAIN}").exists()
+    failed = AuditEvent.objects.get(action="sso.sign_in_failed")
+    assert failed.organization == org and failed.outcome == "failure"

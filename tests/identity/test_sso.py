@@ -241,12 +241,12 @@ def test_the_identity_page_sets_sso_up_for_owners_only(org, owner, admin, member
     assert SsoConnection.objects.get().issuer == idp.issuer  # an admin changed nothing
     assert signed_in(member).get("/identity/").status_code == 404
     bad = signed_in(owner).post("/identity/sso/", form | {"group_roles": "x=owner"})
-    assert bad.status_code == 302 and SsoConnection.objects.get().group_roles["readers"] == "auditor"
+    assert (
+        bad.status_code == 302 and SsoConnection.objects.get().group_roles["readers"] == "auditor"
+    )
 
 
-def test_a_saml_answer_signed_by_another_key_is_refused_and_audited(
-    org, owner, saml_idp, settings
-):
+def test_a_saml_answer_signed_by_another_key_is_refused_and_audited(org, owner, saml_idp, settings):
     from tests.fakes.saml_idp import SamlIdp
 
     settings.DOMAIN_ADMIN_CONFIRM = True

@@ -102,15 +102,19 @@ def patch_user(
     *, caller: Caller, scim_id: Any, payload: Any, request: HttpRequest | None = None
 ) -> ScimUser:
     scim_user = get_user(caller=caller, scim_id=scim_id)
-    patch = parse(PatchOp[UserResource], payload, Context.RESOURCE_PATCH_REQUEST)
-    current = parse(
-        UserResource, user_resource(scim_user, base=""), Context.RESOURCE_QUERY_RESPONSE
-    )
+    patched = _patched(UserResource, payload, user_resource(scim_user, base=""))
+    return _store_user(caller, scim_user, patched, request)
+
+
+def _patched(model: Any, payload: Any, current: dict) -> Any:
+    """The resource after a PATCH request's operations (RFC 7644 §3.5.2), by scim2-models."""
+    patch = parse(PatchOp[model], payload, Context.RESOURCE_PATCH_REQUEST)
+    resource = parse(model, current, Context.RESOURCE_QUERY_RESPONSE)
     try:
-        patch.patch(current)
+        patch.patch(resource)
     except SCIMException as exc:
         raise ScimError(exc.status, exc.detail, exc.scim_type) from None
-    return _store_user(caller, scim_user, current, request)
+    return resource
 
 
 def _store_user(caller: Caller, scim_user: ScimUser, resource: Any, request) -> ScimUser:
@@ -298,13 +302,8 @@ def patch_group(
     *, caller: Caller, scim_id: Any, payload: Any, request: HttpRequest | None = None
 ) -> ScimGroup:
     group = get_group(caller=caller, scim_id=scim_id)
-    patch = parse(PatchOp[Group], payload, Context.RESOURCE_PATCH_REQUEST)
-    current = parse(Group, group_resource(group, base=""), Context.RESOURCE_QUERY_RESPONSE)
-    try:
-        patch.patch(current)
-    except SCIMException as exc:
-        raise ScimError(exc.status, exc.detail, exc.scim_type) from None
-    return _store_group(caller, group, current, request)
+    patched = _patched(Group, payload, group_resource(group, base=""))
+    return _store_group(caller, group, patched, request)
 
 
 def _store_group(caller: Caller, group: ScimGroup, resource: Any, request) -> ScimGroup:

@@ -96,18 +96,22 @@ def change_role(
         old_role = membership.role
         if old_role == Role.OWNER and role != Role.OWNER and _owner_count(org) <= 1:
             raise Conflict("An organization keeps at least one owner.", code="last_owner")
-        membership.role = role
-        membership.save(update_fields=["role"])
-        trail.record(
-            action="member.role_changed",
-            organization=org,
-            caller=caller,
-            request=request,
-            target_type="user",
-            target_id=membership.user.email,
-            metadata={"old_role": old_role, "new_role": role},
-        )
+        _set_role(membership, role, caller=caller, request=request)
     return membership
+
+
+def _set_role(membership: Membership, role: str, *, caller: Caller, request) -> None:
+    old_role, membership.role = membership.role, role
+    membership.save(update_fields=["role"])
+    trail.record(
+        action="member.role_changed",
+        organization=membership.organization,
+        caller=caller,
+        request=request,
+        target_type="user",
+        target_id=membership.user.email,
+        metadata={"old_role": old_role, "new_role": role},
+    )
 
 
 def _locked_membership(org: Organization, membership_id: int) -> Membership:
@@ -209,17 +213,7 @@ def provision_member(
                 metadata={"role": role},
             )
         elif old_role not in (role, Role.OWNER):
-            membership.role = role
-            membership.save(update_fields=["role"])
-            trail.record(
-                action="member.role_changed",
-                organization=org,
-                caller=caller,
-                request=request,
-                target_type="user",
-                target_id=user.email,
-                metadata={"old_role": old_role, "new_role": role},
-            )
+            _set_role(membership, role, caller=caller, request=request)
     return membership
 
 

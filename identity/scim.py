@@ -108,13 +108,39 @@ def patch_user(
 
 def _patched(model: Any, payload: Any, current: dict) -> Any:
     """The resource after a PATCH request's operations (RFC 7644 §3.5.2), by scim2-models."""
-    patch = parse(PatchOp[model], payload, Context.RESOURCE_PATCH_REQUEST)
+    patch = parse(PatchOp[model], _removals_by_filter(payload), Context.RESOURCE_PATCH_REQUEST)
     resource = parse(model, current, Context.RESOURCE_QUERY_RESPONSE)
     try:
         patch.patch(resource)
     except SCIMException as exc:
         raise ScimError(exc.status, exc.detail, exc.scim_type) from None
     return resource
+
+
+def _removals_by_filter(payload: Any) -> Any:
+    """Microsoft Entra ID removes group members with `{"op": "Remove", "path": "members",
+    "value": [{"value": id}]}`; RFC 7644 §3.5.2.2 says the path's filter selects what a
+    remove takes. The same removal, written as the RFC does: one op per member."""
+    if not isinstance(payload, dict) or not isinstance(payload.get("Operations"), list):
+        return payload
+    operations = []
+    for operation in payload["Operations"]:
+        values = operation.get("value") if isinstance(operation, dict) else None
+        if (
+            str(operation.get("op", "")).lower() == "remove"
+            and isinstance(operation.get("path"), str)
+            and "[" not in operation["path"]
+            and isinstance(values, list)
+            and all(isinstance(v, dict) and isinstance(v.get("value"), str) for v in values)
+        ):
+            operations += [
+                {"op": "remove", "path": f'{operation["path"]}[value eq "{v["value"]}"]'}
+                for v in values
+                if '"' not in v["value"]
+            ]
+        else:
+            operations.append(operation)
+    return {**payload, "Operations": operations}
 
 
 def _store_user(caller: Caller, scim_user: ScimUser, resource: Any, request) -> ScimUser:

@@ -239,3 +239,26 @@ def test_another_organizations_provider_sees_and_changes_nothing(org, owner, oth
     group = {"schemas": [GROUP], "displayName": "Steal", "members": [{"value": person["id"]}]}
     assert intruder.send("post", "/Groups", group).status_code == 400
     assert Membership.objects.filter(organization=org, user__email="gina@acme.example").exists()
+
+
+def test_entra_and_okta_patch_dialects_are_understood(org, owner, idp):
+    """What Microsoft Entra ID and Okta send (their docs' examples): capitalized ops,
+    string booleans, removal of members by value, replace without a path."""
+    person = idp.create_user("hana@acme.example").json()
+    entra = {"op": "Replace", "path": "active", "value": "False"}
+    answer = idp.send(
+        "patch", f"/Users/{person['id']}", {"schemas": [PATCH], "Operations": [entra]}
+    )
+    assert answer.status_code == 200 and answer.json()["active"] is False
+    assert not Membership.objects.filter(organization=org, user__email="hana@acme.example").exists()
+    okta = {"op": "replace", "value": {"active": True}}
+    idp.send("patch", f"/Users/{person['id']}", {"schemas": [PATCH], "Operations": [okta]})
+    group = idp.send("post", "/Groups", {"schemas": [GROUP], "displayName": "Team"}).json()
+    add = {"op": "Add", "path": "members", "value": [{"value": person["id"]}]}
+    added = idp.send("patch", f"/Groups/{group['id']}", {"schemas": [PATCH], "Operations": [add]})
+    assert [m["value"] for m in added.json()["members"]] == [person["id"]]
+    remove = {"op": "Remove", "path": "members", "value": [{"value": person["id"]}]}
+    removed = idp.send(
+        "patch", f"/Groups/{group['id']}", {"schemas": [PATCH], "Operations": [remove]}
+    )
+    assert removed.status_code == 200 and not removed.json().get("members")

@@ -226,14 +226,8 @@ def _portal_user(caller: Caller, email: str, resource: Any) -> PortalUser:
     verified = domains.is_verified_email(organization=org, email=email)
     user = PortalUser.objects.filter(email__iexact=email).first()
     if user is None:
-        name = (
-            resource.display_name
-            or " ".join(
-                part for part in (resource.name.given_name, resource.name.family_name) if part
-            )
-            if resource.name
-            else (resource.display_name or "")
-        )
+        given = [resource.name.given_name, resource.name.family_name] if resource.name else []
+        name = resource.display_name or " ".join(part for part in given if part)
         user = PortalUser.objects.create_user(email=email, password=None, name=(name or "")[:150])
         EmailAddress.objects.create(user=user, email=email, primary=True, verified=verified)
         return user

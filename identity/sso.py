@@ -31,8 +31,9 @@ from django.http import HttpRequest
 from audit import trail
 from core import egress
 from core.errors import Forbidden, Invalid
+from core.tenancy import as_uuid
 from identity import domains
-from identity.models import SsoConnection, VerifiedDomain
+from identity.models import ScimUser, SsoConnection, VerifiedDomain
 from identity.scim import MAPPABLE_ROLES, ROLE_RANK
 from portal import organizations
 from portal.callers import Caller
@@ -166,23 +167,10 @@ def connection_for_email(email: str) -> SsoConnection | None:
 
 
 def connection_for_provider(provider_id: str) -> SsoConnection | None:
-    if not provider_id.startswith("sso-"):
+    key = as_uuid(provider_id[4:]) if provider_id.startswith("sso-") else None
+    if key is None:
         return None
-    return (
-        SsoConnection.objects.filter(enabled=True)
-        .filter(pk__in=_hex_ids(provider_id[4:]))
-        .select_related("organization")
-        .first()
-    )
-
-
-def _hex_ids(text: str) -> list[str]:
-    import uuid
-
-    try:
-        return [str(uuid.UUID(hex=text))]
-    except ValueError:
-        return []
+    return SsoConnection.objects.filter(enabled=True, pk=key).select_related("organization").first()
 
 
 def social_app(connection: SsoConnection) -> SocialApp:
@@ -227,6 +215,9 @@ def social_app(connection: SsoConnection) -> SocialApp:
 
 
 def check_email(connection: SsoConnection, email: str) -> None:
+    """Whether the provider may sign this address in: one of the organization's verified
+    domains, and not someone the same organization's SCIM deprovisioned (a just-in-time
+    sign-in must not undo a deactivation)."""
     if not email or not domains.is_verified_email(
         organization=connection.organization, email=email
     ):
@@ -234,6 +225,12 @@ def check_email(connection: SsoConnection, email: str) -> None:
             f"{connection.organization.name}'s identity provider answered for "
             f"{email or 'nobody'}, which is not in a domain the organization verified."
         )
+    if (
+        ScimUser.objects.for_org(connection.organization)
+        .filter(user__email__iexact=email, active=False)
+        .exists()
+    ):
+        raise SsoRefused(f"{email} was deprovisioned from {connection.organization.name}.")
 
 
 def admit(

@@ -215,3 +215,20 @@ def test_a_rotated_provider_key_is_fetched_once_when_first_seen(
     answer = redeem(live_portal, exchange_at_idp(idp, live_portal), agent_client)
     assert answer.status_code == 200, answer.text
     assert "idp-key-2" in str(TrustedIssuer.objects.get().jwks)
+
+
+def test_the_organizations_mcp_settings_bound_what_an_assertion_gets(
+    alice, idp, trusted, agent_client, live_portal
+):
+    from mcpserver.models import McpPolicy
+
+    idp.add_person(ALICE_AT_IDP, alice.user.email)
+    McpPolicy.objects.update_or_create(
+        organization=alice.organization, defaults={"allowed_client_ids": ["another-client"]}
+    )
+    answer = redeem(live_portal, exchange_at_idp(idp, live_portal), agent_client)
+    assert (
+        answer.status_code == 400 and "does not let this app" in answer.json()["error_description"]
+    )
+    assert AuditEvent.objects.filter(action="mcp.assertion_refused").exists()
+    assert not McpConnection.objects.exists()

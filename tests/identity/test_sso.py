@@ -266,3 +266,26 @@ def test_a_saml_answer_signed_by_another_key_is_refused_and_audited(org, owner, 
     assert not User.objects.filter(email=f"sara@{DOMAIN}").exists()
     failed = AuditEvent.objects.get(action="sso.sign_in_failed")
     assert failed.organization == org and failed.outcome == "failure"
+
+
+def test_a_person_scim_deactivated_cannot_come_back_by_sso(org, owner, idp, sso_on):
+    """Between surfaces: just-in-time membership must not undo a SCIM deactivation."""
+    from identity import scim
+    from portal.callers import Caller
+
+    provider = Caller.of_system(org, via="scim: test")  # the organization's provisioning
+    person = scim.create_user(
+        caller=provider,
+        payload={
+            "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+            "userName": f"lena@{DOMAIN}",
+            "active": False,
+        },
+    )
+    assert not Membership.objects.filter(organization=org, user=person.user).exists()
+    idp.add_person("00u-lena", f"lena@{DOMAIN}")
+    idp.login_as("00u-lena")
+    refused = sign_in_with_sso(Client(), idp, f"lena@{DOMAIN}")
+    assert refused.status_code == 403
+    assert not Membership.objects.filter(organization=org, user=person.user).exists()
+    assert "deprovisioned" in AuditEvent.objects.get(action="sso.sign_in_failed").metadata["reason"]

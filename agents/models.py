@@ -120,7 +120,12 @@ class AgentRun(OrgOwned):
         indexes = [
             models.Index(fields=["organization", "-created_at"], name="run_org_newest"),
             models.Index(fields=["organization", "user", "-created_at"], name="run_org_user"),
-            models.Index(fields=["status", "lease_expires_at"], name="run_status_lease"),
+            # Runs to hand out again (agents/leases.stalled_run_ids): live runs only.
+            models.Index(
+                fields=["organization", "lease_expires_at"],
+                name="run_live_lease",
+                condition=models.Q(status__in=["queued", "running"]),
+            ),
         ]
 
     def __str__(self) -> str:

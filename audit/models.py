@@ -100,8 +100,8 @@ class AuditEvent(models.Model):
             ),
             # What the sequencer has still to chain, oldest first.
             models.Index(
-                fields=["chain", "id"],
-                name="audit_unchained",
+                fields=["organization", "chain", "id"],
+                name="audit_org_unchained",
                 condition=models.Q(seq__isnull=True),
             ),
         ]

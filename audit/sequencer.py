@@ -22,7 +22,8 @@ BATCH = 5000
 
 
 def pending_chains() -> list[str]:
-    """The chains with events not chained yet (one index scan: audit_unchained)."""
+    """The chains with events not chained yet (one scan of the small partial index
+    audit_org_unchained: only events not chained yet are in it)."""
     return list(
         AuditEvent.objects.filter(seq__isnull=True).values_list("chain", flat=True).distinct()
     )

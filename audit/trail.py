@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import cache
@@ -150,8 +150,9 @@ def _insert_statement(vendor: str) -> tuple[str, tuple[Field, ...]]:
 
 
 @cache
-def _append_statement(open_intent: bool, close_intent: bool) -> str:
-    """PostgreSQL: the event with its intent row opened or closed, in one statement."""
+def _append_statement(open_intent: bool, close_intent: bool, along: tuple[str, ...] = ()) -> str:
+    """PostgreSQL: the event with its intent row opened or closed, and the statements
+    that go `along` with it, in one statement (one round trip, one snapshot)."""
     insert, _ = _insert_statement("postgresql")
     parts = [f"WITH inserted AS ({insert})"]
     if open_intent:
@@ -161,6 +162,7 @@ def _append_statement(open_intent: bool, close_intent: bool) -> str:
         )
     if close_intent:
         parts.append(f", closed AS (DELETE FROM {INTENTS} WHERE event_id = %s)")  # noqa: S608
+    parts += [f", along_{index} AS ({sql})" for index, sql in enumerate(along)]
     parts.append(" SELECT id FROM inserted")
     return "".join(parts)
 
@@ -170,12 +172,24 @@ def _values(event: AuditEvent) -> list[Any]:
     return [field.get_db_prep_save(getattr(event, field.attname), connection) for field in fields]
 
 
-def _append(event: AuditEvent, *, open_intent: str = "", close_intent: int | None = None) -> None:
+# A statement written with an event, in its commit: (SQL, parameters). Its SQL is
+# constant text (it is part of a cached statement); every value is a parameter.
+Statement = tuple[str, list[Any]]
+
+
+def _append(
+    event: AuditEvent,
+    *,
+    open_intent: str = "",
+    close_intent: int | None = None,
+    along: Sequence[Statement] = (),
+) -> None:
     """Write the event with its content hash (inside a transaction); no chain head is
     touched: the sequencer gives it its place.
 
     Plain SQL: this runs on every audited action, and the ORM's query compilation costs
-    more than the query itself here; on PostgreSQL one statement, intents included.
+    more than the query itself here; on PostgreSQL one statement, intents and the
+    statements `along` with it included.
     """
     event.content_hash = compute_content_hash(event)
     with connection.cursor() as cursor:
@@ -185,10 +199,13 @@ def _append(event: AuditEvent, *, open_intent: str = "", close_intent: int | Non
                 params += [open_intent, event.created_at]
             if close_intent is not None:
                 params.append(close_intent)
-            if open_intent or close_intent is not None:
-                cursor.execute(
-                    _append_statement(bool(open_intent), close_intent is not None), params
+            for _, values in along:
+                params += values
+            if open_intent or close_intent is not None or along:
+                sql = _append_statement(
+                    bool(open_intent), close_intent is not None, tuple(s for s, _ in along)
                 )
+                cursor.execute(sql, params)
             else:
                 cursor.execute(_insert_statement(connection.vendor)[0], params)
             event.pk = cursor.fetchone()[0]
@@ -200,6 +217,8 @@ def _append(event: AuditEvent, *, open_intent: str = "", close_intent: int | Non
                 cursor.execute(OPEN_INTENT_SQL, [event.pk, open_intent, created])
             if close_intent is not None:
                 cursor.execute(CLOSE_INTENT_SQL, [close_intent])
+            for sql, values in along:
+                cursor.execute(sql, values)
     event._state.adding = False
     event._state.db = connection.alias
     event_recorded.send(sender=AuditEvent, event=event)
@@ -250,8 +269,10 @@ def record(
     target_id: Any = "",
     outcome: str = AuditEvent.Outcome.SUCCESS,
     metadata: Mapping[str, Any] | None = None,
+    along: Sequence[Statement] = (),
 ) -> AuditEvent:
-    """Append one event to its organization's chain, inside the caller's transaction.
+    """Append one event to its organization's chain, inside the caller's transaction,
+    with the statements `along` with it (in its commit).
 
     The actor is `actor`, else the `caller`'s, else the request's.
     """
@@ -268,7 +289,7 @@ def record(
     )
     # No savepoint inside a caller's transaction: a failed append fails it all anyway.
     with transaction.atomic(savepoint=False):
-        _append(event)
+        _append(event, along=along)
     return event
 
 
@@ -329,8 +350,10 @@ def complete(
     outcome: str,
     request: HttpRequest | None = None,
     metadata: Mapping[str, Any] | None = None,
+    along: Sequence[Statement] = (),
 ) -> AuditEvent:
-    """Record the action's result and close its intent, in one commit.
+    """Record the action's result and close its intent, with the statements `along`
+    with it, in one commit.
 
     The commit does not wait for its WAL flush on PostgreSQL (synchronous_commit off):
     the durable record is the pending event written before the action; a crash that
@@ -353,7 +376,7 @@ def complete(
         if outermost and connection.vendor == "postgresql":
             with connection.cursor() as cursor:
                 cursor.execute("SET LOCAL synchronous_commit = off")
-        _append(event, close_intent=intent.event_id)
+        _append(event, close_intent=intent.event_id, along=along)
     return event
 
 

@@ -6,10 +6,12 @@ each server request: the gap before a request (and, for the last one, the gap to
 the end of the run) is the portal's time for that step — the runner, the SDK and
 HTTP client, execute_tool, the vault, every AgentStep and audit write. Server time
 is excluded; network and client time on the loopback are counted against the portal,
-so the figure is an upper bound. Target: ≤ 5 ms median per step.
+so the figure is an upper bound.
 
 Baseline, same run: the bare openai SDK calling the same emulator (no portal), its
-client-side time per call (wall minus server time).
+client-side time per call (wall minus server time). Target: the portal's median step
+≤ 1.5 × the bare SDK call's median. Statements and commits per step are pinned in
+tests/agents/test_step_statements.py.
 """
 
 from __future__ import annotations
@@ -126,7 +128,7 @@ def main() -> None:
         print(f"run wall time: median {statistics.median(per_run_wall) * 1000:.1f} ms")
         print(
             f"portal time per step: median {median_ms(per_step):.2f} ms, "
-            f"p95 {p95_ms(per_step):.2f} ms (target <= 5 ms median)"
+            f"p95 {p95_ms(per_step):.2f} ms"
         )
         print(
             f"  of which steps ending in a model call: median {median_ms(before_model):.2f} ms; "
@@ -135,7 +137,8 @@ def main() -> None:
         print(
             f"baseline, bare openai SDK client time per call: median {median_ms(baseline):.2f} ms"
         )
-        print(f"ratio portal step / bare SDK call: {median_ms(per_step) / median_ms(baseline):.2f}")
+        ratio = median_ms(per_step) / median_ms(baseline)
+        print(f"ratio portal step / bare SDK call: {ratio:.2f} (target <= 1.5)")
 
 
 if __name__ == "__main__":

@@ -1,8 +1,9 @@
 """What the portal adds to a tool call (run on PostgreSQL: DATABASE_URL=postgres://…).
 
 (a) in-process: `execute_tool(...)` vs the same GraphQL request sent straight to
-    the monday emulator with httpx; N calls each, median and p95, overhead in ms.
-    Target: ≤ 2 ms median added.
+    the monday emulator with httpx; N calls each, median and p95, overhead in ms —
+    a read (monday_get_me) and a write (monday_create_item: written ahead, then
+    completed). Targets: ≤ 2 ms median added for a read, ≤ 3 ms for a write.
 (b) over HTTP: POST /api/v1/tools/execute under gunicorn (4 workers) vs the
     emulator called directly, same load generator, same concurrency; requests per
     second of both and their ratio.
@@ -50,11 +51,26 @@ def setup_world():
     return emulator, org, owner.user.identifier, key
 
 
-def direct_request(emulator, token: str):
+READ_QUERY = "query { me { id name email title account { id name } } }"
+
+
+def direct_request(emulator, token: str, query: str = READ_QUERY, variables: dict | None = None):
     client = httpx.Client(timeout=10)
-    body = {"query": "query { me { id name email title account { id name } } }", "variables": {}}
+    body = {"query": query, "variables": variables or {}}
     headers = {"Authorization": token, "API-Version": "2025-04"}
     return lambda: client.post(f"{emulator.base_url}/v2", json=body, headers=headers).json()
+
+
+def create_item_request(emulator, token: str):
+    """The request monday_create_item sends, sent straight."""
+    from connections.providers.monday.tools.items import ITEM_FIELDS
+
+    query = (
+        "mutation ($board_id: ID!, $group_id: String, $item_name: String!, $column_values: JSON) "
+        "{ create_item(board_id: $board_id, group_id: $group_id, item_name: $item_name, "
+        f"column_values: $column_values) {{ {ITEM_FIELDS} }} }}"
+    )
+    return direct_request(emulator, token, query, {"board_id": "1001", "item_name": "Direct"})
 
 
 def load(url: str, body: dict, headers: dict) -> float:
@@ -90,22 +106,33 @@ def main() -> None:
         emulator, org, identifier, key = setup_world()
         token = tokens.get_access_token(ConnectedAccount.objects.get(identifier=identifier))
         caller = Caller(organization=org, identifier=identifier)
-        direct, portal = timed(
-            direct_request(emulator, token),
-            lambda: tools.execute_tool(caller=caller, tool_name="monday_get_me", params={}),
-            n=N,
-        )
         print(f"database: {database_vendor()}, N={N}")
-        print(
-            f"(a) direct httpx → emulator: median {median_ms(direct):.3f} ms, p95 {p95_ms(direct):.3f} ms"
-        )
-        print(
-            f"(a) execute_tool in-process: median {median_ms(portal):.3f} ms, p95 {p95_ms(portal):.3f} ms"
-        )
-        print(
-            f"(a) overhead: {median_ms(portal) - median_ms(direct):.3f} ms median "
-            f"(target <= 2 ms), {p95_ms(portal) - p95_ms(direct):.3f} ms p95"
-        )
+        cases = {
+            "read": (
+                direct_request(emulator, token),
+                lambda: tools.execute_tool(caller=caller, tool_name="monday_get_me", params={}),
+                2.0,
+            ),
+            "write": (
+                create_item_request(emulator, token),
+                lambda: tools.execute_tool(
+                    caller=caller,
+                    tool_name="monday_create_item",
+                    params={"board_id": "1001", "item_name": "Through the portal"},
+                ),
+                3.0,
+            ),
+        }
+        for kind, (direct_call, portal_call, target) in cases.items():
+            direct, portal = timed(direct_call, portal_call, n=N)
+            print(
+                f"(a) {kind}: direct httpx → emulator median {median_ms(direct):.3f} ms, "
+                f"execute_tool median {median_ms(portal):.3f} ms (p95 {p95_ms(portal):.3f})"
+            )
+            print(
+                f"(a) {kind} overhead: {median_ms(portal) - median_ms(direct):.3f} ms median "
+                f"(target <= {target:g} ms), {p95_ms(portal) - p95_ms(direct):.3f} ms p95"
+            )
 
         # (b) gunicorn with 4 workers on the same (committed) bench database.
         settings_dict = connection.settings_dict
@@ -147,10 +174,7 @@ def main() -> None:
             )
             direct_rps = load(
                 f"{emulator.base_url}/v2",
-                {
-                    "query": "query { me { id name email title account { id name } } }",
-                    "variables": {},
-                },
+                {"query": READ_QUERY, "variables": {}},
                 {"Authorization": token, "API-Version": "2025-04"},
             )
         finally:

@@ -61,31 +61,31 @@ def _table() -> str:
 COUNTED = ("tokens", "tool_calls", "denials", "attempts", "failures")
 
 
-def count(spender: Spender, *, provider: str = "", **amounts: int) -> None:
-    """Add `amounts` (of COUNTED) to the day's usage row: one statement (an upsert),
-    whichever the database."""
+def counting(spender: Spender, *, provider: str = "", **amounts: int) -> trail.Statement | None:
+    """The statement that adds `amounts` (of COUNTED) to the day's usage row (an upsert,
+    whichever the database); None when there is nothing to add."""
     values = [int(amounts.pop(name, 0)) for name in COUNTED]
     if amounts:
         raise TypeError(f"not counted: {', '.join(amounts)}")
     if not any(values):
-        return
+        return None
     table = _table()
     added = ", ".join(f"{name} = {table}.{name} + excluded.{name}" for name in COUNTED)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {table} (organization_id, day, agent, identifier, provider, "  # noqa: S608 (table and column names from the model)
-            f"{', '.join(COUNTED)}) VALUES (%s, %s, %s, %s, %s, {', '.join(['%s'] * len(COUNTED))}) "
-            "ON CONFLICT (organization_id, day, agent, identifier, provider) DO UPDATE SET "
-            + added,
-            [
-                spender.organization.pk,
-                today(),
-                spender.agent[:100],
-                spender.identifier[:255],
-                provider[:40],
-                *values,
-            ],
-        )
+    sql = (
+        f"INSERT INTO {table} (organization_id, day, agent, identifier, provider, "  # noqa: S608 (table and column names from the model)
+        f"{', '.join(COUNTED)}) VALUES (%s, %s, %s, %s, %s, {', '.join(['%s'] * len(COUNTED))}) "
+        "ON CONFLICT (organization_id, day, agent, identifier, provider) DO UPDATE SET " + added
+    )
+    who = [spender.organization.pk, today(), spender.agent[:100], spender.identifier[:255]]
+    return sql, [*who, provider[:40], *values]
+
+
+def count(spender: Spender, *, provider: str = "", **amounts: int) -> None:
+    """Add `amounts` (of COUNTED) to the day's usage row: one statement."""
+    statement = counting(spender, provider=provider, **amounts)
+    if statement is not None:
+        with connection.cursor() as cursor:
+            cursor.execute(*statement)
 
 
 def _period_start(period: str) -> date:

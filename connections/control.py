@@ -13,6 +13,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.db import connection
+
+from audit import trail
 from connections import budgets, policy, policy_hook
 from connections.errors import ToolForbidden
 from connections.models import PolicyRule
@@ -105,6 +108,48 @@ DENIALS = frozenset(
 )
 
 
+def call_usage(
+    spender: budgets.Spender, *, provider: str, called: bool, error: PortalError | None
+) -> list[trail.Statement]:
+    """What a call adds to the day's usage — a tool call when the provider was called, a
+    denial when the controls refused it; `failures` of both for the dashboard — as the
+    statement to write with the call's audit event (none for input refused before that,
+    which changes nothing, as for any 4xx)."""
+    denied = error is not None and error.code in DENIALS
+    if not (called or denied):
+        return []
+    statement = budgets.counting(
+        spender,
+        provider=provider,
+        tool_calls=int(called),
+        denials=int(denied),
+        attempts=1,
+        failures=int(error is not None),
+    )
+    return [statement] if statement else []
+
+
+def observe_call(
+    *,
+    provider: str,
+    called: bool,
+    error: PortalError | None,
+    tool: str,
+    via: str,
+    execution_id: str,
+    seconds: float | None,
+) -> None:
+    """Count a call in the metrics; note it for the log line."""
+    metrics.tool_call(
+        provider=provider,
+        tool=tool if provider else "unknown",
+        via=via,
+        outcome="ok" if error is None else error.code,
+        seconds=seconds if called else None,
+    )
+    logcontext.note(execution_id=execution_id)
+
+
 def count_call(
     spender: budgets.Spender,
     *,
@@ -116,28 +161,20 @@ def count_call(
     execution_id: str = "",
     seconds: float | None = None,
 ) -> None:
-    """Count a call in the day's usage — a tool call when the provider was called, a
-    denial when the controls refused it; `failures` of both for the dashboard — and in
-    the metrics; note it for the log line."""
-    denied = error is not None and error.code in DENIALS
-    if called or denied:  # input refused before that changes nothing, as for any 4xx
-        budgets.count(
-            spender,
-            provider=provider,
-            tool_calls=int(called),
-            denials=int(denied),
-            attempts=1,
-            failures=int(error is not None),
-        )
-    outcome = "ok" if error is None else error.code
-    metrics.tool_call(
+    """A call's usage row (on its own, for calls whose audit event is written apart),
+    metrics and log note."""
+    for statement in call_usage(spender, provider=provider, called=called, error=error):
+        with connection.cursor() as cursor:
+            cursor.execute(*statement)
+    observe_call(
         provider=provider,
-        tool=tool if provider else "unknown",
+        called=called,
+        error=error,
+        tool=tool,
         via=via,
-        outcome=outcome,
-        seconds=seconds if called else None,
+        execution_id=execution_id,
+        seconds=seconds,
     )
-    logcontext.note(execution_id=execution_id)
 
 
 def approval_refused(tool: Tool, verdict: Verdict) -> Conflict:

@@ -135,7 +135,12 @@ class ConnectedAccount(SealedFieldsMixin, OrgOwned):
         ]
         indexes = [
             models.Index(fields=["organization", "identifier"], name="account_org_ident"),
-            models.Index(fields=["status", "token_expires_at"], name="account_status_expiry"),
+            # The due-for-refresh scan (connections/upkeep.due_page): active accounts only.
+            models.Index(
+                fields=["organization", "token_expires_at"],
+                name="account_due",
+                condition=models.Q(status="ACTIVE"),
+            ),
         ]
 
     def __str__(self) -> str:

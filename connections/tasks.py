@@ -44,8 +44,13 @@ def _queue(account_ids: list, *, issued_before: datetime | None = None) -> int:
 
 
 def queue_due_refreshes() -> dict[str, int]:
-    due = upkeep.due_account_ids()
-    return {"due": len(due), "batches": _queue(due)}
+    """Queue the due accounts' refreshes a page of organizations at a time (each page
+    one bounded query: connections/upkeep.due_page)."""
+    due = batches = 0
+    for page in upkeep.due_pages():
+        due += len(page)
+        batches += _queue(page)
+    return {"due": due, "batches": batches}
 
 
 def queue_keepalive_refreshes() -> dict[str, int]:

@@ -25,7 +25,7 @@ from datetime import timedelta
 from functools import cache
 from typing import Any, TypeVar
 
-from django.db import DatabaseError, transaction
+from django.db import DatabaseError
 from django.http import HttpRequest
 from django.utils import timezone
 from jsonschema import Draft202012Validator
@@ -447,31 +447,26 @@ def execute_tool(
         "latency_ms": round((time.perf_counter() - started) * 1000, 1),
         "error": error.code if error else None,
     }
+    spender = budgets.Spender(caller.organization, caller.identifier, agent)
+    # The call's usage row is written with its event: one statement on PostgreSQL.
+    usage = control.call_usage(spender, provider=provider, called=calling is not None, error=error)
     try:
-        with transaction.atomic():  # the call's event and its usage row: one commit
-            if intent is not None:
-                trail.complete(intent, outcome=_outcome(error), request=request, metadata=metadata)
-            else:  # a read, or refused before any provider call: one event says how it went
-                trail.record(
-                    action="tool.executed",
-                    organization=caller.organization,
-                    actor=actor,
-                    request=request,
-                    identifier=caller.identifier,
-                    target_type="tool",
-                    target_id=str(tool_name)[:255],
-                    outcome=_outcome(error),
-                    metadata=metadata,
-                )
-            control.count_call(
-                budgets.Spender(caller.organization, caller.identifier, agent),
-                provider=provider,
-                called=calling is not None,
-                error=error,
-                tool=resolved,
-                via=via,
-                execution_id=execution_id,
-                seconds=time.perf_counter() - started,
+        if intent is not None:
+            trail.complete(
+                intent, outcome=_outcome(error), request=request, metadata=metadata, along=usage
+            )
+        else:  # a read, or refused before any provider call: one event says how it went
+            trail.record(
+                action="tool.executed",
+                organization=caller.organization,
+                actor=actor,
+                request=request,
+                identifier=caller.identifier,
+                target_type="tool",
+                target_id=str(tool_name)[:255],
+                outcome=_outcome(error),
+                metadata=metadata,
+                along=usage,
             )
     except DatabaseError:
         if intent is None:
@@ -484,6 +479,15 @@ def execute_tool(
             code="outcome_unknown",
             retry_after=5,
         ).with_details(execution_id=execution_id) from None
+    control.observe_call(
+        provider=provider,
+        called=calling is not None,
+        error=error,
+        tool=resolved,
+        via=via,
+        execution_id=execution_id,
+        seconds=time.perf_counter() - started,
+    )
     if error is not None:
         error.details = {**(error.details or {}), "execution_id": execution_id}
         raise error

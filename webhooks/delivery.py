@@ -154,7 +154,7 @@ def run_endpoint(endpoint_id) -> dict[str, int]:
 
 
 def due(endpoint: WebhookEndpoint):
-    return WebhookDelivery.objects.filter(
+    return WebhookDelivery.objects.for_org(endpoint.organization_id).filter(
         endpoint=endpoint,
         status=WebhookDelivery.Status.PENDING,
         next_attempt_at__lte=timezone.now(),

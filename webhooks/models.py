@@ -87,7 +87,12 @@ class WebhookDelivery(OrgOwned):
     class Meta:
         ordering = ["-created_at"]
         indexes = [
-            models.Index(fields=["endpoint", "status", "next_attempt_at"], name="delivery_due"),
+            # An endpoint's deliveries due (webhooks/delivery.due): pending ones only.
+            models.Index(
+                fields=["organization", "endpoint", "next_attempt_at"],
+                name="delivery_pending",
+                condition=models.Q(status="pending"),
+            ),
         ]
 
     def __str__(self) -> str:

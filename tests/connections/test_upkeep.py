@@ -217,3 +217,36 @@ def wait_until_rotated(emulator, count: int = 1) -> None:
     from tests.worker_support import wait_for
 
     wait_for(lambda: emulator.refresh_count >= count, timeout=5, step=0.05)
+
+
+def test_the_due_scan_walks_organizations_a_page_at_a_time(org, github):
+    """Each page is one bounded query over some organizations (connections/upkeep.py):
+    walked to the end, the pages hold every due account once, each organization's
+    soonest first, and organizations with none due are walked past."""
+    from connections.configuration import create_connection
+    from tests.factories import OrganizationFactory
+
+    due_here = seed_accounts(org, github.connection, github.emulator, 3, expires_in=60)
+    make_due(due_here[0])  # 30 s left: the soonest
+    seed_accounts(org, github.connection, github.emulator, 2, expires_in=3600, prefix="fresh")
+    others = []
+    for n in range(4):
+        other = OrganizationFactory()
+        connection_ = create_connection(
+            org=other, name="github", provider="github", client_id=f"c{n}"
+        )
+        if n % 2:  # every other organization has one due account
+            others += seed_accounts(other, connection_, github.emulator, 1, prefix=f"o{n}")
+
+    pages, after = [], 0
+    while after is not None:
+        page = upkeep.due_page(after=after, organizations=2)
+        pages.append(page.account_ids)
+        after = page.next_after
+
+    found = [pk for page in pages for pk in page]
+    assert sorted(map(str, found)) == sorted(str(a.pk) for a in due_here + others)
+    assert len(pages) >= 3  # five organizations, two a page
+    mine = [pk for pk in found if pk in {a.pk for a in due_here}]
+    assert mine[0] == due_here[0].pk
+    assert upkeep.due_account_ids() == found

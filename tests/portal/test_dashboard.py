@@ -31,8 +31,8 @@ def _account(org, conn, membership, status=AccountStatus.ACTIVE, failures=0):
 
 
 def _tool_event(org, outcome, age: timedelta):
-    """A tool execution `age` ago, as execute_tool leaves it: its audit event (the last
-    24 hours are counted there) and its day's usage row (the 7-day chart)."""
+    """A tool execution `age` ago, as execute_tool leaves it: its audit event and its
+    day's usage row (what the dashboard counts)."""
     at = timezone.now() - age
     event = trail.record(action="tool.executed", organization=org, outcome=outcome)
     AuditEvent.objects.filter(pk=event.pk).update(created_at=at)
@@ -85,7 +85,11 @@ def test_admins_see_accounts_by_status_attention_activity_and_runs(org, owner, o
         members[1].user.identifier,
     }
     activity = context["tool_activity"]
-    assert (activity.last_24h, activity.failures_24h) == (5, 1)
+    today = timezone.now().date()  # the events of the last hours may fall on yesterday
+    ages = [timedelta(hours=h) for h in range(4)] + [timedelta(hours=2)]
+    assert activity.today == sum((timezone.now() - age).date() == today for age in ages)
+    assert activity.failures_today == int((timezone.now() - timedelta(hours=2)).date() == today)
+    assert f"Today (UTC): {activity.today} ({activity.failures_today} failed)" in page
     assert (activity.last_7d, activity.failures_7d) == (6, 2)
     assert len(activity.days) == 7 and sum(b.total for b in activity.days) == 6
     assert max(b.height for b in activity.days) == 88

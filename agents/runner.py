@@ -10,10 +10,9 @@ says (§7 rule 13). Starting and deciding are runs.py.
 
 from __future__ import annotations
 
-import json
+import contextlib
 import logging
 import time
-from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -23,16 +22,28 @@ from django.db.models import Max, Q
 from django.utils import timezone
 
 from agents import approval_links, leases, llm, toolbox, untrusted
+from agents.answers import Answer
 from agents.models import Agent, AgentRun, AgentStep, RunStatus
 from agents.pending import PendingCall, calls_of
 from agents.runs import enqueue, finish, record_run_event
 from audit import trail
+from audit.trail import Statement
 from connections import budgets, discovery, policy, results, tools
 from connections.errors import NeedsReauthorization
 from core.db import release_connection
 from core.errors import PortalError
 
 logger = logging.getLogger(__name__)
+
+# The run's fields saved with each step (leases.save_with_step).
+MODEL_STEP_FIELDS = (
+    "messages",
+    "model_calls",
+    "prompt_tokens",
+    "completion_tokens",
+    "pending_tool_calls",
+)
+TOOL_STEP_FIELDS = ("messages", "pending_tool_calls")
 
 
 class RunDeadline(Exception):
@@ -75,36 +86,6 @@ def resume_stalled_runs() -> int:
     for run_id in stalled:
         enqueue(run_id)
     return len(stalled)
-
-
-@dataclass(frozen=True)
-class Answer:
-    """What one tool call gave back: data for the model, or an error (code and message),
-    and what its step records."""
-
-    data: Any = None
-    error_code: str = ""
-    error_message: str = ""
-    outcome: str = ""  # the step's outcome; by default OK, or ERROR for an error
-    execution_id: str = ""
-    latency: float = 0.0
-
-    @classmethod
-    def refused(cls, code: str, message: str, **fields: Any) -> Answer:
-        return cls(error_code=code, error_message=message, **fields)
-
-    @property
-    def step_outcome(self) -> str:
-        if self.outcome:
-            return self.outcome
-        return AgentStep.Outcome.ERROR if self.error_code else AgentStep.Outcome.OK
-
-    def content(self) -> str:
-        """The `role: tool` message's content."""
-        if self.error_code:
-            return json.dumps({"error": {"code": self.error_code, "message": self.error_message}})
-        # Whole: a result above the agent's limit is cut by connections/results.py.
-        return json.dumps(self.data, default=str)
 
 
 class Loop:
@@ -177,25 +158,22 @@ class Loop:
             # A discovery `call_tool` is stored as the call of the tool it names: approvals,
             # checks and the run's record see the real tool (connections/discovery.py).
             run.pending_tool_calls = [discovery.unwrap(call) for call in reply.tool_calls]
-            # The step, the conversation it extends and the calls it asks for are stored
-            # together (one commit): a worker that dies after it resumes from here.
-            with transaction.atomic():
-                self._step(
-                    kind=AgentStep.Kind.MODEL,
-                    latency=time.perf_counter() - started,
-                    summary=(reply.message["content"] or "")[:2000]
-                    or f"{len(reply.tool_calls)} tool call(s)",
-                    prompt_tokens=reply.prompt_tokens,
-                    completion_tokens=reply.completion_tokens,
-                )
-                self._save(
-                    "messages",
-                    "model_calls",
-                    "prompt_tokens",
-                    "completion_tokens",
-                    "pending_tool_calls",
-                )
-                budgets.count(self.spender, tokens=reply.prompt_tokens + reply.completion_tokens)
+            # The step, the conversation it extends, the calls it asks for and the tokens
+            # spent are stored together (one statement): a worker that dies after it
+            # resumes from here.
+            spent = budgets.counting(
+                self.spender, tokens=reply.prompt_tokens + reply.completion_tokens
+            )
+            self._step(
+                kind=AgentStep.Kind.MODEL,
+                latency=time.perf_counter() - started,
+                summary=(reply.message["content"] or "")[:2000]
+                or f"{len(reply.tool_calls)} tool call(s)",
+                prompt_tokens=reply.prompt_tokens,
+                completion_tokens=reply.completion_tokens,
+                saving=MODEL_STEP_FIELDS,
+                along=[spent] if spent is not None else [],
+            )
             if not reply.tool_calls:
                 end(run, RunStatus.SUCCEEDED, final_text=reply.message["content"])
                 return
@@ -436,9 +414,17 @@ class Loop:
         """Append the `role: tool` message and record (or complete) the tool step, with the
         calls still to run (and the whole result, when too large for the model), in one
         commit."""
-        with transaction.atomic():
-            content, stored = answer.content(), None
-            if not answer.error_code and call.name != results.READ_RESULT:
+        content = answer.content()
+        bounded = not answer.error_code and call.name != results.READ_RESULT
+        existing = self.tool_steps.get(call.step_key)
+        # A new step is one statement; a result to store, or a step written ahead, go
+        # with it in one transaction.
+        alone = existing is None and not (
+            bounded and not results.fits(content, self.agent.result_limit)
+        )
+        with contextlib.nullcontext() if alone else transaction.atomic():
+            stored = None
+            if bounded:
                 content, stored = results.bounded(
                     text=content,
                     limit=self.agent.result_limit,
@@ -461,20 +447,33 @@ class Loop:
                 "latency_ms": round(answer.latency * 1000, 1),
                 "result": stored,
             }
-            existing = self.tool_steps.get(call.step_key)
             if existing is not None:  # written ahead, or waiting for approval: completed now
                 for key, value in fields.items():
                     setattr(existing, key, value)
                 existing.save(update_fields=list(fields))
+                self._save(*TOOL_STEP_FIELDS)
             else:
-                self._step(**fields)
-            self._save("messages", "pending_tool_calls")
+                self._step(**fields, saving=TOOL_STEP_FIELDS)
 
-    def _step(self, *, kind: str, latency: float = 0.0, **fields: Any) -> None:
+    def _step(
+        self,
+        *,
+        kind: str,
+        latency: float = 0.0,
+        saving: tuple[str, ...] = (),
+        along: list[Statement] | None = None,
+        **fields: Any,
+    ) -> None:
+        """Record a step; with the run's fields `saving` (and the statements `along`) in
+        one statement when there are any (leases.save_with_step)."""
         fields.setdefault("latency_ms", round(latency * 1000, 1))
-        step = AgentStep.objects.create(
+        step = AgentStep(
             organization=self.org, run=self.run, index=self.next_index, kind=kind, **fields
         )
+        if saving:
+            leases.save_with_step(self.run, saving, step=step, along=along or [])
+        else:
+            step.save(force_insert=True)
         if step.tool_call_id:
             self.tool_steps[step.tool_call_id] = step
         self.next_index += 1

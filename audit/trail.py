@@ -25,15 +25,16 @@ from datetime import timedelta
 from functools import cache
 from typing import Any
 
-from django.db import connection, transaction
+from django.db import connection, models, transaction
 from django.db.models import Field
 from django.http import HttpRequest
 from django.utils import timezone
 
 from audit.chain import GLOBAL_CHAIN, chain_key, compute_content_hash
 from audit.models import AuditEvent, OpenIntent
-from audit.signals import event_recorded
-from core import tracing
+from audit.signals import followers_of
+from core import rows, tracing
+from core.db import bound_cursor
 from core.tenancy import CallerLike
 from core.text import storable
 
@@ -135,25 +136,14 @@ CLOSE_INTENT_SQL = f"DELETE FROM {INTENTS} WHERE event_id = %s"  # noqa: S608
 
 
 @cache
-def _insert_statement(vendor: str) -> tuple[str, tuple[Field, ...]]:
-    """INSERT … RETURNING id for one event, built once per vendor from the model's fields."""
-    fields = tuple(f for f in AuditEvent._meta.concrete_fields if not f.primary_key)
-    quote = connection.ops.quote_name
-    # Only the model's own table and column names go into the text; values are bound.
-    sql = (
-        f"INSERT INTO {quote(AuditEvent._meta.db_table)} "  # noqa: S608
-        f"({', '.join(quote(f.column) for f in fields)}) "
-        f"VALUES ({', '.join(['%s'] * len(fields))}) "
-        f"RETURNING {quote(AuditEvent._meta.pk.column)}"
-    )
-    return sql, fields
-
-
-@cache
-def _append_statement(open_intent: bool, close_intent: bool, along: tuple[str, ...] = ()) -> str:
+def _append_statement(
+    open_intent: bool, close_intent: bool, along: tuple[str, ...] = (), no_flush_wait: bool = False
+) -> str:
     """PostgreSQL: the event with its intent row opened or closed, and the statements
-    that go `along` with it, in one statement (one round trip, one snapshot)."""
-    insert, _ = _insert_statement("postgresql")
+    that go `along` with it, in one statement (one round trip, one snapshot).
+    `no_flush_wait`: the statement's own transaction commits without waiting for its WAL
+    flush (set_config(…, true) lasts until that commit, which reads it)."""
+    insert = rows.insert_statement(AuditEvent)
     parts = [f"WITH inserted AS ({insert})"]
     if open_intent:
         parts.append(
@@ -163,13 +153,44 @@ def _append_statement(open_intent: bool, close_intent: bool, along: tuple[str, .
     if close_intent:
         parts.append(f", closed AS (DELETE FROM {INTENTS} WHERE event_id = %s)")  # noqa: S608
     parts += [f", along_{index} AS ({sql})" for index, sql in enumerate(along)]
-    parts.append(" SELECT id FROM inserted")
+    if no_flush_wait:
+        parts.append(" SELECT id, set_config('synchronous_commit', 'off', true) FROM inserted")
+    else:
+        parts.append(" SELECT id FROM inserted")
     return "".join(parts)
 
 
+# Values _event() gives in the form psycopg takes as they are (text, numbers, aware
+# datetimes, a foreign key's id): on PostgreSQL their fields' preparation is skipped.
+TAKEN_AS_THEY_ARE = (
+    models.CharField,
+    models.TextField,
+    models.IntegerField,
+    models.DateTimeField,
+    models.ForeignKey,
+)
+
+
+@cache
+def _prepared_fields(vendor: str) -> tuple[tuple[str, Field | None], ...]:
+    """(attname, the field to prepare the value with, or None: as it is), in insert order."""
+    _, fields = rows.insert_columns(AuditEvent)
+    return tuple(
+        (
+            field.attname,
+            None if vendor == "postgresql" and isinstance(field, TAKEN_AS_THEY_ARE) else field,
+        )
+        for field in fields
+    )
+
+
 def _values(event: AuditEvent) -> list[Any]:
-    _, fields = _insert_statement(connection.vendor)
-    return [field.get_db_prep_save(getattr(event, field.attname), connection) for field in fields]
+    return [
+        getattr(event, attname)
+        if field is None
+        else field.get_db_prep_save(getattr(event, attname), connection)
+        for attname, field in _prepared_fields(connection.vendor)
+    ]
 
 
 # A statement written with an event, in its commit: (SQL, parameters). Its SQL is
@@ -183,16 +204,49 @@ def _append(
     open_intent: str = "",
     close_intent: int | None = None,
     along: Sequence[Statement] = (),
-) -> None:
-    """Write the event with its content hash (inside a transaction); no chain head is
-    touched: the sequencer gives it its place.
+    no_flush_wait: bool = False,
+) -> AuditEvent:
+    """Write the event with its content hash; no chain head is touched: the sequencer
+    gives it its place. `no_flush_wait`: its commit need not wait for the WAL flush.
 
-    Plain SQL: this runs on every audited action, and the ORM's query compilation costs
-    more than the query itself here; on PostgreSQL one statement, intents and the
-    statements `along` with it included.
+    In the caller's transaction if there is one. Outside one, on PostgreSQL, an event no
+    follower writes along with (audit/signals.py) is one statement that commits itself —
+    its intent rows and the statements `along` with it included, so still all or nothing
+    — sparing the BEGIN and COMMIT round trips of a transaction of its own. Otherwise
+    the event, and what its followers write, share one transaction.
     """
     event.content_hash = compute_content_hash(event)
-    with connection.cursor() as cursor:
+    follow = followers_of(event)
+    postgres = connection.vendor == "postgresql"
+    if postgres and not follow and not connection.in_atomic_block and connection.get_autocommit():
+        _insert(event, open_intent, close_intent, along, no_flush_wait=no_flush_wait)
+    else:
+        outermost = not connection.in_atomic_block
+        with transaction.atomic(savepoint=False):
+            if no_flush_wait and outermost and postgres:
+                with connection.cursor() as cursor:
+                    cursor.execute("SET LOCAL synchronous_commit = off")
+            _insert(event, open_intent, close_intent, along, no_flush_wait=False)
+            for work in follow:
+                work()
+    return event
+
+
+def _insert(
+    event: AuditEvent,
+    open_intent: str,
+    close_intent: int | None,
+    along: Sequence[Statement],
+    *,
+    no_flush_wait: bool,
+) -> None:
+    """The INSERT of the event, its intent row and the statements along with it.
+
+    Plain SQL: this runs on every audited action, and the ORM's query compilation costs
+    more than the query itself here; on PostgreSQL one statement, bound (and prepared)
+    by the server.
+    """
+    with bound_cursor() as cursor:
         if connection.vendor == "postgresql":
             params = _values(event)
             if open_intent:
@@ -201,17 +255,21 @@ def _append(
                 params.append(close_intent)
             for _, values in along:
                 params += values
-            if open_intent or close_intent is not None or along:
+            if open_intent or close_intent is not None or along or no_flush_wait:
                 sql = _append_statement(
-                    bool(open_intent), close_intent is not None, tuple(s for s, _ in along)
+                    bool(open_intent),
+                    close_intent is not None,
+                    tuple(s for s, _ in along),
+                    no_flush_wait,
                 )
                 cursor.execute(sql, params)
             else:
-                cursor.execute(_insert_statement(connection.vendor)[0], params)
-            event.pk = cursor.fetchone()[0]
+                cursor.execute(rows.insert_statement(AuditEvent), params)
+            pk = cursor.fetchone()[0]
         else:
-            cursor.execute(_insert_statement(connection.vendor)[0], _values(event))
-            event.pk = cursor.fetchone()[0]
+            cursor.execute(rows.insert_statement(AuditEvent), _values(event))
+            pk = cursor.fetchone()[0]
+            event.pk = pk
             if open_intent:
                 created = connection.ops.adapt_datetimefield_value(event.created_at)
                 cursor.execute(OPEN_INTENT_SQL, [event.pk, open_intent, created])
@@ -219,9 +277,7 @@ def _append(
                 cursor.execute(CLOSE_INTENT_SQL, [close_intent])
             for sql, values in along:
                 cursor.execute(sql, values)
-    event._state.adding = False
-    event._state.db = connection.alias
-    event_recorded.send(sender=AuditEvent, event=event)
+    rows.inserted(event, pk)
 
 
 def _event(
@@ -287,10 +343,7 @@ def record(
         outcome=outcome,
         metadata=metadata,
     )
-    # No savepoint inside a caller's transaction: a failed append fails it all anyway.
-    with transaction.atomic(savepoint=False):
-        _append(event, along=along)
-    return event
+    return _append(event, along=along)
 
 
 # --- Write-ahead intents --------------------------------------------------------------
@@ -337,8 +390,7 @@ def begin(
         outcome=AuditEvent.Outcome.PENDING,
         metadata=metadata,
     )
-    with transaction.atomic(savepoint=False):
-        _append(event, open_intent=action)
+    _append(event, open_intent=action)  # committed here: called outside any transaction
     return Intent(
         event.pk, action, organization, actor, event.identifier, target_type, event.target_id
     )
@@ -371,13 +423,7 @@ def complete(
         outcome=outcome,
         metadata={**(metadata or {}), "started_event": intent.event_id},
     )
-    outermost = not connection.in_atomic_block
-    with transaction.atomic(savepoint=False):
-        if outermost and connection.vendor == "postgresql":
-            with connection.cursor() as cursor:
-                cursor.execute("SET LOCAL synchronous_commit = off")
-        _append(event, close_intent=intent.event_id, along=along)
-    return event
+    return _append(event, close_intent=intent.event_id, along=along, no_flush_wait=True)
 
 
 STALE_AFTER = timedelta(minutes=15)

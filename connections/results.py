@@ -47,12 +47,17 @@ READ_RESULT_TOOL: dict[str, Any] = {
 }
 
 
+def fits(text: str, limit: int) -> bool:
+    """Whether a result goes to the model whole (else it is stored, and paged)."""
+    return len(text) <= limit
+
+
 def bounded(
     *, text: str, limit: int, organization: Any, identifier: str, execution_id: str = ""
 ) -> tuple[str, StoredResult | None]:
     """`text` itself when it fits in `limit` characters; else the stored result's first
     page, as JSON the model reads (and the stored result)."""
-    if len(text) <= limit:
+    if fits(text, limit):
         return text, None
     stored = StoredResult.objects.create(
         organization=organization,

@@ -26,6 +26,8 @@ from django.db import DEFAULT_DB_ALIAS, connections, models
 from django.db.models.query import get_related_populators  # type: ignore[attr-defined]
 from django.db.models.sql.compiler import SQLCompiler
 
+from core.db import bound_cursor
+
 ModelT = TypeVar("ModelT", bound=models.Model)
 
 
@@ -49,6 +51,9 @@ class _Plan:
     compiler: SQLCompiler
     init_list: tuple[str, ...]
     model_slice: slice
+    # What the ORM works out again for every evaluation, worked out once:
+    converters: tuple[tuple[int, tuple[Callable[..., Any], ...], Any], ...]
+    populators: tuple[Any, ...]
 
 
 class PreparedQuery(Generic[ModelT]):
@@ -84,7 +89,15 @@ class PreparedQuery(Generic[ModelT]):
         fields = klass_info["select_fields"]
         model_slice = slice(fields[0], fields[-1] + 1)
         init_list = tuple(column[0].target.attname for column in compiler.select[model_slice])
-        return _Plan(sql, sources, compiler, init_list, model_slice)
+        selected = [column[0] for column in compiler.select[: compiler.col_count]]
+        if compiler.has_composite_fields(selected):
+            raise ValueError("Composite fields are not supported")
+        converters = tuple(
+            (position, tuple(functions), expression)
+            for position, (functions, expression) in compiler.get_converters(selected).items()
+        )
+        populators = tuple(get_related_populators(klass_info, compiler.select, alias))
+        return _Plan(sql, sources, compiler, init_list, model_slice, converters, populators)
 
     def _plan(self, alias: str) -> _Plan:
         plan = self._plans.get(alias)
@@ -100,16 +113,21 @@ class PreparedQuery(Generic[ModelT]):
             _db_value(values[source]) if kind == "value" else source
             for kind, source in plan.sources
         ]
-        with connections[using].cursor() as cursor:
+        database = connections[using]
+        with bound_cursor(using) as cursor:
             cursor.execute(plan.sql, params)
             rows = cursor.fetchall()
-        compiler = plan.compiler
-        model = compiler.klass_info["model"]
-        populators = get_related_populators(compiler.klass_info, compiler.select, using)
+        model = plan.compiler.klass_info["model"]
         results = []
-        for row in compiler.results_iter([rows]):
+        for fetched in rows:
+            row = list(fetched)
+            for position, functions, expression in plan.converters:  # as the ORM converts
+                value = row[position]
+                for convert in functions:
+                    value = convert(value, expression, database)
+                row[position] = value
             obj = model.from_db(using, plan.init_list, row[plan.model_slice])
-            for populator in populators:
+            for populator in plan.populators:
                 populator.populate(row, obj)
             results.append(obj)
         return results

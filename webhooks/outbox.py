@@ -1,16 +1,18 @@
 """The outbox: webhook events written in the transaction of the change they report.
 
-An audit event is appended inside every audited change; its signal brings it here, still
-inside that transaction. If an enabled endpoint of the organization wants the webhook
-type, the event and one delivery per such endpoint are inserted then and there — a
-rolled-back change leaves no event, a committed one always has its deliveries — and the
-endpoints' senders are started once the transaction commits.
+An audit event is appended inside every audited change; the outbox follows the trail
+(audit/signals.py), so it sees each event inside that transaction. If an enabled
+endpoint of the organization wants the webhook type, the event and one delivery per
+such endpoint are inserted then and there — a rolled-back change leaves no event, a
+committed one always has its deliveries — and the endpoints' senders are started once
+the transaction commits.
 """
 
 from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from functools import partial
 from typing import Any
 
@@ -55,8 +57,9 @@ def forget_subscribers(organization_id: int) -> None:
     _subscribers.pop(organization_id, None)
 
 
-def capture(event: AuditEvent) -> WebhookEvent | None:
-    """The webhook event for this audit event, if any endpoint wants it."""
+def follow(event: AuditEvent) -> Callable[[], WebhookEvent | None] | None:
+    """Asked before the audit event is appended: the work of putting it in the outbox,
+    if an endpoint may want it (audit/signals.py), else None."""
     if event.organization_id is None:
         return None
     types = events.possible_types(event.action)
@@ -65,6 +68,11 @@ def capture(event: AuditEvent) -> WebhookEvent | None:
     endpoints = subscribers(event.organization_id, cached="tool.executed" in types)
     if not any(wants(wanted, t) for _, wanted in endpoints for t in types):
         return None
+    return partial(capture, event, endpoints)
+
+
+def capture(event: AuditEvent, endpoints: list[tuple[Any, list[str]]]) -> WebhookEvent | None:
+    """The webhook event for this (appended) audit event, for the endpoints that want it."""
     built = events.BUILDERS[event.action](event)
     if built is None:
         # Never silently: an event of a type someone wants that cannot be built is a bug

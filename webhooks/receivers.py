@@ -1,14 +1,11 @@
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 
-from audit.signals import event_recorded
+from audit.signals import follow_events
 from webhooks import outbox
 from webhooks.models import WebhookEndpoint
 
-
-@receiver(event_recorded, dispatch_uid="webhooks_outbox")
-def to_outbox(sender, event, **kwargs) -> None:
-    outbox.capture(event)
+follow_events(outbox.follow)  # audit events → outbox, in their transaction
 
 
 @receiver([post_save, post_delete], sender=WebhookEndpoint, dispatch_uid="webhooks_subscribers")

@@ -175,6 +175,10 @@ def database(*, pool_size: int) -> dict:
             # PgBouncer in transaction mode: no server-side cursors or prepared statements.
             config["DISABLE_SERVER_SIDE_CURSORS"] = True
             options["prepare_threshold"] = None
+        else:
+            # The statements of core.db.bound_cursor are prepared on their 5th run on a
+            # connection (Django's other queries bind client-side: never prepared).
+            options.setdefault("prepare_threshold", 5)
         if pool_max:
             options["pool"] = {
                 "min_size": 1,

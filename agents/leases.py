@@ -130,24 +130,21 @@ def _save_with_step_statement(
 ) -> str:
     """UPDATE the run where this worker holds its lease; INSERT the step only if it did;
     the statements along; the step's id back (no row: the lease was lost). With
-    `no_flush_wait`, its own commit does not wait for the WAL flush (set_config(…, true)
-    lasts until that commit, which reads it)."""
+    `no_flush_wait`, its own commit does not wait for the WAL flush (rows.NO_FLUSH_WAIT)."""
     quote = connection.ops.quote_name
     run_table, step_table = quote(AgentRun._meta.db_table), quote(step_model._meta.db_table)
     assignments = ", ".join(f"{quote(_run_field(f).column)} = %s" for f in fields)
     columns, step_fields = rows.insert_columns(step_model)
     placeholders = ", ".join(["%s"] * len(step_fields))
     pk, step_pk = quote(AgentRun._meta.pk.column), quote(step_model._meta.pk.column)
-    returned = step_pk
-    if no_flush_wait:
-        returned += ", set_config('synchronous_commit', 'off', true)"
+    returned = f"{step_pk}, {rows.NO_FLUSH_WAIT}" if no_flush_wait else step_pk
     # Table and column names come from the models; every value is a parameter.
     parts = [
         f"WITH saved AS (UPDATE {run_table} SET {assignments} "  # noqa: S608
         f"WHERE {pk} = %s AND {quote('lease_owner')} = %s RETURNING {pk}), "
         f"step AS (INSERT INTO {step_table} ({columns}) SELECT {placeholders} FROM saved "
         f"RETURNING {step_pk})",
-        *(f", along_{index} AS ({sql})" for index, sql in enumerate(along)),
+        *rows.along_parts(along),
         f" SELECT {returned} FROM step",  # noqa: S608
     ]
     return "".join(parts)

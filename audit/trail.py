@@ -141,8 +141,7 @@ def _append_statement(
 ) -> str:
     """PostgreSQL: the event with its intent row opened or closed, and the statements
     that go `along` with it, in one statement (one round trip, one snapshot).
-    `no_flush_wait`: the statement's own transaction commits without waiting for its WAL
-    flush (set_config(…, true) lasts until that commit, which reads it)."""
+    `no_flush_wait`: its own commit does not wait for the WAL flush (rows.NO_FLUSH_WAIT)."""
     insert = rows.insert_statement(AuditEvent)
     parts = [f"WITH inserted AS ({insert})"]
     if open_intent:
@@ -152,11 +151,9 @@ def _append_statement(
         )
     if close_intent:
         parts.append(f", closed AS (DELETE FROM {INTENTS} WHERE event_id = %s)")  # noqa: S608
-    parts += [f", along_{index} AS ({sql})" for index, sql in enumerate(along)]
-    if no_flush_wait:
-        parts.append(" SELECT id, set_config('synchronous_commit', 'off', true) FROM inserted")
-    else:
-        parts.append(" SELECT id FROM inserted")
+    parts += rows.along_parts(along)
+    returned = f"id, {rows.NO_FLUSH_WAIT}" if no_flush_wait else "id"
+    parts.append(f" SELECT {returned} FROM inserted")  # noqa: S608
     return "".join(parts)
 
 

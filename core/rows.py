@@ -13,6 +13,15 @@ from typing import Any
 from django.db import connection, models
 from django.db.models import Field
 
+# In the SELECT list of a statement sent outside any transaction: its own commit does not
+# wait for its WAL flush (set_config(…, true) lasts until that commit, which reads it).
+NO_FLUSH_WAIT = "set_config('synchronous_commit', 'off', true)"
+
+
+def along_parts(along: tuple[str, ...]) -> list[str]:
+    """The statements `along` with a row, as further CTEs of its one statement."""
+    return [f", along_{index} AS ({sql})" for index, sql in enumerate(along)]
+
 
 @cache
 def insert_columns(model: type[models.Model]) -> tuple[str, tuple[Field, ...]]:

@@ -24,7 +24,7 @@ from django.db.models import F, Field, Q
 from django.utils import timezone
 
 from agents.models import AgentRun, AgentStep, RunStatus
-from audit.trail import Statement
+from audit.trail import Carried, Statement
 from core import rows
 from core.db import bound_cursor
 from core.holds import Keeper
@@ -75,10 +75,17 @@ def save(run: AgentRun, *fields: str) -> None:
 
 
 def save_with_step(
-    run: AgentRun, fields: tuple[str, ...], *, step: AgentStep, along: Sequence[Statement] = ()
+    run: AgentRun,
+    fields: tuple[str, ...],
+    *,
+    step: AgentStep,
+    along: Sequence[Statement] = (),
+    carried: Carried | None = None,
 ) -> None:
     """Save these fields of the run and insert its new `step`, only while this worker
-    holds the lease; the statements `along` with them (a usage count) go too.
+    holds the lease; the statements `along` with them (a usage count) go too, and the
+    audit events `carried` (its tool call's): then the commit waits for its WAL flush,
+    as every event's own commit does.
 
     On PostgreSQL one statement: outside a transaction it commits itself, one round trip
     per agent step instead of BEGIN, three statements and COMMIT — and without waiting
@@ -98,11 +105,17 @@ def save_with_step(
             save(run, *fields)
             step.save()
         return
+    # Carried events ride only a statement that commits itself: in a transaction they
+    # could be rolled back after they were counted as sent (they are written on their
+    # own when the carrier's block ends).
+    autocommitted = not connection.in_atomic_block
+    events = carried.statements() if carried is not None and autocommitted else []
+    along = [*along, *events]
     sql = _save_with_step_statement(
         fields,
         type(step),
         tuple(sql for sql, _ in along),
-        no_flush_wait=not connection.in_atomic_block,
+        no_flush_wait=autocommitted and not events,
     )
     values = [_run_field(name).get_db_prep_save(getattr(run, name), connection) for name in fields]
     params = [*values, run.pk, ME, *rows.insert_values(step)]
@@ -110,6 +123,8 @@ def save_with_step(
         params += more
     with bound_cursor() as cursor:
         cursor.execute(sql, params)
+        if events and carried is not None:
+            carried.sent()  # written, whether or not the lease still held
         row = cursor.fetchone()
     if row is None:
         raise LeaseLost(str(run.pk))

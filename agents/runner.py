@@ -22,7 +22,7 @@ from django.db.models import Max, Q
 from django.utils import timezone
 
 from agents import approval_links, leases, llm, toolbox, untrusted
-from agents.answers import Answer
+from agents.answers import Answer, meta_tool_answer
 from agents.models import Agent, AgentRun, AgentStep, RunStatus
 from agents.pending import PendingCall, calls_of
 from agents.runs import enqueue, finish, record_run_event
@@ -208,7 +208,14 @@ class Loop:
             entry = self.available.get(call.name)
             arguments = call.arguments
             if call.name in {*discovery.META_TOOLS, results.READ_RESULT} and entry is None:
-                self._tool_result(call, self._discover(call.name, arguments or {}), remaining)
+                found = meta_tool_answer(
+                    call.name,
+                    arguments or {},
+                    available=self.available,
+                    run=self.run,
+                    result_limit=self.agent.result_limit,
+                )
+                self._tool_result(call, found, remaining)
             elif entry is None:
                 # Never offered, never executed (§7 rule 14), whatever the model asks for.
                 message = f"{call.name} is not available to this agent."
@@ -229,33 +236,6 @@ class Loop:
             elif not self._execute(call, entry, arguments, remaining):
                 return False
         return True
-
-    def _discover(self, name: str, arguments: dict[str, Any]) -> Answer:
-        """search_tools, describe_tool and read_result: answered from the run's own tools, no provider
-        call (call_tool never reaches here: it was unwrapped into the tool it names)."""
-        if name == discovery.SEARCH:
-            return Answer(
-                data=discovery.search(
-                    self.available, arguments.get("query"), arguments.get("limit", 5)
-                )
-            )
-        if name == results.READ_RESULT:
-            found = results.read(
-                organization=self.org,
-                identifier=self.run.identifier,
-                handle=arguments.get("handle"),
-                offset=arguments.get("offset", 0),
-                length=self.agent.result_limit,
-            )
-            if found is not None:
-                return Answer(data=found)
-            return Answer.refused("result_not_found", "No result of this run has that handle.")
-        if name == discovery.DESCRIBE:
-            found = discovery.describe(self.available, arguments.get("name"))
-            if found is not None:
-                return Answer(data=found)
-            return Answer.refused("tool_not_available", "No tool of yours has that name.")
-        return Answer.refused("invalid_arguments", "call_tool needs a name and JSON arguments.")
 
     def _needs_approval(
         self, entry: tools.AvailableTool, call: PendingCall, arguments: dict[str, Any]
@@ -356,6 +336,18 @@ class Loop:
             )
             self._tool_result(call, unknown, remaining, arguments=arguments)
             return True
+        # A read's audit event goes with its step: one round trip and one commit less.
+        with trail.Carried() as carried:
+            return self._call(call, entry, arguments, remaining, carried)
+
+    def _call(
+        self,
+        call: PendingCall,
+        entry: tools.AvailableTool,
+        arguments: dict[str, Any],
+        remaining: list[PendingCall],
+        carried: trail.Carried,
+    ) -> bool:
         started = time.perf_counter()
         try:
             result = tools.execute_tool(
@@ -368,6 +360,7 @@ class Loop:
                 via="agent",
                 agent=self.agent.name,
                 approved=call.decision == "approved",
+                carried=carried,
             )
         except PortalError as exc:
             if exc.code == "approval_required" and call.decision != "approved":
@@ -380,7 +373,7 @@ class Loop:
                 execution_id=details.get("execution_id", ""),
                 latency=time.perf_counter() - started,
             )
-            self._tool_result(call, failed, remaining, arguments=arguments)
+            self._tool_result(call, failed, remaining, arguments=arguments, carried=carried)
             if isinstance(exc, NeedsReauthorization):
                 connection_name = details.get("connection_name") or entry.connection_name
                 end(
@@ -400,7 +393,7 @@ class Loop:
             execution_id=result["execution_id"],
             latency=time.perf_counter() - started,
         )
-        self._tool_result(call, answer, remaining, arguments=arguments)
+        self._tool_result(call, answer, remaining, arguments=arguments, carried=carried)
         return True
 
     def _tool_result(
@@ -410,10 +403,11 @@ class Loop:
         remaining: list[PendingCall],
         *,
         arguments: dict[str, Any] | None = None,
+        carried: trail.Carried | None = None,
     ) -> None:
         """Append the `role: tool` message and record (or complete) the tool step, with the
-        calls still to run (and the whole result, when too large for the model), in one
-        commit."""
+        calls still to run (and the whole result, when too large for the model; and the
+        call's audit event, when `carried`), in one commit."""
         content = answer.content()
         bounded = not answer.error_code and call.name != results.READ_RESULT
         existing = self.tool_steps.get(call.step_key)
@@ -453,7 +447,7 @@ class Loop:
                 existing.save(update_fields=list(fields))
                 self._save(*TOOL_STEP_FIELDS)
             else:
-                self._step(**fields, saving=TOOL_STEP_FIELDS)
+                self._step(**fields, saving=TOOL_STEP_FIELDS, carried=carried)
 
     def _step(
         self,
@@ -462,16 +456,17 @@ class Loop:
         latency: float = 0.0,
         saving: tuple[str, ...] = (),
         along: list[Statement] | None = None,
+        carried: trail.Carried | None = None,
         **fields: Any,
     ) -> None:
-        """Record a step; with the run's fields `saving` (and the statements `along`) in
-        one statement when there are any (leases.save_with_step)."""
+        """Record a step; with the run's fields `saving` (and the statements `along`, the
+        events `carried`) in one statement when there are any (leases.save_with_step)."""
         fields.setdefault("latency_ms", round(latency * 1000, 1))
         step = AgentStep(
             organization=self.org, run=self.run, index=self.next_index, kind=kind, **fields
         )
         if saving:
-            leases.save_with_step(self.run, saving, step=step, along=along or [])
+            leases.save_with_step(self.run, saving, step=step, along=along or [], carried=carried)
         else:
             step.save(force_insert=True)
         if step.tool_call_id:

@@ -115,7 +115,7 @@ class OpenIntent(models.Model):
 
     Written in the same commit as the pending event, deleted in the same commit as
     the completing event; one left behind means the process stopped in between, and
-    `trail.close_stale_intents` records the action's outcome as unknown.
+    `intents.close_stale_intents` records the action's outcome as unknown.
     """
 
     event = models.OneToOneField(

@@ -22,7 +22,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 
-from audit import trail
+from audit import intents, trail
 from audit.chain import GLOBAL_CHAIN, chain_key
 from audit.models import AuditChain, AuditEvent
 from core.errors import Forbidden, Invalid
@@ -270,14 +270,14 @@ def label_outcomes(events: list[AuditEvent], *, now: datetime | None = None) -> 
     unknown" when it has waited longer than any call may take (one query a page)."""
     now = now or timezone.now()
     pending = [e.pk for e in events if e.outcome == AuditEvent.Outcome.PENDING]
-    still_open = trail.open_intent_ids(pending) if pending else set()
+    still_open = intents.open_intent_ids(pending) if pending else set()
     for event in events:
         event.outcome_class, event.outcome_label = event.outcome, event.get_outcome_display()
         if event.outcome != AuditEvent.Outcome.PENDING:
             continue
         if event.pk not in still_open:
             event.outcome_class, event.outcome_label = "info", "Started"
-        elif now - event.created_at > trail.STALE_AFTER:
+        elif now - event.created_at > intents.STALE_AFTER:
             event.outcome_class, event.outcome_label = "unknown", "Outcome unknown"
         else:
             event.outcome_label = "In progress"

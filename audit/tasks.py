@@ -3,7 +3,7 @@ closing write-ahead intents."""
 
 from celery import shared_task
 
-from audit import review, sequencer, trail
+from audit import intents, review, sequencer
 from core.jobs import exclusive
 
 
@@ -19,4 +19,4 @@ def prune_audit() -> dict:
 
 @shared_task
 def close_stale_intents() -> dict:
-    return exclusive("close_stale_intents", lambda: {"closed": trail.close_stale_intents()})
+    return exclusive("close_stale_intents", lambda: {"closed": intents.close_stale_intents()})

@@ -97,6 +97,7 @@ def main() -> None:
         before_model: list[float] = []
         before_tool: list[float] = []
         per_run_wall: list[float] = []
+        by_position: dict[int, list[float]] = {}
         for index in range(RUNS + 1):
             bare_samples = bare_calls(TOOL_CALLS_PER_RUN + 1)
             model.queue(*[scripted_model] * (TOOL_CALLS_PER_RUN + 1))
@@ -116,6 +117,8 @@ def main() -> None:
                 before_model.extend(gap for gap, server in gaps if server == "model")
                 before_tool.extend(gap for gap, server in gaps if server == "tool")
                 per_run_wall.append(finished - started)
+                for position, (gap, _) in enumerate(gaps):
+                    by_position.setdefault(position, []).append(gap)
                 baseline.extend(bare_samples)
         model.stop()
         emulator.stop()
@@ -133,6 +136,10 @@ def main() -> None:
         print(
             f"  of which steps ending in a model call: median {median_ms(before_model):.2f} ms; "
             f"in a tool call: median {median_ms(before_tool):.2f} ms"
+        )
+        print(
+            "  by position in the run (first carries the start, last the end): "
+            + ", ".join(f"{median_ms(by_position[p]):.2f}" for p in sorted(by_position))
         )
         print(
             f"baseline, bare openai SDK client time per call: median {median_ms(baseline):.2f} ms"

@@ -1,16 +1,15 @@
 """The per-user tool surface and tool execution as the user (DESIGN §4 flow 7).
 
-`list_tools` offers only tools of the caller's ACTIVE accounts whose required
-scopes were granted and which the connection has not disabled. A tool is
-identified by (connection, tool): when the caller has accounts on two
-connections of one provider (github.com and GitHub Enterprise), its names are
-qualified as `<connection>__<tool>`.
+`list_tools` offers only tools of the caller's ACTIVE accounts whose required scopes
+were granted and which the connection has not disabled. A tool is identified by
+(connection, tool): when the caller has accounts on two connections of one provider
+(github.com and GitHub Enterprise), its names are qualified as `<connection>__<tool>`.
 
-`execute_tool` validates the input against the tool's JSON Schema (and refuses
-text the audit trail could not store) before any network call, then writes the
-call's audit event *ahead* of the provider call (DESIGN §12 rule 17: a pending
-event in its own commit), runs the handler with the user's own token
-(refreshing once on a 401), and completes the event with the outcome.
+`execute_tool` validates the input against the tool's JSON Schema (and refuses text the
+audit trail could not store) before any network call, then writes a write's audit event
+*ahead* of the provider call (DESIGN §12 rule 17: a pending event in its own commit),
+runs the handler with the user's own token (refreshing once on a 401), and completes the
+event with the outcome (a read has one event, after the call).
 """
 
 from __future__ import annotations
@@ -19,6 +18,7 @@ import json
 import logging
 import time
 import uuid
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -116,10 +116,7 @@ def list_tools(
     by_connection: dict[str, list[ConnectedAccount]] = {}
     for account in active:
         by_connection.setdefault(account.connection.name, []).append(account)
-    providers_seen: dict[str, int] = {}
-    for connection_accounts in by_connection.values():
-        key = connection_accounts[0].connection.provider
-        providers_seen[key] = providers_seen.get(key, 0) + 1
+    providers_seen = Counter(found[0].connection.provider for found in by_connection.values())
     available = []
     for name, connection_accounts in by_connection.items():
         connection = connection_accounts[0].connection
@@ -353,13 +350,15 @@ def execute_tool(
     within: Callable[[Tool], bool] | None = None,
     agent: str = "",
     approved: bool = False,
+    carried: trail.Carried | None = None,
 ) -> dict[str, Any]:
     """Run one tool as the caller's connected account → {"data", "execution_id"}.
     `audit_context` joins the audit metadata (e.g. the MCP client's id); `write_gate` is
     asked before a write — or a call a policy rule wants approved — is sent, once the call
     is resolved and valid, and may refuse it with a PortalError (MCP's approvals); a
-    caller that already had the call approved (an agent run) says `approved`; `within` limits the call to some tools (a
-    toolset): any other is refused as not allowed, before anything is sent."""
+    caller that already had the call approved (an agent run) says `approved`; `within`
+    limits the call to some tools (a toolset): any other is refused as not allowed, before
+    anything is sent. A read's event may be `carried` to the caller's next statement."""
     execution_id = uuid.uuid4().hex
     started = time.perf_counter()
     protection = caller.organization.data_protection
@@ -467,6 +466,7 @@ def execute_tool(
                 outcome=_outcome(error),
                 metadata=metadata,
                 along=usage,
+                carried=carried,
             )
     except DatabaseError:
         if intent is None:

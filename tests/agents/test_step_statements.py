@@ -2,9 +2,10 @@
 counts do not vary with the machine). Measured as differences between whole runs that
 differ by one step, so the run's start and end are left out:
 
-- a tool step (a read): the account lookup, the call's audit event with its usage row,
-  then the step with the conversation — each of the two writes one statement that
-  commits itself: 3 statements, 3 round trips, 2 commits;
+- a tool step (a read): the account lookup, then the step with the conversation and
+  the call's audit event with its usage row (the event carried by the step's statement,
+  audit/trail.Carried), one statement that commits itself: 2 statements, 2 round trips,
+  1 commit;
 - a model step: the step, the conversation and the token count in one statement that
   commits itself: 1 statement, 1 round trip, 1 commit (agents/leases.save_with_step)."""
 
@@ -51,7 +52,7 @@ def test_a_tool_step_and_a_model_step_cost_a_fixed_number_of_statements(alice, a
     tool_step = costs(two_tools) - costs(one)
     model_step = costs(two_models) - costs(two_tools)
     print("tool step:", tool_step, "model step:", model_step, "(statements, round trips, commits)")
-    assert tool_step == (3, 3, 2), two_tools.statements[len(one.statements) :]
+    assert tool_step == (2, 2, 1), two_tools.statements[len(one.statements) :]
     assert model_step == (1, 1, 1)
     every = one.statements + two_tools.statements + two_models.statements
     assert not any("auditchain" in sql.lower() for sql in every)  # no shared row per step

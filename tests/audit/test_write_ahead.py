@@ -14,7 +14,7 @@ import pytest
 from django.db import connection as db_connection
 from django.utils import timezone
 
-from audit import chain, review, trail
+from audit import chain, intents, review, trail
 from audit.models import AuditEvent, OpenIntent
 from connections import tools
 from connections.errors import ToolInvalid
@@ -104,12 +104,12 @@ def test_a_call_whose_process_died_reads_outcome_unknown(org, alice, member_clie
     pending = review.label_outcomes(list(AuditEvent.objects.all()), now=an_hour_later)
     assert {e.outcome_label for e in pending if e.action == "tool.started"} == {"Outcome unknown"}
 
-    assert trail.close_stale_intents(older_than=timedelta(0)) == 1
+    assert intents.close_stale_intents(older_than=timedelta(0)) == 1
     unknown = AuditEvent.objects.get(action="tool.executed")
     assert unknown.outcome == AuditEvent.Outcome.UNKNOWN
     assert unknown.metadata["started_event"] == intent.event_id
     assert unknown.metadata["execution_id"] == "e1"
-    assert trail.close_stale_intents(older_than=timedelta(0)) == 0  # once
+    assert intents.close_stale_intents(older_than=timedelta(0)) == 0  # once
     labels = {
         e.action: e.outcome_label
         for e in review.label_outcomes(list(AuditEvent.objects.filter(action__startswith="tool.")))

@@ -5,6 +5,7 @@ POST /v1/chat/completions answers with the next scripted reply:
   call("tool", arg=1)                  one tool call
   calls(("tool", {...}), ("t2", {...})) several tool calls in one message
   fail(500)                            an HTTP error (the SDK retries 5xx/429)
+  raw(payload)                         exactly this answer: any JSON value, or bytes
   a callable(request_json) -> any of the above, to answer from what was sent
 answer_with(policy) answers every request with policy(request_json) instead: for many
 runs at once, or a run whose requests may be repeated (a worker died mid-call).
@@ -51,6 +52,10 @@ def fail(status: int, message: str = "upstream error") -> dict[str, Any]:
     return {"fail": status, "message": message}
 
 
+def raw(payload: Any) -> dict[str, Any]:
+    return {"raw": payload}
+
+
 class OpenAIServer(LocalServer):
     def __init__(self) -> None:
         super().__init__()
@@ -73,7 +78,7 @@ class OpenAIServer(LocalServer):
             status, payload = self._answer(handler.path, body, headers)
         else:
             status, payload = 405, {"error": {"message": "use POST"}}
-        data = json.dumps(payload).encode()
+        data = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
         handler.send_response(status)
         handler.send_header("Content-Type", "application/json")
         if status >= 400:  # the SDK honours this, so retry tests stay fast
@@ -105,6 +110,8 @@ class OpenAIServer(LocalServer):
             return 404, {"error": {"message": "not found"}}
         if callable(step):
             step = step(request)
+        if "raw" in step:
+            return 200, step["raw"]
         if "fail" in step:
             return step["fail"], {"error": {"message": step["message"], "type": "server_error"}}
         message = {"role": "assistant", "content": step["content"]}

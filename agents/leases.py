@@ -131,6 +131,7 @@ def save_with_step(
     rows.inserted(step, row[0])
 
 
+@cache
 def _run_field(name: str) -> Field:
     return next(f for f in AgentRun._meta.concrete_fields if f.name == name)
 

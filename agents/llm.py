@@ -194,7 +194,9 @@ def reply_of(answer: Any) -> ModelReply:
                 },
             }
         )
-    assistant: dict[str, Any] = {"role": "assistant", "content": _text(message.get("content"))}
+    # Text, or (some compatible servers) a list of text parts; a refusal stands for it.
+    content = _text(message.get("content")) or _text(message.get("refusal"))
+    assistant: dict[str, Any] = {"role": "assistant", "content": content}
     if tool_calls:
         assistant["tool_calls"] = tool_calls
     usage = answer.get("usage") if isinstance(answer.get("usage"), dict) else {}
@@ -207,6 +209,14 @@ def reply_of(answer: Any) -> ModelReply:
 
 
 def _text(value: Any) -> str:
+    if isinstance(value, list):
+        return "".join(
+            part["text"]
+            for part in value
+            if isinstance(part, dict)
+            and part.get("type") == "text"
+            and isinstance(part.get("text"), str)
+        )
     return value if isinstance(value, str) else ""
 
 

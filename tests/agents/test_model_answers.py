@@ -70,3 +70,19 @@ def test_arguments_sent_as_an_object_are_taken_as_their_json(agent, alice, model
     tool_step = run.steps.get(kind="tool")
     assert tool_step.tool_name == "monday_get_me"
     assert tool_step.outcome == "ok"
+
+
+@pytest.mark.parametrize(
+    "message, text",
+    [
+        (
+            {"content": [{"type": "text", "text": "Two "}, {"type": "text", "text": "parts."}]},
+            "Two parts.",
+        ),
+        ({"content": None, "refusal": "I can't help with that."}, "I can't help with that."),
+    ],
+)
+def test_text_in_parts_or_a_refusal_is_the_answer(agent, alice, model, message, text):
+    run = run_with(agent, alice, model, {"choices": [{"message": message}]})
+    assert run.status == RunStatus.SUCCEEDED, run.status_reason
+    assert run.final_text == text

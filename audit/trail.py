@@ -204,6 +204,7 @@ def _append(
     close_intent: int | None = None,
     along: Sequence[Statement] = (),
     no_flush_wait: bool = False,
+    carried: Carried | None = None,
 ) -> AuditEvent:
     """Write the event with its content hash; no chain head is touched: the sequencer
     gives it its place. `no_flush_wait`: its commit need not wait for the WAL flush.
@@ -211,13 +212,19 @@ def _append(
     In the caller's transaction if there is one. Outside one, on PostgreSQL, an event no
     follower writes along with (audit/signals.py) is one statement that commits itself —
     its intent rows and the statements `along` with it included, so still all or nothing
-    — sparing the BEGIN and COMMIT round trips of a transaction of its own. Otherwise
-    the event, and what its followers write, share one transaction.
+    — sparing the BEGIN and COMMIT round trips of a transaction of its own; a plain
+    event (no intent row) given `carried` is handed to it instead, to go with the
+    caller's next statement. Otherwise the event, and what its followers write, share
+    one transaction.
     """
     event.content_hash = compute_content_hash(event)
     follow = followers_of(event)
     postgres = connection.vendor == "postgresql"
     if postgres and not follow and not connection.in_atomic_block and connection.get_autocommit():
+        if carried is not None and not (open_intent or close_intent or no_flush_wait):
+            insert = (rows.insert_statement(AuditEvent), _values(event))
+            carried.events.append((event, [insert, *along]))
+            return event
         _insert(event, open_intent, close_intent, along, no_flush_wait=no_flush_wait)
     else:
         outermost = not connection.in_atomic_block
@@ -344,9 +351,7 @@ def record(
         outcome=outcome,
         metadata=metadata,
     )
-    if carried is not None and carried.take(event, along):
-        return event
-    return _append(event, along=along)
+    return _append(event, along=along, carried=carried)
 
 
 class Carried:
@@ -362,17 +367,6 @@ class Carried:
 
     def __init__(self) -> None:
         self.events: list[tuple[AuditEvent, list[Statement]]] = []
-
-    def take(self, event: AuditEvent, along: Sequence[Statement]) -> bool:
-        """Carry the event (its content hash set) if it can be; False: write it now."""
-        if connection.vendor != "postgresql" or connection.in_atomic_block:
-            return False
-        event.content_hash = compute_content_hash(event)
-        if followers_of(event) or not connection.get_autocommit():
-            return False
-        insert = (rows.insert_statement(AuditEvent), _values(event))
-        self.events.append((event, [insert, *along]))
-        return True
 
     def statements(self) -> list[Statement]:
         return [statement for _, statements in self.events for statement in statements]

@@ -26,7 +26,7 @@ from django.utils import timezone
 from agents.models import AgentRun, AgentStep, RunStatus
 from audit.trail import Carried, Statement
 from core import rows
-from core.db import bound_cursor
+from core.db import bound_cursor, send_ahead
 from core.holds import Keeper
 
 logger = logging.getLogger(__name__)
@@ -81,6 +81,7 @@ def save_with_step(
     step: AgentStep,
     along: Sequence[Statement] = (),
     carried: Carried | None = None,
+    ahead: bool = False,
 ) -> None:
     """Save these fields of the run and insert its new `step`, only while this worker
     holds the lease; the statements `along` with them (a usage count) go too, and the
@@ -96,6 +97,10 @@ def save_with_step(
     earlier one; each call's audit event is flushed too. What goes along is written even
     when the lease turns out lost (the tokens it counts were spent); elsewhere it is
     written first, then the run and the step in one transaction.
+
+    `ahead`: sent without waiting for its answer where it can be (core/db.send_ahead),
+    read before the thread's next query or outbound request — where LeaseLost is raised,
+    and where, if the statement failed, its carried events are written on their own.
     """
     if connection.vendor != "postgresql":
         with connection.cursor() as cursor:
@@ -121,14 +126,25 @@ def save_with_step(
     params = [*values, run.pk, ME, *rows.insert_values(step)]
     for _, more in along:
         params += more
+
+    def answered(row: tuple | None) -> None:
+        if row is None:
+            raise LeaseLost(str(run.pk))
+        rows.inserted(step, row[0])
+
+    handed: list = []  # the carried events, once the statement carrying them is sent
+    if ahead and send_ahead(
+        sql, params, answered=answered, failed=lambda: Carried.write_unsent(handed, failing=True)
+    ):
+        if events and carried is not None:
+            handed += carried.hand_over()
+        return
     with bound_cursor() as cursor:
         cursor.execute(sql, params)
         if events and carried is not None:
             carried.sent()  # written, whether or not the lease still held
         row = cursor.fetchone()
-    if row is None:
-        raise LeaseLost(str(run.pk))
-    rows.inserted(step, row[0])
+    answered(row)
 
 
 @cache

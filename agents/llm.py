@@ -19,6 +19,7 @@ from django.conf import settings
 
 from agents.models import Agent
 from core import egress, outbound, sandbox
+from core.db import release_connection
 from core.egress import EgressRefused
 
 # Local OpenAI-compatible servers (Ollama, vLLM) accept any key; the SDK insists on one.
@@ -103,6 +104,17 @@ def _host_port(url: str) -> tuple[str, int]:
     return parts.hostname or "", parts.port or (443 if parts.scheme == "https" else 80)
 
 
+class ModelClient(openai.OpenAI):
+    """The SDK's client. A statement sent ahead of a model request (the run's last tool
+    step: core/db.send_ahead) is answered once the SDK has built the request, before any
+    byte of it is sent; then the connection is given back while the model thinks. Here,
+    in the SDK's hook for a built request, not in the transport: there the SDK would take
+    a lost lease or a database error for a connection error, and retry."""
+
+    def _prepare_request(self, request: httpx2.Request) -> None:
+        release_connection()  # settles first (core/db.py)
+
+
 @functools.lru_cache(maxsize=32)
 def _client(endpoint: ModelEndpoint, timeout: float, max_retries: int) -> openai.OpenAI:
     # One client per configuration, reused across runs: building one loads the CA
@@ -111,13 +123,36 @@ def _client(endpoint: ModelEndpoint, timeout: float, max_retries: int) -> openai
     # cookies carried between runs of different organizations, no redirects (one could
     # carry the key elsewhere), and `timeout` is one total deadline per request; an
     # organization's own base URL is reached only through the egress policy.
-    return openai.OpenAI(
+    return ModelClient(
         api_key=endpoint.api_key,
         base_url=endpoint.base_url,
         timeout=timeout,
         max_retries=max_retries,
         http_client=outbound.new_client(guarded=endpoint.tenant_chosen, timeout=timeout),
     )
+
+
+class Offer:
+    """The tools offered to the model, with their JSON serialized once: a run sends the
+    same tool schemas with every model call (~6 KB for a dozen tools), and serializing
+    them again each time cost ~0.15 ms a call here (bench.agent_overhead)."""
+
+    def __init__(self, tools: list[dict[str, Any]]) -> None:
+        self.tools = tools
+        self.json = _dumps(tools) if tools else b""
+
+
+def _dumps(value: Any) -> bytes:
+    # As the SDK serializes a body (openai._utils._json): compact, UTF-8, no NaN.
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode()
+
+
+def request_body(agent: Agent, messages: list[dict[str, Any]], offer: Offer) -> bytes:
+    """The Chat Completions request as JSON bytes: the conversation serialized now, the
+    tools as the offer serialized them."""
+    head = {"model": agent.model, "messages": messages, "temperature": agent.temperature}
+    body = _dumps(head)
+    return body[:-1] + b',"tools":' + offer.json + b"}" if offer.tools else body
 
 
 @dataclass
@@ -132,23 +167,18 @@ def complete(
     client: openai.OpenAI,
     agent: Agent,
     messages: list[dict[str, Any]],
-    tools: list[dict[str, Any]],
+    offer: Offer,
 ) -> ModelReply:
     try:
-        # The SDK's documented `client.post` for a body we built as plain JSON: same
-        # retries, timeouts and errors as `chat.completions.create`, without its
+        # The SDK's documented `client.post` with a body we serialized (`content`): the
+        # same retries, timeouts and errors as `chat.completions.create`, without its
         # per-call type transform of every message and tool schema (~2 ms a call); the
         # answer read as plain JSON too (the few fields the runner uses, checked here),
         # not built into the SDK's models (~0.2 ms a call).
         response = client.post(
             "/chat/completions",
             cast_to=httpx2.Response,
-            body={
-                "model": agent.model,
-                "messages": messages,
-                "temperature": agent.temperature,
-                **({"tools": tools} if tools else {}),
-            },
+            content=request_body(agent, messages, offer),
         )
         answer = response.json()
     except openai.APIStatusError as exc:

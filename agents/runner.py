@@ -30,7 +30,7 @@ from audit import trail
 from audit.trail import Statement
 from connections import budgets, discovery, policy, results, tools
 from connections.errors import NeedsReauthorization
-from core.db import release_connection
+from core.db import settle
 from core.errors import PortalError
 
 logger = logging.getLogger(__name__)
@@ -75,7 +75,9 @@ def execute_run(run_id: Any) -> None:
 
 
 def end(run: AgentRun, status: str, reason: str = "", **details: str) -> None:
-    """End the run this worker drives — only while it still holds the lease."""
+    """End the run this worker drives — only while it still holds the lease (its last
+    step, if sent ahead, answered first)."""
+    settle()
     finish(run, status, reason, only_if=Q(lease_owner=leases.ME), **details)
 
 
@@ -143,14 +145,15 @@ class Loop:
             specs = discovery.DISCOVERY_TOOLS
         else:
             specs = [toolbox.model_tool(entry) for entry in self.available.values()]
+        offers = {False: llm.Offer(specs)}  # with read_result (once a result was stored) or not
         while run.model_calls < self.agent.max_steps:
             self._check_deadline()
             started = time.perf_counter()
-            release_connection()  # no connection held while the model thinks
-            offered = [*specs, results.READ_RESULT_TOOL] if self.results_stored else specs
+            if self.results_stored not in offers:
+                offers[True] = llm.Offer([*specs, results.READ_RESULT_TOOL])
             if not self._within_budget():
                 return
-            reply = llm.complete(client, self.agent, run.messages, offered)
+            reply = llm.complete(client, self.agent, run.messages, offers[self.results_stored])
             run.model_calls += 1
             run.prompt_tokens += reply.prompt_tokens
             run.completion_tokens += reply.completion_tokens
@@ -447,7 +450,9 @@ class Loop:
                 existing.save(update_fields=list(fields))
                 self._save(*TOOL_STEP_FIELDS)
             else:
-                self._step(**fields, saving=TOOL_STEP_FIELDS, carried=carried)
+                # A message's last step goes ahead of the next model request (core/db.py).
+                ahead = not remaining
+                self._step(**fields, saving=TOOL_STEP_FIELDS, carried=carried, ahead=ahead)
 
     def _step(
         self,
@@ -457,6 +462,7 @@ class Loop:
         saving: tuple[str, ...] = (),
         along: list[Statement] | None = None,
         carried: trail.Carried | None = None,
+        ahead: bool = False,
         **fields: Any,
     ) -> None:
         """Record a step; with the run's fields `saving` (and the statements `along`, the
@@ -466,7 +472,9 @@ class Loop:
             organization=self.org, run=self.run, index=self.next_index, kind=kind, **fields
         )
         if saving:
-            leases.save_with_step(self.run, saving, step=step, along=along or [], carried=carried)
+            leases.save_with_step(
+                self.run, saving, step=step, along=along or [], carried=carried, ahead=ahead
+            )
         else:
             step.save(force_insert=True)
         if step.tool_call_id:

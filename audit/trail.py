@@ -375,18 +375,29 @@ class Carried:
         """The statement carrying them was executed: they are written."""
         self.events.clear()
 
-    def __enter__(self) -> Carried:
-        return self
-
-    def __exit__(self, kind: type[BaseException] | None, *_: object) -> None:
+    def hand_over(self) -> list[tuple[AuditEvent, list[Statement]]]:
+        """The statement carrying them was sent ahead (core/db.send_ahead): they are its
+        to write — with it, or with `write_unsent` if it fails."""
         events, self.events = self.events, []
+        return events
+
+    @staticmethod
+    def write_unsent(events: list[tuple[AuditEvent, list[Statement]]], *, failing: bool) -> None:
+        """Write events their carrier did not, each on its own; `failing`: after another
+        error, which a database error here must not hide (it is logged)."""
         try:
             for event, statements in events:
                 _append(event, along=statements[1:])
         except DatabaseError:
-            if kind is None:
+            if not failing:
                 raise
             logger.exception("an audit event could not be written after a failure")
+
+    def __enter__(self) -> Carried:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, *_: object) -> None:
+        self.write_unsent(self.hand_over(), failing=kind is not None)
 
 
 # --- Write-ahead intents --------------------------------------------------------------

@@ -40,7 +40,7 @@ import httpx2
 from django.conf import settings
 
 from core import egress, tracing
-from core.db import release_connection
+from core.db import release_connection, settle
 from core.errors import PortalError
 
 # --- Errors ---------------------------------------------------------------------------------
@@ -221,6 +221,7 @@ class OutboundTransport(httpx2.HTTPTransport):
         )
 
     def handle_request(self, request: httpx2.Request) -> httpx2.Response:
+        settle()  # nothing leaves before a statement sent ahead of it is answered (core/db)
         url = request.url
         with tracing.client_span(request.method, url.host, url.port or 0) as span:
             response = self._handle(request)

@@ -115,14 +115,14 @@ class TestNoStateCrossesCalls:
         clients = {id(llm.client_for(agent)) for agent in agents}
         assert len(clients) == 1  # one process-wide client serves both organizations
         for agent in agents * 2:
-            assert llm.complete(llm.client_for(agent), agent, MESSAGES, []).message
+            assert llm.complete(llm.client_for(agent), agent, MESSAGES, llm.Offer([])).message
         assert peer.requests_with_cookies() == []
         assert len(llm.client_for(agents[0])._client.cookies.jar) == 0
 
     def test_an_organizations_own_model_url_carries_no_cookie_either(self, org, peer):
         agent = _agent(org, base_url=f"{peer.origin}/v1", api_key="sk-of-acme")
         for _ in range(3):
-            llm.complete(llm.client_for(agent), agent, MESSAGES, [])
+            llm.complete(llm.client_for(agent), agent, MESSAGES, llm.Offer([]))
         assert peer.requests_with_cookies() == []
 
     def test_webhook_deliveries_carry_no_cookie(self, peer):
@@ -162,7 +162,7 @@ class TestOneTotalDeadline:
         settings.OPENAI_MAX_RETRIES = 0
         agent = _agent(org)
         with within(3), pytest.raises(llm.ModelError, match="in time"):
-            llm.complete(llm.client_for(agent), agent, MESSAGES, [])
+            llm.complete(llm.client_for(agent), agent, MESSAGES, llm.Offer([]))
 
     def test_a_webhook_delivery(self, dripping, settings):
         settings.WEBHOOK_TIMEOUT_SECONDS = 1

@@ -3,7 +3,10 @@ agents/leases.save_with_step): one round trip and one commit less per tool step.
 it is still written exactly once whatever happens to its carrier: with the step; with the
 statement even when the lease turned out lost (no step then); on its own when the
 statement failed; and not carried at all when something follows it (a webhook outbox),
-which must be written in its transaction."""
+which must be written in its transaction. The step of a message's last tool call is also
+sent ahead of the next model request (core/db.send_ahead): that request leaves only once
+the step and its event are on disk, and never when the step was refused or its lease
+lost."""
 
 from __future__ import annotations
 
@@ -52,6 +55,7 @@ def test_a_lost_lease_still_writes_the_event_once_and_no_step(alice, agent, mode
     assert run.lease_owner == "elsewhere:1"
     assert not run.steps.filter(kind=AgentStep.Kind.TOOL).exists()
     assert executed_events().count() == 1
+    assert len(model.requests) == 1  # the worker stopped before asking the model again
 
 
 @pytest.fixture
@@ -81,6 +85,28 @@ def test_when_the_carrier_fails_the_event_is_written_on_its_own(
     assert "internal error" in run.status_reason
     event = executed_events().get()
     assert event.outcome == AuditEvent.Outcome.SUCCESS  # the call did happen
+    assert len(model.requests) == 1  # the result never reached the model
+
+
+def test_the_model_sees_a_result_only_once_its_step_and_event_are_on_disk(alice, agent, model):
+    seen = []
+
+    def answer(request):  # runs in the model server's thread, on its own connection
+        try:
+            seen.append(
+                (
+                    AgentStep.objects.filter(kind=AgentStep.Kind.TOOL).count(),
+                    executed_events().count(),
+                )
+            )
+        finally:
+            connection.close()
+        return reply("Done.")
+
+    model.queue(call("monday_get_me"), answer)
+    run = runs.start_run(agent=agent, prompt="Who am I?", caller=Caller.of_member(alice))
+    assert AgentRun.objects.get(pk=run.pk).status == RunStatus.SUCCEEDED
+    assert seen == [(1, 1)]
 
 
 def test_an_event_someone_follows_is_written_with_its_follower_not_carried(alice, agent, model):

@@ -86,3 +86,22 @@ def test_text_in_parts_or_a_refusal_is_the_answer(agent, alice, model, message, 
     run = run_with(agent, alice, model, {"choices": [{"message": message}]})
     assert run.status == RunStatus.SUCCEEDED, run.status_reason
     assert run.final_text == text
+
+
+def test_the_request_is_chat_completions_json_with_the_offered_tools(agent, alice, model):
+    """agents/llm.request_body: serialized by the portal (the tools once per run), sent
+    by the SDK as JSON."""
+    from tests.fakes.openai_server import call, reply
+
+    model.queue(call("monday_get_me"), reply("Done."))
+    run = runs.start_run(agent=agent, prompt="Who am I? é ✓", caller=Caller.of_member(alice))
+    assert AgentRun.objects.get(pk=run.pk).status == RunStatus.SUCCEEDED
+    first, second = model.requests
+    assert set(first) == {"model", "messages", "temperature", "tools"}
+    assert (first["model"], first["temperature"]) == (agent.model, agent.temperature)
+    assert first["messages"][-1] == {"role": "user", "content": "Who am I? é ✓"}
+    assert second["tools"] == first["tools"] and "monday_get_me" in {
+        tool["function"]["name"] for tool in first["tools"]
+    }
+    assert [m["role"] for m in second["messages"]] == ["system", "user", "assistant", "tool"]
+    assert all(h["content-type"] == "application/json" for h in model.headers)

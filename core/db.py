@@ -177,7 +177,7 @@ def _prepared_name(driver: Any, text: bytes, types: Sequence[int] | None) -> byt
     """The statement's name, prepared on this connection (by statement and parameter
     types) once it has been sent `prepare_threshold` times there, as psycopg prepares its
     own; None until then, and always behind PgBouncer (no threshold): sent unnamed."""
-    from psycopg import errors, generators, pq
+    from psycopg import pq
 
     threshold = driver.prepare_threshold
     if threshold is None:
@@ -194,11 +194,19 @@ def _prepared_name(driver: Any, text: bytes, types: Sequence[int] | None) -> byt
         sent[name] = count + 1
         return None
     driver.pgconn.send_prepare(name, text, types)
-    result = driver.wait(generators.fetch_many(driver.pgconn))[0]
-    if result.status != pq.ExecStatus.COMMAND_OK:
-        raise errors.error_from_result(result, encoding=driver.info.encoding)
+    _answer(driver, expected=pq.ExecStatus.COMMAND_OK)
     sent[name] = PREPARED
     return name
+
+
+def _answer(driver: Any, *, expected: Any) -> Any:
+    """The answer to what was sent on the connection; its error raised if it is one."""
+    from psycopg import errors, generators
+
+    result = driver.wait(generators.fetch_many(driver.pgconn))[0]
+    if result.status != expected:
+        raise errors.error_from_result(result, encoding=driver.info.encoding)
+    return result
 
 
 def settle() -> None:
@@ -207,16 +215,14 @@ def settle() -> None:
     if ahead is None:
         return
     _state.ahead = None
-    from psycopg import errors, generators, pq
+    from psycopg import pq
 
     driver = ahead.driver
     if ahead.database.connection is not driver:  # closed meanwhile: committed or not
         raise OperationalError("The answer of a statement sent ahead was lost with its connection.")
     try:
         with ahead.database.wrap_database_errors:
-            result = driver.wait(generators.fetch_many(driver.pgconn))[0]
-            if result.status != pq.ExecStatus.TUPLES_OK:
-                raise errors.error_from_result(result, encoding=driver.info.encoding)
+            result = _answer(driver, expected=pq.ExecStatus.TUPLES_OK)
     except Exception:
         ahead.failed()
         raise

@@ -11,6 +11,15 @@ from portal.settings.base import BASE_DIR, env_bool, env_list
 # starts real workers.
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL") or os.environ.get("REDIS_URL", "")
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
+# Without a socket timeout kombu waits forever on a Redis that accepts and never answers
+# (a failover, a dead NAT entry): a publish, or the broker check before a run starts, would
+# hang the request. 2 s each (a worker's BRPOP loop is not bound by it: kombu's own
+# health check drops an overdue one).
+CELERY_BROKER_TRANSPORT_OPTIONS: dict = (
+    {"socket_timeout": 2, "socket_connect_timeout": 2}
+    if CELERY_BROKER_URL.startswith(("redis://", "rediss://"))
+    else {}
+)
 BROKER_FOLDER = Path(os.environ.get("CELERY_BROKER_FOLDER") or BASE_DIR / "var" / "broker")
 
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import logging
 import sys
+import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -74,28 +75,36 @@ def cache_failures() -> tuple[type[BaseException], ...]:
     return (*_redis_errors(), OSError)
 
 
-# Two threads: one health check's Redis questions while its caller asks PostgreSQL.
-_checks = ThreadPoolExecutor(max_workers=2, thread_name_prefix="dependency-check")
+# One question to Redis at a time per process; health checks that come meanwhile share its
+# answer, so a hung Redis never queues them up behind each other.
+_checks = ThreadPoolExecutor(max_workers=1, thread_name_prefix="dependency-check")
+_asking: Future[dict[str, str]] | None = None
+_asking_lock = threading.Lock()
 
 
 def redis_report() -> Future[dict[str, str]]:
     """The cache's and the broker's state ("ok" / "unreachable"), asked in a thread so a
     caller can wait on the database meanwhile: a health check's waits overlap rather than
-    add up (each is bounded: 1 s for the cache, 2 s for the broker)."""
+    add up (each is bounded: 1 s for the cache, 2 s for the broker). A question already
+    being asked is shared, not asked again."""
+    global _asking
+    with _asking_lock:
+        if _asking is None or _asking.done():
+            _asking = _checks.submit(_ask_redis)
+        return _asking
 
-    def ask() -> dict[str, str]:
-        from django.core.cache import cache
 
-        report = {"cache": "ok", "broker": "ok"}
-        try:
-            cache.set("healthz", 1, 5)
-        except cache_failures():
-            report["cache"] = "unreachable"
-        if not broker_available():
-            report["broker"] = "unreachable"
-        return report
+def _ask_redis() -> dict[str, str]:
+    from django.core.cache import cache
 
-    return _checks.submit(ask)
+    report = {"cache": "ok", "broker": "ok"}
+    try:
+        cache.set("healthz", 1, 5)
+    except cache_failures():
+        report["cache"] = "unreachable"
+    if not broker_available():
+        report["broker"] = "unreachable"
+    return report
 
 
 # --- Background work ----------------------------------------------------------------------

@@ -38,3 +38,27 @@ def test_with_workers_1_it_wants_a_live_worker(client, db):
     )
     response = client.get("/healthz?workers=1")
     assert response.status_code == 200 and response.json()["workers"] == 1
+
+
+def test_while_redis_hangs_health_checks_share_one_question_rather_than_queue(settings):
+    from core.dependencies import redis_report
+    from tests.fakes.tcp_proxy import TcpProxy
+
+    hung = TcpProxy(1).start()  # accepts, never answers
+    hung.hang()
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": f"redis://127.0.0.1:{hung.port}/0",
+            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
+        }
+    }
+    try:
+        first, second = redis_report(), redis_report()
+        assert second is first  # asked once
+        assert first.result(timeout=5)["cache"] == "unreachable"
+        again = redis_report()
+        assert again is not first  # answered: the next check asks again
+        again.result(timeout=5)  # done before the cache settings go back
+    finally:
+        hung.stop()

@@ -24,6 +24,7 @@ from django.db.models import F, Field, Q
 from django.utils import timezone
 
 from agents.models import AgentRun, AgentStep, RunStatus
+from agents.runs import enqueue
 from audit.trail import Carried, Statement
 from core import rows
 from core.db import bound_cursor, send_ahead
@@ -82,6 +83,7 @@ def save_with_step(
     along: Sequence[Statement] = (),
     carried: Carried | None = None,
     ahead: bool = False,
+    held: bool = False,
 ) -> None:
     """Save these fields of the run and insert its new `step`, only while this worker
     holds the lease; the statements `along` with them (a usage count) go too, and the
@@ -101,6 +103,8 @@ def save_with_step(
     `ahead`: sent without waiting for its answer where it can be (core/db.send_ahead),
     read before the thread's next query or outbound request — where LeaseLost is raised,
     and where, if the statement failed, its carried events are written on their own.
+    `held`: held and sent later (core/db.send_ahead): after the next tool call's account
+    lookup, running while a read call's request is out (only a step carrying no events).
     """
     if connection.vendor != "postgresql":
         with connection.cursor() as cursor:
@@ -133,8 +137,12 @@ def save_with_step(
         rows.inserted(step, row[0])
 
     handed: list = []  # the carried events, once the statement carrying them is sent
-    if ahead and send_ahead(
-        sql, params, answered=answered, failed=lambda: Carried.write_unsent(handed, failing=True)
+    if (ahead or (held and not events)) and send_ahead(
+        sql,
+        params,
+        answered=answered,
+        failed=lambda: Carried.write_unsent(handed, failing=True),
+        held=held and not events,
     ):
         if events and carried is not None:
             handed += carried.hand_over()
@@ -220,3 +228,12 @@ def stalled_run_ids() -> list:
             | Q(status=RunStatus.QUEUED, created_at__lt=stuck_in_queue)
         ).values_list("pk", flat=True)[:1000]
     )
+
+
+def resume_stalled_runs() -> int:
+    """Hand runs whose worker died back to the queue (their lease lapsed); end those past
+    their wall-clock limit. The periodic job `resume_stalled_runs` calls it."""
+    stalled = stalled_run_ids()
+    for run_id in stalled:
+        enqueue(run_id)
+    return len(stalled)

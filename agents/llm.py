@@ -19,7 +19,7 @@ from django.conf import settings
 
 from agents.models import Agent
 from core import egress, outbound, sandbox
-from core.db import release_connection
+from core.db import before_request
 from core.egress import EgressRefused
 
 # Local OpenAI-compatible servers (Ollama, vLLM) accept any key; the SDK insists on one.
@@ -106,13 +106,15 @@ def _host_port(url: str) -> tuple[str, int]:
 
 class ModelClient(openai.OpenAI):
     """The SDK's client. A statement sent ahead of a model request (the run's last tool
-    step: core/db.send_ahead) is answered once the SDK has built the request, before any
-    byte of it is sent; then the connection is given back while the model thinks. Here,
-    in the SDK's hook for a built request, not in the transport: there the SDK would take
-    a lost lease or a database error for a connection error, and retry."""
+    step: core/db.send_ahead) is answered just before the request's first byte is written
+    (core/db.request_leaving, from the transport's socket), so the request is built while
+    PostgreSQL commits it; then the connection is given back while the model thinks. A
+    lost lease or a database error raised there reaches the runner as it is: the SDK
+    retries only transport errors (tests/agents/test_carried_events.py pins that nothing
+    reaches the model then, retries on)."""
 
     def _prepare_request(self, request: httpx2.Request) -> None:
-        release_connection()  # settles first (core/db.py)
+        before_request(release=True)
 
 
 @functools.lru_cache(maxsize=32)

@@ -25,12 +25,12 @@ from agents import approval_links, leases, llm, toolbox, untrusted
 from agents.answers import Answer, meta_tool_answer
 from agents.models import Agent, AgentRun, AgentStep, RunStatus
 from agents.pending import PendingCall, calls_of
-from agents.runs import enqueue, finish, record_run_event
+from agents.runs import finish, record_run_event
 from audit import trail
 from audit.trail import Statement
 from connections import budgets, discovery, policy, results, tools
 from connections.errors import NeedsReauthorization
-from core.db import settle
+from core.db import read_call, settle, settle_left_over
 from core.errors import PortalError
 
 logger = logging.getLogger(__name__)
@@ -72,6 +72,8 @@ def execute_run(run_id: Any) -> None:
                 end(run, RunStatus.FAILED, "The run stopped on an internal error; it was logged.")
     except leases.LeaseLost:
         logger.warning("agent run %s was taken over or ended elsewhere", run.pk)
+    finally:
+        settle_left_over()  # nothing ahead crosses into this thread's next task
 
 
 def end(run: AgentRun, status: str, reason: str = "", **details: str) -> None:
@@ -79,15 +81,6 @@ def end(run: AgentRun, status: str, reason: str = "", **details: str) -> None:
     step, if sent ahead, answered first)."""
     settle()
     finish(run, status, reason, only_if=Q(lease_owner=leases.ME), **details)
-
-
-def resume_stalled_runs() -> int:
-    """Hand runs whose worker died back to the queue (their lease lapsed); end those past
-    their wall-clock limit. The periodic job `resume_stalled_runs` calls it."""
-    stalled = leases.stalled_run_ids()
-    for run_id in stalled:
-        enqueue(run_id)
-    return len(stalled)
 
 
 class Loop:
@@ -161,6 +154,7 @@ class Loop:
             # A discovery `call_tool` is stored as the call of the tool it names: approvals,
             # checks and the run's record see the real tool (connections/discovery.py).
             run.pending_tool_calls = [discovery.unwrap(call) for call in reply.tool_calls]
+            toolbox.look_up_ahead(self.available, self.caller, run.pending_tool_calls)
             # The step, the conversation it extends, the calls it asks for and the tokens
             # spent are stored together (one statement): a worker that dies after it
             # resumes from here.
@@ -176,6 +170,7 @@ class Loop:
                 completion_tokens=reply.completion_tokens,
                 saving=MODEL_STEP_FIELDS,
                 along=[spent] if spent is not None else [],
+                held=bool(reply.tool_calls),  # sent once the first call's account is found
             )
             if not reply.tool_calls:
                 end(run, RunStatus.SUCCEEDED, final_text=reply.message["content"])
@@ -287,7 +282,7 @@ class Loop:
                 step = self.tool_steps[call.step_key]
                 step.outcome = AgentStep.Outcome.AWAITING_APPROVAL
                 step.save(update_fields=["outcome"])
-            self._save("messages", "pending_tool_calls", "status")
+            leases.save(self.run, "messages", "pending_tool_calls", "status")
             actor = trail.Actor.system(f"agent {self.agent.name}")
             record_run_event(
                 run,
@@ -352,19 +347,20 @@ class Loop:
         carried: trail.Carried,
     ) -> bool:
         started = time.perf_counter()
-        try:
-            result = tools.execute_tool(
-                caller=self.caller,
-                tool_name=entry.tool.name,
-                params=arguments,
-                connection_name=entry.connection_name,
-                actor=self.actor,
-                run_id=str(self.run.pk),
-                via="agent",
-                agent=self.agent.name,
-                approved=call.decision == "approved",
-                carried=carried,
-            )
+        try:  # a read's request may leave while the step asking for it is written: core/db
+            with contextlib.nullcontext() if entry.tool.write else read_call():
+                result = tools.execute_tool(
+                    caller=self.caller,
+                    tool_name=entry.tool.name,
+                    params=arguments,
+                    connection_name=entry.connection_name,
+                    actor=self.actor,
+                    run_id=str(self.run.pk),
+                    via="agent",
+                    agent=self.agent.name,
+                    approved=call.decision == "approved",
+                    carried=carried,
+                )
         except PortalError as exc:
             if exc.code == "approval_required" and call.decision != "approved":
                 self._await_approval(call, arguments, [call, *remaining])  # the hook asked
@@ -448,7 +444,7 @@ class Loop:
                 for key, value in fields.items():
                     setattr(existing, key, value)
                 existing.save(update_fields=list(fields))
-                self._save(*TOOL_STEP_FIELDS)
+                leases.save(self.run, *TOOL_STEP_FIELDS)
             else:
                 # A message's last step goes ahead of the next model request (core/db.py).
                 ahead = not remaining
@@ -463,6 +459,7 @@ class Loop:
         along: list[Statement] | None = None,
         carried: trail.Carried | None = None,
         ahead: bool = False,
+        held: bool = False,
         **fields: Any,
     ) -> None:
         """Record a step; with the run's fields `saving` (and the statements `along`, the
@@ -473,16 +470,19 @@ class Loop:
         )
         if saving:
             leases.save_with_step(
-                self.run, saving, step=step, along=along or [], carried=carried, ahead=ahead
+                self.run,
+                saving,
+                step=step,
+                along=along or [],
+                carried=carried,
+                ahead=ahead,
+                held=held,
             )
         else:
             step.save(force_insert=True)
         if step.tool_call_id:
             self.tool_steps[step.tool_call_id] = step
         self.next_index += 1
-
-    def _save(self, *fields: str) -> None:
-        leases.save(self.run, *fields)
 
     def _end_if_unconnected(self) -> bool:
         """No tools at all: if a connection this agent uses lacks an ACTIVE account, say so."""

@@ -2,7 +2,7 @@
 
 from celery import shared_task
 
-from agents import approval_links, runner
+from agents import approval_links, leases, runner
 from core import bulkheads
 from core.jobs import exclusive
 
@@ -18,7 +18,7 @@ def run_agent(run_id: str) -> None:
 
 @shared_task
 def resume_stalled_runs() -> dict:
-    return exclusive("resume_stalled_runs", lambda: {"resumed": runner.resume_stalled_runs()})
+    return exclusive("resume_stalled_runs", lambda: {"resumed": leases.resume_stalled_runs()})
 
 
 @shared_task

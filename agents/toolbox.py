@@ -6,7 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 from agents.models import Agent, AgentRun
-from connections import accounts, authorization, policy, tools, toolsets
+from agents.pending import PendingCall
+from connections import accounts, authorization, lookup, policy, tools, toolsets
 from connections.models import AccountStatus, ConnectedAccount, Connection
 from portal.callers import Caller
 
@@ -44,6 +45,19 @@ def model_tool(entry: tools.AvailableTool) -> dict[str, Any]:
             "parameters": entry.tool.model_schema,
         },
     }
+
+
+def look_up_ahead(
+    available: dict[str, tools.AvailableTool], caller: Caller, calls: list[dict[str, Any]]
+) -> None:
+    """Send the account lookup of a message's first tool call now, without waiting
+    (connections/lookup.look_up_ahead): it runs while the step asking for the calls is
+    built, and the call takes its answer."""
+    entry = available.get(PendingCall(calls[0]).name) if calls else None
+    if entry is not None:
+        lookup.look_up_ahead(
+            caller=caller, provider=entry.tool.provider, connection_name=entry.connection_name
+        )
 
 
 def missing_connection(agent: Agent, run: AgentRun) -> Connection | None:

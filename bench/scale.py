@@ -269,7 +269,7 @@ def main() -> None:
         from rest_framework.test import APIClient
 
         from audit import trail
-        from connections import budgets, tools, upkeep
+        from connections import budgets, lookup, tools, upkeep
         from connections.models import ConnectedAccount
         from portal.apikeys import mint_api_key
         from portal.callers import Caller
@@ -310,7 +310,7 @@ def main() -> None:
             return go
 
         def execute_db_work() -> None:
-            account = tools.resolve_account(
+            account = lookup.resolve_account(
                 caller=member_caller, provider="monday", connection_name=None
             )
             trail.record(

@@ -23,7 +23,7 @@ from django.http import HttpRequest
 
 from audit import trail
 from audit.models import AuditEvent
-from connections import budgets, control, policy, tools
+from connections import budgets, control, lookup, policy, tools
 from connections.configuration import get_connection
 from connections.errors import ToolInvalid
 from connections.tooling import Tool
@@ -134,7 +134,7 @@ def proxy_request(
     forward = _request_headers(headers, provider)
     params = _query(query)
     content = _body(body, forward)
-    account = tools.resolve_account(
+    account = lookup.resolve_account(
         caller=caller, provider=provider.key, connection_name=connection.name, account_id=account_id
     )
     execution_id = uuid.uuid4().hex

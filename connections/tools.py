@@ -32,7 +32,7 @@ from jsonschema import Draft202012Validator
 
 from audit import trail
 from audit.models import AuditEvent
-from connections import accounts, authorization, budgets, control, dlp, policy, tokens
+from connections import accounts, authorization, budgets, control, dlp, lookup, policy, tokens
 from connections.errors import (
     NeedsReauthorization,
     TokenRejected,
@@ -45,11 +45,9 @@ from connections.models import AccountStatus, ConnectedAccount
 from connections.providers import providers
 from connections.tooling import Tool, ToolContext
 from core.dependencies import Unavailable
-from core.errors import Conflict, NotFound, PortalError
-from core.prepared import PreparedQuery
+from core.errors import NotFound, PortalError
 from core.text import first_unstorable_path
 from portal.callers import Caller
-from portal.models import Organization
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -187,78 +185,6 @@ def resolve_tool(name: str, connection_name: str | None) -> tuple[Tool, str | No
     return tool, connection_name
 
 
-def _accounts_for_tool(org: Any, identifier: str, provider: str, connection_name: str = "") -> Any:
-    accounts_ = (
-        ConnectedAccount.objects.for_org(org)
-        .filter(identifier=identifier, connection__provider=provider, connection__enabled=True)
-        .select_related("connection")
-        .order_by("connection__name", "-is_default", "-updated_at")
-    )
-    if connection_name:
-        accounts_ = accounts_.filter(connection__name=connection_name)
-    return accounts_[:20]
-
-
-# Every tool call starts here; compiled once (core/prepared.py explains why).
-_ACCOUNTS_FOR_TOOL = PreparedQuery(
-    _accounts_for_tool, org=Organization, identifier=str, provider=str
-)
-_ACCOUNTS_FOR_TOOL_ON_CONNECTION = PreparedQuery(
-    _accounts_for_tool, org=Organization, identifier=str, provider=str, connection_name=str
-)
-
-
-def resolve_account(
-    *, caller: Caller, provider: str, connection_name: str | None, account_id: Any = None
-) -> ConnectedAccount:
-    """The account a call for this provider uses: on the named connection (or the only
-    one the caller has), the named account (or the only one, or the default)."""
-    query, values = _ACCOUNTS_FOR_TOOL, {}
-    if connection_name:
-        query, values = _ACCOUNTS_FOR_TOOL_ON_CONNECTION, {"connection_name": connection_name}
-    candidates = query.run(
-        org=caller.organization, identifier=caller.identifier, provider=provider, **values
-    )
-    for candidate in candidates:
-        candidate.organization = caller.organization  # known already: no join, no query
-    if not candidates:
-        raise NotFound(
-            f"{caller.identifier!r} has no {provider} account connected.",
-            code="no_connected_account",
-            details={"provider": provider, "identifier": caller.identifier},
-        )
-    connection_names = sorted({c.connection.name for c in candidates})
-    if len(connection_names) > 1:
-        live = sorted({c.connection.name for c in candidates if c.status == AccountStatus.ACTIVE})
-        if len(live) != 1:
-            raise Conflict(
-                f"{caller.identifier!r} has {provider} accounts on several connections: "
-                "name one (connection_name, or the qualified tool name).",
-                code="connection_ambiguous",
-                details={"connections": connection_names},
-            )
-        candidates = [c for c in candidates if c.connection.name == live[0]]
-    caller.check_may_use(candidates[0].connection)
-    active = [a for a in candidates if a.status == AccountStatus.ACTIVE]
-    if not active:
-        raise with_reconnect_link(accounts.needs_reauthorization(candidates[0]), candidates[0])
-    return accounts.choose_account(active, account_id)
-
-
-def with_reconnect_link(
-    error: NeedsReauthorization, account: ConnectedAccount, *, request: HttpRequest | None = None
-) -> NeedsReauthorization:
-    """The error, with a link for the account's owner to authorize again (when they are a
-    portal user who can finish it). Made here, after the transaction that found the
-    problem: a link made inside it would vanish with it."""
-    error.details = {
-        **(error.details or {}),
-        "status": account.status,
-        "authorization_link": authorization.reconnect_link(account=account, request=request),
-    }
-    return error
-
-
 def _check_allowed(tool: Tool, account: ConnectedAccount, request: HttpRequest | None) -> None:
     if tool.name in account.connection.disabled_tools:
         raise ToolForbidden(
@@ -317,7 +243,7 @@ class AccountCall:
             return self.attempt(call)
         except NeedsReauthorization as error:
             self.account.refresh_from_db(fields=["status", "status_reason"])
-            raise with_reconnect_link(error, self.account, request=request) from None
+            raise lookup.with_reconnect_link(error, self.account, request=request) from None
         except PortalError:
             raise
         except Exception:
@@ -388,7 +314,7 @@ def execute_tool(
                 code="tool_not_allowed",
                 details={"missing_scopes": []},
             )
-        account = resolve_account(
+        account = lookup.resolve_account(
             caller=caller,
             provider=tool.provider,
             connection_name=connection_name,

@@ -12,7 +12,7 @@ from typing import Any
 
 from django.db import models
 
-from core.text import has_unstorable, storable, storable_json
+from core.text import has_unstorable, json_is_storable, storable, storable_json
 
 
 class StorableTextField(models.TextField):
@@ -29,4 +29,4 @@ class StorableCharField(models.CharField):
 
 class StorableJSONField(models.JSONField):
     def get_prep_value(self, value: Any) -> Any:
-        return super().get_prep_value(storable_json(value))
+        return super().get_prep_value(value if json_is_storable(value) else storable_json(value))

@@ -39,8 +39,7 @@ import httpcore2
 import httpx2
 from django.conf import settings
 
-from core import egress, tracing
-from core.db import release_connection, settle
+from core import db, egress, tracing
 from core.errors import PortalError
 
 # --- Errors ---------------------------------------------------------------------------------
@@ -98,9 +97,11 @@ class DeadlineStream(httpcore2.NetworkStream):
         self._inner = inner
 
     def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        db.request_sent()  # the request is out: a statement sent with it is answered now
         return self._inner.read(max_bytes, _remaining(timeout, httpcore2.ReadTimeout))
 
     def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        db.request_leaving()  # a statement ahead of the request is answered first
         # In slices, so a peer that reads slowly cannot stretch one write past the deadline.
         view = memoryview(buffer)
         while view:
@@ -221,7 +222,7 @@ class OutboundTransport(httpx2.HTTPTransport):
         )
 
     def handle_request(self, request: httpx2.Request) -> httpx2.Response:
-        settle()  # nothing leaves before a statement sent ahead of it is answered (core/db)
+        db.before_request()  # no byte leaves before a statement ahead is answered (core/db)
         url = request.url
         with tracing.client_span(request.method, url.host, url.port or 0) as span:
             response = self._handle(request)
@@ -232,6 +233,7 @@ class OutboundTransport(httpx2.HTTPTransport):
     def _handle(self, request: httpx2.Request) -> httpx2.Response:
         local = egress.local_service_for(str(request.url))
         if local is not None:
+            db.request_leaving()
             return local(request)  # answered in-process: no socket, no address
         total = total_seconds(request)
         if total is None:
@@ -349,7 +351,8 @@ def send(
     that say what failed (`what`: "GitHub API", "webhook endpoint")."""
     limit = max_bytes or settings.PROVIDER_MAX_RESPONSE_BYTES
     budget = deadline or settings.PROVIDER_HTTP_TIMEOUT_SECONDS
-    release_connection()  # in workers: no database connection held while a peer answers
+    # In workers: no database connection held while a peer answers.
+    db.before_request(release=True)
     started = time.perf_counter()
     try:
         with client().stream(

@@ -26,7 +26,7 @@ from django.db import DEFAULT_DB_ALIAS, connections, models
 from django.db.models.query import get_related_populators  # type: ignore[attr-defined]
 from django.db.models.sql.compiler import SQLCompiler
 
-from core.db import bound_cursor
+from core.db import bound_cursor, read_ahead, take_read_ahead
 
 ModelT = TypeVar("ModelT", bound=models.Model)
 
@@ -107,16 +107,28 @@ class PreparedQuery(Generic[ModelT]):
                 self._plans[alias] = plan
         return plan
 
-    def run(self, using: str = DEFAULT_DB_ALIAS, **values: Any) -> list[ModelT]:
+    def _statement(self, using: str, values: dict[str, Any]) -> tuple[_Plan, list[Any]]:
         plan = self._plan(using)
         params = [
             _db_value(values[source]) if kind == "value" else source
             for kind, source in plan.sources
         ]
+        return plan, params
+
+    def read_ahead(self, **values: Any) -> None:
+        """Send the query for these values now, without waiting (core/db.read_ahead): the
+        next `run` with the same values takes its rows."""
+        plan, params = self._statement(DEFAULT_DB_ALIAS, values)
+        read_ahead(plan.sql, params)
+
+    def run(self, using: str = DEFAULT_DB_ALIAS, **values: Any) -> list[ModelT]:
+        plan, params = self._statement(using, values)
         database = connections[using]
-        with bound_cursor(using) as cursor:
-            cursor.execute(plan.sql, params)
-            rows = cursor.fetchall()
+        rows = take_read_ahead(plan.sql, params) if using == DEFAULT_DB_ALIAS else None
+        if rows is None:
+            with bound_cursor(using) as cursor:
+                cursor.execute(plan.sql, params)
+                rows = cursor.fetchall()
         model = plan.compiler.klass_info["model"]
         results = []
         for fetched in rows:

@@ -3,10 +3,17 @@ surrogates (not encodable as UTF-8 at all)."""
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
 UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+# The same, as json.dumps writes it: NUL, a high surrogate no low one follows, a low one
+# no high one precedes (a pair written as two escapes is a character PostgreSQL stores).
+ESCAPED_UNSTORABLE = re.compile(
+    r"\\u0000|\\ud[89ab][0-9a-f]{2}(?!\\ud[c-f])|(?<!\\ud[89ab][0-9a-f]{2})\\ud[c-f]",
+    re.IGNORECASE,
+)
 
 
 def has_unstorable(text: str) -> bool:
@@ -39,6 +46,17 @@ def first_unstorable_path(value: Any, *, max_depth: int = 64) -> str | None:
         elif isinstance(item, list):
             stack.extend((child, f"{path}[{i}]", depth + 1) for i, child in enumerate(item))
     return None
+
+
+def json_is_storable(value: Any) -> bool:
+    """Whether a JSON value holds no unstorable key or string — found with one dump and
+    one scan, much cheaper than `storable_json`'s walk in Python over a long value (a
+    run's whole conversation, saved with each of its steps). False when unsure."""
+    try:
+        text = json.dumps(value)
+    except (TypeError, ValueError):
+        return False
+    return ESCAPED_UNSTORABLE.search(text) is None
 
 
 def storable_json(value: Any) -> Any:

@@ -161,6 +161,8 @@ def database(*, pool_size: int) -> dict:
         conn_health_checks=True,
     )
     if config["ENGINE"] == "django.db.backends.postgresql":
+        # Django's backend, answering a statement sent ahead before a transaction begins.
+        config["ENGINE"] = "core.postgresql"
         # A worker thread that waits on a model or a provider gives its connection back
         # (core/db.py). README "Production" has the connection arithmetic.
         pool_max = int(os.environ.get("DB_POOL_MAX_SIZE", str(pool_size)))

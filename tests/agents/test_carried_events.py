@@ -6,7 +6,9 @@ statement failed; and not carried at all when something follows it (a webhook ou
 which must be written in its transaction. The step of a message's last tool call is also
 sent ahead of the next model request (core/db.send_ahead): that request leaves only once
 the step and its event are on disk, and never when the step was refused or its lease
-lost."""
+lost. The step of a model message asking for a read is held and sent once the read's
+account is looked up, running while the read's request is out: a lease lost by then
+stops the run once the read is back (audited, its result never stored nor shown)."""
 
 from __future__ import annotations
 
@@ -56,6 +58,26 @@ def test_a_lost_lease_still_writes_the_event_once_and_no_step(alice, agent, mode
     assert not run.steps.filter(kind=AgentStep.Kind.TOOL).exists()
     assert executed_events().count() == 1
     assert len(model.requests) == 1  # the worker stopped before asking the model again
+
+
+def test_a_lease_lost_while_the_model_thought_stops_the_run_after_the_read(
+    alice, agent, model, monday
+):
+    def answer(request):  # another worker takes the run over meanwhile (its own connection)
+        try:
+            AgentRun.objects.update(lease_owner="elsewhere:1")
+        finally:
+            connection.close()
+        return call("monday_get_me")
+
+    model.queue(answer, reply("Done."))
+    run = runs.start_run(agent=agent, prompt="Who am I?", caller=Caller.of_member(alice))
+    run = AgentRun.objects.get(pk=run.pk)
+    assert run.lease_owner == "elsewhere:1"
+    assert not run.steps.exists()  # neither the model's step nor the read's
+    assert [r["operation"] for r in monday.api.api_requests] == ["me"]  # it was out already
+    assert executed_events().count() == 1  # and audited once, on its own
+    assert len(model.requests) == 1
 
 
 @pytest.fixture

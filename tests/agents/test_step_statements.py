@@ -2,7 +2,8 @@
 counts do not vary with the machine). Measured as differences between whole runs that
 differ by one step, so the run's start and end are left out:
 
-- a tool step (a read): the account lookup, then the step with the conversation and
+- a tool step (a read): the account lookup (read ahead, core/db.read_ahead, when the
+  call is a message's first), then the step with the conversation and
   the call's audit event with its usage row (the event carried by the step's statement,
   audit/trail.Carried), one statement that commits itself: 2 statements, 2 round trips,
   1 commit;
